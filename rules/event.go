@@ -1,0 +1,59 @@
+package rules
+
+import "time"
+
+// Kind is what happened to a hazard episode.
+type Kind uint8
+
+const (
+	// Open starts a hazard episode (a new ticket).
+	Open Kind = iota + 1
+	// Escalate raises the level of an open episode.
+	Escalate
+	// Clear says the condition returned to normal.
+	Clear
+	// Test is an event raised by a device in test mode or by diag
+	// test-alarm; never a real ticket.
+	Test
+)
+
+// String returns the ticket state word: open, escalate, clear, test.
+func (k Kind) String() string {
+	switch k {
+	case Open:
+		return "open"
+	case Escalate:
+		return "escalate"
+	case Clear:
+		return "clear"
+	case Test:
+		return "test"
+	}
+	return "unknown"
+}
+
+// Event is a decision of the engine about one (device, rule) episode.
+type Event struct {
+	Kind     Kind
+	TicketID string // stable for the episode: "<device>/<rule>/<opened-at UTC 20060102T150405>"
+	Device   string
+	Rule     string // "R7"
+	Hazard   string // "residual_current_alarm" (see Hazards)
+	Level    int    // 1..4
+	// At is when the condition (open) or its end (clear) was first observed,
+	// not when the event was emitted after debounce.
+	At              time.Time
+	OccurrenceCount int // 1 for the first open of the episode
+	Evidence        Evidence
+}
+
+// Evidence is what the township needs to judge the event without asking.
+type Evidence struct {
+	Point        string              `json:"point,omitempty"`
+	Value        *float64            `json:"value,omitempty"`
+	Unit         string              `json:"unit,omitempty"`
+	Threshold    *float64            `json:"threshold,omitempty"`
+	Window       string              `json:"window,omitempty"`
+	ValueAtAlarm *float64            `json:"value_at_alarm,omitempty"`
+	Snapshot     map[string]*float64 `json:"snapshot,omitempty"`
+}
