@@ -1,0 +1,169 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/drivers/sim"
+	"github.com/fenghuo-iot/fenghuo/drivers/transport"
+)
+
+// newSim starts a simulator with an electrical-fire-1p at slave 7.
+func newSim(t *testing.T) (*sim.Server, *sim.Device) {
+	t.Helper()
+	set, err := profile.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	p, _ := set.Get("electrical-fire-1p")
+	return srv, srv.AddDevice(7, p)
+}
+
+func newTCP(t *testing.T, addr string, timeout time.Duration) transport.Transport {
+	t.Helper()
+	tr := transport.NewTCP(addr, timeout)
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func TestTCPReadWrite(t *testing.T) {
+	srv, _ := newSim(t)
+	tr := newTCP(t, srv.Addr(), time.Second)
+	ctx := context.Background()
+	got, err := tr.Read(ctx, 7, 3, 256, 4) // residual_setpoint … rated_current
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{0x01, 0x2C, 0, 70, 0, 5, 0x02, 0x76}; string(got) != string(want) {
+		t.Errorf("read = % X, want % X", got, want)
+	}
+	if err := tr.Write(ctx, 7, 256, []uint16{250}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(ctx, 7, 257, []uint16{90, 10}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = tr.Read(ctx, 7, 3, 256, 3)
+	if err != nil || string(got) != string([]byte{0, 250, 0, 90, 0, 10}) {
+		t.Errorf("after writes: % X, %v", got, err)
+	}
+}
+
+func TestTCPException(t *testing.T) {
+	srv, _ := newSim(t)
+	tr := newTCP(t, srv.Addr(), time.Second)
+	ctx := context.Background()
+	_, err := tr.Read(ctx, 7, 3, 1000, 2)
+	var ex *transport.Exception
+	if !errors.As(err, &ex) || ex.Code != transport.IllegalDataAddress || ex.Func != 3 {
+		t.Fatalf("err = %v, want exception 2 to fc3", err)
+	}
+	if !strings.Contains(err.Error(), "illegal data address") {
+		t.Errorf("message: %v", err)
+	}
+	// a read-only register refuses a write
+	if err := tr.Write(ctx, 7, 16, []uint16{1}); !errors.As(err, &ex) || ex.Func != 6 {
+		t.Errorf("write to a read-only register: %v", err)
+	}
+	// the transport recovers on the next request
+	if _, err := tr.Read(ctx, 7, 3, 0, 3); err != nil {
+		t.Errorf("read after an exception: %v", err)
+	}
+}
+
+func TestTCPSilentSlaveTimesOutThenRecovers(t *testing.T) {
+	srv, dev := newSim(t)
+	tr := newTCP(t, srv.Addr(), 150*time.Millisecond)
+	ctx := context.Background()
+	dev.SetSilent(true)
+	for i := range 2 { // a second timeout must be a timeout too, not a transaction-id mismatch
+		start := time.Now()
+		_, err := tr.Read(ctx, 7, 3, 0, 3)
+		if !errors.Is(err, transport.ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read %d: err = %v, want a timeout", i, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("timeout took %v", d)
+		}
+	}
+	dev.SetSilent(false)
+	if _, err := tr.Read(ctx, 7, 3, 0, 3); err != nil {
+		t.Fatalf("after SetSilent(false): %v", err)
+	}
+	// an unknown slave does not answer either
+	if _, err := tr.Read(ctx, 9, 3, 0, 1); !errors.Is(err, transport.ErrTimeout) {
+		t.Errorf("unknown slave: %v", err)
+	}
+	if _, err := tr.Read(ctx, 7, 3, 0, 1); err != nil {
+		t.Errorf("after the unknown slave: %v", err)
+	}
+}
+
+func TestTCPContextDeadlineShortensTimeout(t *testing.T) {
+	srv, dev := newSim(t)
+	dev.SetSilent(true)
+	tr := newTCP(t, srv.Addr(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := tr.Read(ctx, 7, 3, 0, 1)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+	if _, err := tr.Read(ctx, 7, 3, 0, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("expired context: %v", err)
+	}
+}
+
+func TestTCPConnectionRefusedAndBadArgs(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	tr := newTCP(t, addr, time.Second)
+	ctx := context.Background()
+	_, err = tr.Read(ctx, 1, 3, 0, 1)
+	var ex *transport.Exception
+	if err == nil || errors.As(err, &ex) || !strings.Contains(err.Error(), addr) {
+		t.Errorf("refused: %v", err)
+	}
+	for _, c := range []struct {
+		fc    uint8
+		count uint16
+	}{{3, 0}, {3, 126}, {1, 2001}, {5, 1}} {
+		if _, err := tr.Read(ctx, 1, c.fc, 0, c.count); err == nil {
+			t.Errorf("fc%d count %d: want an error", c.fc, c.count)
+		}
+	}
+	if err := tr.Write(ctx, 1, 0, nil); err == nil {
+		t.Error("empty write: want an error")
+	}
+}
+
+func TestOpen(t *testing.T) {
+	if _, err := transport.Open(transport.Config{Type: "rtu", Port: "/dev/ttyS1"}); err == nil ||
+		!strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("rtu: %v", err)
+	}
+	if _, err := transport.Open(transport.Config{Type: "udp"}); err == nil {
+		t.Error("udp: want an error")
+	}
+	tr, err := transport.Open(transport.Config{Type: "tcp", Address: "127.0.0.1:1"})
+	if err != nil || tr == nil {
+		t.Fatalf("tcp: %v", err)
+	}
+	tr.Close()
+}
