@@ -1,0 +1,240 @@
+// Package mqttlink drains the outbox to the township broker over MQTT: the
+// only package that publishes with paho.
+//
+// Delivery: records are taken from the outbox in Pending order (level-1
+// tickets, other tickets, telemetry; seq within each), stamped, published
+// at QoS 1 one at a time, and marked sent only after the broker's PUBACK.
+// The outbox is the source of truth, so the MQTT session is clean: after a
+// reconnect, whatever was not acknowledged is simply published again with
+// the same event_id (at-least-once; stations dedup by event_id). A
+// persistent session would add a second, paho-side queue that could
+// disagree with the outbox after a restart, for no gain.
+//
+// Presence: the last will is the retained offline status on P/T/G/status;
+// a retained online status is published on connect and every Heartbeat,
+// and a retained offline status on a clean shutdown.
+package mqttlink
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// Link publishes one gateway's outbox. Create it with [New], run it with
+// [Link.Run]; the other methods are safe to call from any goroutine.
+type Link struct {
+	opts    Options
+	log     *slog.Logger
+	topics  Topics
+	tls     *tls.Config
+	notify  chan struct{}
+	started time.Time
+	running atomic.Bool
+
+	mu             sync.Mutex
+	connected      bool
+	connectedSince time.Time
+	lastPublish    time.Time
+}
+
+// New checks the options and builds a Link; it does not connect.
+func New(opts Options) (*Link, error) {
+	opts.defaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	tc, err := opts.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &Link{
+		opts:    opts,
+		log:     opts.Logger.With("component", "uplink"),
+		topics:  Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
+		tls:     tc,
+		notify:  make(chan struct{}, 1),
+		started: time.Now(),
+	}, nil
+}
+
+// Topics returns the link's topics.
+func (l *Link) Topics() Topics { return l.topics }
+
+// Notify wakes the drainer after records were appended. It never blocks.
+func (l *Link) Notify() {
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Connected reports whether the link has a live broker session.
+func (l *Link) Connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.connected
+}
+
+// LastPublish is when the last record was acknowledged; zero before.
+func (l *Link) LastPublish() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastPublish
+}
+
+func (l *Link) setConnected(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.connected = on
+	if on {
+		l.connectedSince = time.Now()
+	}
+}
+
+// Run connects, keeps the link up with jittered exponential backoff and
+// drains the outbox until ctx is done; then it publishes the offline status
+// and disconnects. It returns nil after a clean stop. Connection failures
+// are logged, never returned: the events wait in the outbox.
+func (l *Link) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return errors.New("mqttlink: Run is already running")
+	}
+	defer l.running.Store(false)
+	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
+	for ctx.Err() == nil {
+		c, lost, err := l.connect(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				l.connectFailed(ctx, err, bo.next())
+			}
+			continue
+		}
+		bo.reset()
+		err = l.session(ctx, c, lost)
+		l.setConnected(false)
+		if ctx.Err() != nil {
+			l.shutdown(c)
+			return nil
+		}
+		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "err", err)
+		c.Disconnect(0)
+		sleep(ctx, bo.next())
+	}
+	return nil
+}
+
+// connectFailed logs one failed attempt and waits before the next.
+func (l *Link) connectFailed(ctx context.Context, err error, wait time.Duration) {
+	msg := "uplink: cannot reach the broker; events stay in the outbox"
+	if refused(err) {
+		msg = "uplink: BROKER REFUSED the connection (check username, password, client id); events stay in the outbox"
+	}
+	l.log.Warn(msg, "broker", l.opts.Broker, "client_id", l.opts.ClientID, "err", err, "retry_in", wait.Round(time.Millisecond))
+	sleep(ctx, wait)
+}
+
+func refused(err error) bool {
+	for _, r := range []error{packets.ErrorRefusedBadProtocolVersion, packets.ErrorRefusedIDRejected,
+		packets.ErrorRefusedServerUnavailable, packets.ErrorRefusedBadUsernameOrPassword, packets.ErrorRefusedNotAuthorised} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// connect opens one clean MQTT session with the offline status as will.
+// lost is closed when paho reports the connection lost.
+func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, error) {
+	will, err := l.statusPayload(ticket.StatusOffline)
+	if err != nil {
+		return nil, nil, err
+	}
+	lost := make(chan struct{})
+	var once sync.Once
+	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
+		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
+		SetKeepAlive(l.opts.Keepalive).SetConnectTimeout(l.opts.AckTimeout).
+		SetBinaryWill(l.topics.Status(), will, 1, true).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			l.log.Debug("uplink: paho reports the connection lost", "err", err)
+			once.Do(func() { close(lost) })
+		})
+	if l.opts.Username != "" || l.opts.Password != "" {
+		o.SetUsername(l.opts.Username).SetPassword(l.opts.Password)
+	}
+	if l.tls != nil {
+		o.SetTLSConfig(l.tls)
+	}
+	if l.opts.Dial != nil {
+		o.SetCustomOpenConnectionFn(l.openConn)
+	}
+	c := paho.NewClient(o)
+	tok := c.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		c.Disconnect(0)
+		return nil, nil, ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return nil, nil, err
+	}
+	return c, lost, nil
+}
+
+// openConn dials through Options.Dial, adding TLS for TLS schemes.
+func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.opts.AckTimeout)
+	defer cancel()
+	conn, err := l.opts.Dial(ctx, "tcp", u.Host)
+	if err != nil || !isTLSScheme(u.Scheme) {
+		return conn, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if l.tls != nil {
+		cfg = l.tls.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("tls handshake: %w", err), conn.Close())
+	}
+	return tc, nil
+}
+
+// shutdown publishes the retained offline status and disconnects cleanly.
+func (l *Link) shutdown(c paho.Client) {
+	if c.IsConnectionOpen() {
+		if err := l.publishStatus(c, ticket.StatusOffline); err != nil {
+			l.log.Warn("uplink: offline status not acknowledged at shutdown", "err", err)
+		}
+	}
+	c.Disconnect(250)
+	l.log.Info("uplink: disconnected")
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

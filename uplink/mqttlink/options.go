@@ -1,0 +1,155 @@
+package mqttlink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// Topics builds a gateway's topics; see [ticket.Topics].
+type Topics = ticket.Topics
+
+// Options configures a Link. Broker, TownshipCode, GatewayID and Outbox
+// are required; every other zero value means the default.
+type Options struct {
+	Broker   string // tcp://, ssl://, tls://, mqtts://, ws://, wss://
+	ClientID string // default GatewayID
+	Username string
+	Password string // never logged (see LogValue)
+
+	CAFile, CertFile, KeyFile string // PEM; verification stays on
+	// InsecureSkipVerify disables server certificate checks (tests only).
+	InsecureSkipVerify bool
+
+	TopicPrefix  string // default "fenghuo/v1"
+	TownshipCode string
+	GatewayID    string
+
+	Keepalive time.Duration // MQTT keepalive, default 30 s
+	Heartbeat time.Duration // retained online status period, default 30 s
+
+	Outbox outbox.Outbox
+	// Status returns the gateway's current status; the link sets schema,
+	// gateway_id, state and at itself, and fills version, started_at,
+	// last_publish_at and transmission_fault when empty. nil: the link
+	// reports what it knows (buffer depth from the outbox).
+	Status func() ticket.Status
+	Logger *slog.Logger // nil: discard
+	// OnPublished is called after each record's PUBACK and MarkSent.
+	OnPublished func(rec outbox.Record, at time.Time)
+
+	AckTimeout    time.Duration // wait for a PUBACK, default 10 s
+	MinBackoff    time.Duration // reconnect backoff, default 1 s
+	MaxBackoff    time.Duration // default 60 s
+	PollInterval  time.Duration // outbox poll without Notify, default 1 s
+	BufferedAfter time.Duration // a record older than this is "buffered", default 1 s
+	// Dial, when set, opens the TCP connection to the broker (TLS is layered
+	// on top for TLS schemes). Tests use it to cut the link abruptly.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// LogValue redacts the password.
+func (o Options) LogValue() slog.Value {
+	pw := ""
+	if o.Password != "" {
+		pw = "REDACTED"
+	}
+	return slog.GroupValue(slog.String("broker", o.Broker), slog.String("client_id", o.ClientID),
+		slog.String("username", o.Username), slog.String("password", pw),
+		slog.String("gateway", o.GatewayID), slog.String("township", o.TownshipCode))
+}
+
+func (o *Options) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Keepalive, 30*time.Second)
+	def(&o.Heartbeat, 30*time.Second)
+	def(&o.AckTimeout, 10*time.Second)
+	def(&o.MinBackoff, time.Second)
+	def(&o.MaxBackoff, 60*time.Second)
+	def(&o.PollInterval, time.Second)
+	def(&o.BufferedAfter, time.Second)
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = o.MinBackoff
+	}
+	if o.ClientID == "" {
+		o.ClientID = o.GatewayID
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	req := func(v, name string) {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("mqttlink: %s is required", name))
+		}
+	}
+	req(o.Broker, "Broker")
+	req(o.TownshipCode, "TownshipCode")
+	req(o.GatewayID, "GatewayID")
+	if o.Outbox == nil {
+		errs = append(errs, errors.New("mqttlink: Outbox is required"))
+	}
+	if o.Broker != "" {
+		if _, err := url.Parse(o.Broker); err != nil {
+			errs = append(errs, fmt.Errorf("mqttlink: Broker: %w", err))
+		}
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		errs = append(errs, errors.New("mqttlink: CertFile and KeyFile go together"))
+	}
+	return errors.Join(errs...)
+}
+
+// tlsConfig builds the client TLS config, or nil when none is configured
+// (paho then uses defaults, with verification, for TLS schemes).
+func (o *Options) tlsConfig() (*tls.Config, error) {
+	if o.CAFile == "" && o.CertFile == "" && !o.InsecureSkipVerify {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqttlink: ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqttlink: ca_file %s: no PEM certificate", o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqttlink: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// isTLSScheme reports whether a broker URL scheme implies TLS.
+func isTLSScheme(scheme string) bool {
+	switch scheme {
+	case "ssl", "tls", "mqtts", "tcps", "wss":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,190 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Memory is an in-memory [Outbox]: the reference implementation for tests
+// and the demo. Nothing survives the process. The zero value is not
+// usable; call [NewMemory].
+type Memory struct {
+	mu        sync.Mutex
+	recs      []Record // by Seq within each class, sent ones kept
+	lastSeq   uint64
+	lastTelem uint64
+	sent      uint64
+	closed    bool
+}
+
+// NewMemory returns an empty in-memory outbox.
+func NewMemory() *Memory { return &Memory{} }
+
+// Append implements [Outbox].
+func (m *Memory) Append(ctx context.Context, recs ...Record) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if err := Validate(recs); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]Record, len(recs))
+	for i, r := range recs {
+		r.Payload = slices.Clone(r.Payload)
+		r.SentAt = time.Time{}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		if r.IsTicket() {
+			m.lastSeq++
+			r.Seq = m.lastSeq
+		} else {
+			m.lastTelem++
+			r.Seq = TelemetrySeqBase + m.lastTelem
+		}
+		out[i] = r
+	}
+	m.recs = append(m.recs, out...)
+	return slices.Clone(out), nil
+}
+
+// Pending implements [Outbox].
+func (m *Memory) Pending(ctx context.Context, max int) ([]Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var out []Record
+	for _, r := range m.recs {
+		if r.SentAt.IsZero() {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, ComparePending)
+	if max > 0 && len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
+}
+
+// MarkSent implements [Outbox].
+func (m *Memory) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	for i := range m.recs {
+		if m.recs[i].SentAt.IsZero() && slices.Contains(seqs, m.recs[i].Seq) {
+			m.recs[i].SentAt = at
+			m.sent++
+		}
+	}
+	return nil
+}
+
+// Stats implements [Outbox].
+func (m *Memory) Stats(ctx context.Context) (Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Stats{}, ErrClosed
+	}
+	s := Stats{LastSeq: m.lastSeq, Sent: m.sent}
+	for _, r := range m.recs {
+		if !r.SentAt.IsZero() {
+			continue
+		}
+		s.Depth++
+		if s.OldestUnsent.IsZero() || r.CreatedAt.Before(s.OldestUnsent) {
+			s.OldestUnsent = r.CreatedAt
+		}
+	}
+	return s, nil
+}
+
+// OpenTickets implements [TicketLister].
+func (m *Memory) OpenTickets(ctx context.Context) ([]OpenTicket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return OpenFromHistory(m.recs), nil
+}
+
+// Close makes every later call fail with [ErrClosed].
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
+
+// ComparePending orders records as Pending returns them: Priority, then Seq.
+func ComparePending(a, b Record) int {
+	if a.Priority != b.Priority {
+		return a.Priority - b.Priority
+	}
+	switch {
+	case a.Seq < b.Seq:
+		return -1
+	case a.Seq > b.Seq:
+		return 1
+	}
+	return 0
+}
+
+// Validate checks records before they are appended.
+func Validate(recs []Record) error {
+	for i, r := range recs {
+		if r.Priority < PriorityLevel1 || r.Priority > PriorityTelemetry {
+			return fmt.Errorf("outbox: record %d: priority %d out of range 0..2", i, r.Priority)
+		}
+		if len(r.Payload) == 0 {
+			return fmt.Errorf("outbox: record %d (%s): empty payload", i, r.EventID)
+		}
+	}
+	return nil
+}
+
+// OpenFromHistory derives the open tickets from ticket records in seq
+// order: a ticket is open when its last event is open or escalate (a
+// dropped tombstone leaves the state as it was).
+func OpenFromHistory(recs []Record) []OpenTicket {
+	byID := map[string]*OpenTicket{}
+	open := map[string]bool{}
+	var order []string
+	for _, r := range recs {
+		if !r.IsTicket() || r.TicketID == "" || r.State == "test" {
+			continue
+		}
+		o, seen := byID[r.TicketID]
+		if !seen {
+			o = &OpenTicket{TicketID: r.TicketID, Since: r.CreatedAt}
+			byID[r.TicketID] = o
+			order = append(order, r.TicketID)
+		}
+		o.Device, o.Rule, o.Hazard, o.Level = r.Device, r.Rule, r.Hazard, r.Level
+		if r.State != "dropped" {
+			open[r.TicketID] = IsOpenState(r.State)
+		}
+	}
+	var out []OpenTicket
+	for _, id := range order {
+		if open[id] {
+			out = append(out, *byID[id])
+		}
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+// Package outbox is the durable queue between the rule engine and the MQTT
+// link: the single source of truth for what the township has and has not
+// received (DESIGN §1, §6).
+//
+// Contract of every [Outbox]:
+//   - Append assigns Seq to each record, in argument order, and commits all
+//     of them in one transaction before it returns nil. Ticket seqs
+//     (Priority 0 and 1) are gap-free and never repeat, even after a
+//     restart; telemetry (Priority 2) is numbered separately from
+//     [TelemetrySeqBase] so it never makes a hole in the ticket seq.
+//   - Pending returns unsent records by Priority, then Seq.
+//   - MarkSent is called only after the broker's PUBACK; marking an unknown
+//     or already-sent seq is not an error.
+//   - All methods are safe for concurrent use.
+//
+// Implementations: [Memory] here (tests, demo) and the SQLite store in
+// outbox/sqlite. outbox/outboxtest checks both against this contract.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Priority classes, most urgent first (GB 26875.1 4.1.2.3: fire first).
+const (
+	PriorityLevel1    = 0 // a level-1 ticket event
+	PriorityTicket    = 1 // any other ticket event
+	PriorityTelemetry = 2 // a telemetry snapshot (no ticket seq)
+)
+
+// TelemetrySeqBase is the first Seq given to telemetry records; ticket
+// records count from 1 and stay below it.
+const TelemetrySeqBase uint64 = 1 << 62
+
+// ErrClosed is returned by the methods of a closed outbox.
+var ErrClosed = errors.New("outbox: closed")
+
+// Record is one queued message.
+type Record struct {
+	Seq      uint64 // set by Append
+	EventID  string
+	TicketID string
+	State    string // open | escalate | clear | test | dropped; "" for telemetry
+	Hazard   string
+	Rule     string
+	Device   string
+	Level    int
+	Priority int    // PriorityLevel1, PriorityTicket or PriorityTelemetry
+	Payload  []byte // the ticket as marshalled by uplink/ticket, before Stamp
+	// CreatedAt is when the record was appended (set by Append when zero).
+	CreatedAt time.Time
+	// SentAt is when its PUBACK arrived; zero while pending.
+	SentAt time.Time
+}
+
+// IsTicket reports whether the record is a ticket event (not telemetry).
+func (r Record) IsTicket() bool { return r.Priority != PriorityTelemetry }
+
+// Stats is a snapshot of the queue.
+type Stats struct {
+	Depth        int       // unsent records
+	OldestUnsent time.Time // CreatedAt of the oldest unsent record; zero when empty
+	LastSeq      uint64    // last ticket seq assigned
+	Sent         uint64    // records marked sent
+}
+
+// Outbox is the durable queue. See the package doc for the contract.
+type Outbox interface {
+	// Append assigns Seq and commits the records durably, in one
+	// transaction, before returning them with Seq (and CreatedAt) set.
+	Append(ctx context.Context, recs ...Record) ([]Record, error)
+	// Pending returns up to max unsent records, by Priority then Seq.
+	Pending(ctx context.Context, max int) ([]Record, error)
+	// MarkSent records that the broker acknowledged these seqs at `at`.
+	MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error
+	// Stats returns the queue's depth and counters.
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// OpenTicket is a hazard episode whose last event was open or escalate: what
+// a restarted rule engine must not open again.
+type OpenTicket struct {
+	TicketID string
+	Device   string
+	Rule     string
+	Hazard   string
+	Level    int       // level of the last event
+	Since    time.Time // CreatedAt of the episode's first record
+}
+
+// TicketLister is implemented by outboxes that can list open tickets.
+type TicketLister interface {
+	OpenTickets(ctx context.Context) ([]OpenTicket, error)
+}
+
+// IsOpenState reports whether a ticket in this state is still open.
+func IsOpenState(state string) bool { return state == "open" || state == "escalate" }

@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+)
+
+const recordCols = `seq, event_id, ticket_id, state, hazard, rule, device, level, priority, payload, created_at, sent_at`
+
+// Append implements [outbox.Outbox]: one IMMEDIATE transaction assigns the
+// seqs from the counters and inserts every record; it returns after the
+// commit is on disk (synchronous=FULL).
+func (s *Store) Append(ctx context.Context, recs ...outbox.Record) ([]outbox.Record, error) {
+	if err := outbox.Validate(recs); err != nil {
+		return nil, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("outbox append: %w", err)
+	}
+	defer rollback(tx)
+	var ticket, telem uint64
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT value FROM counters WHERE name = 'ticket'),
+		(SELECT value FROM counters WHERE name = 'telemetry')`).Scan(&ticket, &telem); err != nil {
+		return nil, fmt.Errorf("outbox append: read counters: %w", err)
+	}
+	out, err := s.insert(ctx, tx, recs, &ticket, &telem)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = CASE name WHEN 'ticket' THEN ? WHEN 'telemetry' THEN ? ELSE value END`, ticket, telem); err != nil {
+		return nil, fmt.Errorf("outbox append: update counters: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("outbox append: commit: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, recs []outbox.Record, ticket, telem *uint64) ([]outbox.Record, error) {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (`+recordCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox append: %w", err)
+	}
+	defer stmt.Close()
+	now := s.now()
+	out := make([]outbox.Record, len(recs))
+	for i, r := range recs {
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.SentAt = time.Time{}
+		if r.IsTicket() {
+			*ticket++
+			r.Seq = *ticket
+		} else {
+			*telem++
+			r.Seq = outbox.TelemetrySeqBase + *telem
+		}
+		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.EventID, r.TicketID, r.State, r.Hazard, r.Rule,
+			r.Device, r.Level, r.Priority, r.Payload, r.CreatedAt.UnixNano()); err != nil {
+			return nil, fmt.Errorf("outbox append: record %s: %w", r.EventID, err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Pending implements [outbox.Outbox].
+func (s *Store) Pending(ctx context.Context, max int) ([]outbox.Record, error) {
+	if max <= 0 {
+		max = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM records
+		WHERE sent_at IS NULL ORDER BY priority, seq LIMIT ?`, max)
+	if err != nil {
+		return nil, fmt.Errorf("outbox pending: %w", err)
+	}
+	return scanRecords(rows)
+}
+
+// MarkSent implements [outbox.Outbox].
+func (s *Store) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	args := []any{at.UnixNano()}
+	for _, q := range seqs {
+		args = append(args, int64(q))
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",")
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("outbox mark sent: %w", err)
+	}
+	defer rollback(tx)
+	res, err := tx.ExecContext(ctx, `UPDATE records SET sent_at = ? WHERE sent_at IS NULL AND seq IN (`+marks+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("outbox mark sent: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("outbox mark sent: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value + ? WHERE name = 'sent'`, n); err != nil {
+		return fmt.Errorf("outbox mark sent: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox mark sent: commit: %w", err)
+	}
+	return nil
+}
+
+// Stats implements [outbox.Outbox].
+func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
+	var st outbox.Stats
+	var oldest sql.NullInt64
+	var last, sent int64
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM records WHERE sent_at IS NULL),
+		(SELECT min(created_at) FROM records WHERE sent_at IS NULL),
+		(SELECT value FROM counters WHERE name = 'ticket'),
+		(SELECT value FROM counters WHERE name = 'sent')`).Scan(&st.Depth, &oldest, &last, &sent)
+	if err != nil {
+		return st, fmt.Errorf("outbox stats: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestUnsent = time.Unix(0, oldest.Int64)
+	}
+	st.LastSeq, st.Sent = uint64(last), uint64(sent)
+	return st, nil
+}
+
+// OpenTickets implements [outbox.TicketLister]: tickets whose last event
+// (ignoring test and dropped) is open or escalate.
+func (s *Store) OpenTickets(ctx context.Context) ([]outbox.OpenTicket, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM records
+		WHERE priority < 2 AND ticket_id IN (
+			SELECT DISTINCT ticket_id FROM records WHERE state IN ('open', 'escalate') AND priority < 2)
+		ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox open tickets: %w", err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, err
+	}
+	return outbox.OpenFromHistory(recs), nil
+}
+
+func scanRecords(rows *sql.Rows) ([]outbox.Record, error) {
+	defer rows.Close()
+	var out []outbox.Record
+	for rows.Next() {
+		var r outbox.Record
+		var seq, created int64
+		var sent sql.NullInt64
+		if err := rows.Scan(&seq, &r.EventID, &r.TicketID, &r.State, &r.Hazard, &r.Rule, &r.Device,
+			&r.Level, &r.Priority, &r.Payload, &created, &sent); err != nil {
+			return nil, fmt.Errorf("outbox: scan: %w", err)
+		}
+		r.Seq, r.CreatedAt = uint64(seq), time.Unix(0, created)
+		if sent.Valid {
+			r.SentAt = time.Unix(0, sent.Int64)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,269 @@
+// Package station is the reference township subscriber: it watches the
+// ticket feed of one township (or all), deduplicates by event_id, detects
+// seq gaps per gateway and prints readable lines; Ack sends the downlink
+// acknowledgement. It shows township developers how to consume
+// docs/tickets.md correctly.
+package station
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// Options configures a Watcher. Broker is required.
+type Options struct {
+	Broker      string
+	TopicPrefix string // default "fenghuo/v1"
+	Township    string // township code; "" or "+" watches all townships
+	// ClientID, when set, makes the session persistent: the broker keeps
+	// the subscription and queues tickets while the station is away.
+	// Empty: a random id and a clean session.
+	ClientID           string
+	Username, Password string
+	JSON               bool      // print each new ticket raw, one per line
+	Out                io.Writer // nil: io.Discard
+	// OnTicket is called once per event_id (duplicates are only counted).
+	OnTicket func(ticket.Ticket)
+	OnStatus func(ticket.Status)
+}
+
+// Counters are the watcher's running totals.
+type Counters struct {
+	Received   uint64 // distinct tickets
+	Duplicates uint64 // tickets whose event_id was already seen
+	Gaps       uint64 // gaps opened
+	GapsFilled uint64 // gaps filled later
+	OpenGaps   int    // seq ranges still missing, over all gateways
+	Statuses   uint64
+	Invalid    uint64 // payloads that did not parse
+}
+
+// Watcher consumes the feed. Handle is safe for concurrent use.
+type Watcher struct {
+	opts Options
+	mu   sync.Mutex
+	seen *dedup
+	seqs map[string]*seqTracker
+	c    Counters
+
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// NewWatcher builds a watcher; Run connects it.
+func NewWatcher(opts Options) *Watcher {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Township == "" {
+		opts.Township = "+"
+	}
+	return &Watcher{opts: opts, seen: newDedup(100_000), seqs: map[string]*seqTracker{}, ready: make(chan struct{})}
+}
+
+// Watch runs a watcher until ctx is done.
+func Watch(ctx context.Context, opts Options) error {
+	return NewWatcher(opts).Run(ctx)
+}
+
+// Counters returns a snapshot of the totals.
+func (w *Watcher) Counters() Counters {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.c
+	for _, t := range w.seqs {
+		c.OpenGaps += len(t.open())
+	}
+	return c
+}
+
+// Topics are the two subscriptions: P/T/+/tickets and P/T/+/status.
+func (w *Watcher) Topics() []string {
+	tp := ticket.Topics{Prefix: w.opts.TopicPrefix, Township: w.opts.Township, Gateway: "+"}
+	return []string{tp.Tickets(), tp.Status()}
+}
+
+// Run connects (reconnecting automatically), subscribes at QoS 1 and
+// handles messages until ctx is done. It returns an error only when the
+// first connection fails.
+func (w *Watcher) Run(ctx context.Context) error {
+	if w.opts.Broker == "" {
+		return errors.New("station: Broker is required")
+	}
+	id, clean := w.opts.ClientID, false
+	if id == "" {
+		id, clean = "fenghuo-station-"+randomHex(6), true
+	}
+	subs := map[string]byte{}
+	for _, t := range w.Topics() {
+		subs[t] = 1
+	}
+	o := paho.NewClientOptions().AddBroker(w.opts.Broker).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(true).SetMaxReconnectInterval(10 * time.Second).SetOrderMatters(true).
+		SetOnConnectHandler(func(c paho.Client) { go w.subscribe(c, subs) })
+	if w.opts.Username != "" {
+		o.SetUsername(w.opts.Username).SetPassword(w.opts.Password)
+	}
+	c := paho.NewClient(o)
+	if err := wait(ctx, c.Connect()); err != nil {
+		return fmt.Errorf("station: connect %s: %w", w.opts.Broker, err)
+	}
+	<-ctx.Done()
+	c.Disconnect(250)
+	return nil
+}
+
+// Ready is closed once the first subscription is acknowledged.
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+// subscribe (re)subscribes after every connect and reports a failure.
+func (w *Watcher) subscribe(c paho.Client, subs map[string]byte) {
+	tok := c.SubscribeMultiple(subs, func(_ paho.Client, m paho.Message) { w.Handle(m.Topic(), m.Payload()) })
+	if !tok.WaitTimeout(30 * time.Second) {
+		w.report("station: subscribe: no SUBACK within 30 s")
+		return
+	}
+	if err := tok.Error(); err != nil {
+		w.report("station: subscribe: " + err.Error())
+		return
+	}
+	w.readyOnce.Do(func() { close(w.ready) })
+}
+
+func (w *Watcher) report(msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintln(w.opts.Out, msg)
+}
+
+// Handle processes one message from topic .../tickets or .../status.
+func (w *Watcher) Handle(topic string, payload []byte) {
+	parts := strings.Split(topic, "/")
+	if len(parts) < 3 {
+		return
+	}
+	gw := parts[len(parts)-2]
+	switch parts[len(parts)-1] {
+	case "tickets":
+		w.handleTicket(gw, payload)
+	case "status":
+		w.handleStatus(payload)
+	}
+}
+
+func (w *Watcher) handleTicket(gw string, payload []byte) {
+	t, err := ticket.Parse(payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.opts.Out
+	if err != nil || t.EventID == "" {
+		w.c.Invalid++
+		fmt.Fprintf(out, "invalid ticket from %s: %v\n", gw, err)
+		return
+	}
+	if !w.seen.add(t.EventID) {
+		w.c.Duplicates++
+		return
+	}
+	w.c.Received++
+	if w.opts.JSON {
+		fmt.Fprintf(out, "%s\n", payload)
+	} else {
+		fmt.Fprintln(out, TicketLine(t))
+	}
+	w.trackSeq(gw, t.Seq)
+	if w.opts.OnTicket != nil {
+		w.opts.OnTicket(t)
+	}
+}
+
+// trackSeq updates the gateway's seq tracker and reports gaps (text mode).
+func (w *Watcher) trackSeq(gw string, seq uint64) {
+	tr := w.seqs[gw]
+	if tr == nil {
+		tr = &seqTracker{}
+		w.seqs[gw] = tr
+	}
+	ev := tr.add(seq)
+	if ev.opened != nil {
+		w.c.Gaps++
+		if !w.opts.JSON {
+			fmt.Fprintf(w.opts.Out, "         ! gap: %s seq %s missing (may still arrive: level-1 tickets overtake)\n", gw, ev.opened)
+		}
+	}
+	if ev.filled != nil {
+		w.c.GapsFilled++
+		if !w.opts.JSON {
+			fmt.Fprintf(w.opts.Out, "         ✓ gap filled: %s seq %s\n", gw, ev.filled)
+		}
+	}
+}
+
+func (w *Watcher) handleStatus(payload []byte) {
+	s, err := ticket.ParseStatus(payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.c.Invalid++
+		return
+	}
+	w.c.Statuses++
+	if !w.opts.JSON {
+		fmt.Fprintln(w.opts.Out, StatusLine(s))
+	}
+	if w.opts.OnStatus != nil {
+		w.opts.OnStatus(s)
+	}
+}
+
+// Ack publishes {"id","cmd":"ack","ticket_id","by"} on P/T/G/cmd at QoS 1
+// and waits for the PUBACK.
+func Ack(ctx context.Context, broker, prefix, township, gateway, ticketID, by string) error {
+	if township == "" || gateway == "" || ticketID == "" || strings.ContainsAny(township+gateway, "+#/") {
+		return errors.New("station: ack needs a township code, a gateway id (no wildcards) and a ticket id")
+	}
+	cmd := ackCmd{ID: randomHex(8), Cmd: "ack", TicketID: ticketID, By: by}
+	payload, err := cmd.marshal()
+	if err != nil {
+		return err
+	}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("fenghuo-ack-" + randomHex(6)).SetCleanSession(true))
+	if err := wait(ctx, c.Connect()); err != nil {
+		return fmt.Errorf("station: connect %s: %w", broker, err)
+	}
+	defer c.Disconnect(250)
+	topic := ticket.Topics{Prefix: prefix, Township: township, Gateway: gateway}.Cmd()
+	if err := wait(ctx, c.Publish(topic, 1, false, payload)); err != nil {
+		return fmt.Errorf("station: publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// wait waits for a paho token or ctx.
+func wait(ctx context.Context, tok paho.Token) error {
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("station: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}

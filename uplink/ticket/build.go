@@ -1,0 +1,145 @@
+package ticket
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/rules"
+)
+
+// HazardMeta is the catalog entry of a hazard code, as the builder needs
+// it. It is passed in (rather than looked up) so that this package depends
+// on rules only for the Event type.
+type HazardMeta struct {
+	Code     string // "smoke_fire_alarm"
+	Zh, En   string // 烟感火警, Smoke fire alarm
+	Kind     string // alarm | hazard | fault
+	Category string // smoke | electrical | device | gateway
+	// SuggestionZh is an optional disposal hint copied into suggestion_zh.
+	SuggestionZh string
+}
+
+// SiteZone is the UTC offset used for ticket times when the event time
+// carries no zone of its own (UTC): China Standard Time, +08:00.
+var SiteZone = time.FixedZone("CST", 8*3600)
+
+// TimeLayout is RFC 3339 with milliseconds, as every ticket time is written.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime writes t in [TimeLayout]. A time in UTC is shown at
+// [SiteZone], any other zone is kept, so a gateway whose clock runs at
+// +08:00 writes "+08:00".
+func FormatTime(t time.Time) string {
+	if t.Location() == time.UTC {
+		t = t.In(SiteZone)
+	}
+	return t.Format(TimeLayout)
+}
+
+// FromEvent builds the ticket for one rule event. The result has no seq,
+// published_at or buffered yet: [Stamp] fills them when it is published.
+// ticket_id is the engine's episode id prefixed with the gateway id
+// ("gw-…/device/R7/20261129T081502"); an id that already carries the
+// prefix is kept as is.
+func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
+	state := ev.Kind.String()
+	evidence := ev.Evidence
+	if dev.NetType == "" {
+		dev.NetType = "00"
+	}
+	hazard := ev.Hazard
+	if hazard == "" {
+		hazard = info.Code
+	}
+	return Ticket{
+		Schema:          Schema,
+		EventID:         NewEventID(time.Now()),
+		TicketID:        ticketID(gw.ID, ev.TicketID),
+		State:           state,
+		Hazard:          hazard,
+		Label:           Label{Zh: info.Zh, En: info.En},
+		Category:        info.Category,
+		Kind:            info.Kind,
+		Level:           ev.Level,
+		LevelZh:         LevelZh(ev.Level),
+		GradeZh:         GradeZh(ev.Level),
+		NoticeTypeZh:    NoticeTypeZh(info.Kind, state),
+		GBT45839Status:  GBT45839Status(info.Kind, state),
+		Rule:            ev.Rule,
+		OccurrenceCount: max(ev.OccurrenceCount, 1),
+		OccurredAt:      FormatTime(ev.At),
+		Gateway:         gw,
+		Device:          dev,
+		Evidence:        &evidence,
+		SuggestionZh:    info.SuggestionZh,
+	}
+}
+
+func ticketID(gateway, episode string) string {
+	if gateway == "" || strings.HasPrefix(episode, gateway+"/") {
+		return episode
+	}
+	return gateway + "/" + episode
+}
+
+// GBT45839Status maps a kind and state to the GB/T 45839 Annex D status:
+// 1 正常监视 for a clear, 3 故障 for a fault, 2 报警 otherwise.
+func GBT45839Status(kind, state string) int {
+	switch {
+	case state == StateClear:
+		return 1
+	case kind == KindFault:
+		return 3
+	default:
+		return 2
+	}
+}
+
+// NoticeTypeZh is the GB/T 45839 5.10.4 notice type: 火灾报警信息 or 故障信息
+// for open, escalate, test and dropped; 火警解除信息 or 故障恢复信息 for a clear.
+func NoticeTypeZh(kind, state string) string {
+	fault := kind == KindFault
+	switch {
+	case state == StateClear && fault:
+		return "故障恢复信息"
+	case state == StateClear:
+		return "火警解除信息"
+	case fault:
+		return "故障信息"
+	default:
+		return "火灾报警信息"
+	}
+}
+
+// LevelZh names a level: 一级 … 四级 ("" outside 1..4).
+func LevelZh(level int) string {
+	names := []string{"", "一级", "二级", "三级", "四级"}
+	if level < 1 || level > 4 {
+		return ""
+	}
+	return names[level]
+}
+
+// GradeZh is the hazard grade: 重大隐患 for levels 1–2, 一般隐患 for 3–4.
+func GradeZh(level int) string {
+	switch {
+	case level == 1 || level == 2:
+		return "重大隐患"
+	case level == 3 || level == 4:
+		return "一般隐患"
+	}
+	return ""
+}
+
+// marshal encodes v without HTML escaping and without a trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

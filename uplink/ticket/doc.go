@@ -1,0 +1,13 @@
+// Package ticket holds the wire contract between a fenghuo gateway and the
+// township platform: the hazard ticket event (fenghuo.ticket.v1), the
+// gateway status (fenghuo.status.v1) and the MQTT topic layout (DESIGN §5,
+// docs/tickets.md, docs/ticket.schema.json).
+//
+// A ticket is built once, when the rule engine emits an event
+// ([FromEvent]), marshalled and committed to the outbox. The fields that are
+// only known when it is sent — seq, published_at and buffered — are filled
+// in at publish time by [Stamp].
+//
+// Times are RFC 3339 strings with milliseconds and the site's UTC offset
+// ("2026-11-29T08:15:02.314+08:00"); see [FormatTime].
+package ticket

@@ -1,0 +1,54 @@
+package ticket
+
+import "encoding/json"
+
+// StatusSchema is the value of the schema field of every status message.
+const StatusSchema = "fenghuo.status.v1"
+
+// Status states.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline" // also the MQTT last will
+)
+
+// Status is one fenghuo.status.v1 message, published retained on
+// P/T/G/status on connect and every heartbeat; the offline form is the
+// MQTT last will. Times are [FormatTime] strings.
+type Status struct {
+	Schema  string `json:"schema"`
+	Gateway string `json:"gateway_id"`
+	State   string `json:"state"` // online | offline
+	Version string `json:"version"`
+	// StartedAt is when the gateway process started.
+	StartedAt string `json:"started_at"`
+	// At is when this message was made; for the last will, when the
+	// connection that registered it was opened.
+	At               string  `json:"at"`
+	DevicesOnline    int     `json:"devices_online"`
+	DevicesTotal     int     `json:"devices_total"`
+	BufferDepth      int     `json:"buffer_depth"`
+	OldestUnsentAgeS float64 `json:"oldest_unsent_age_s"`
+	// LastPublishAt is the last PUBACKed ticket; empty before the first.
+	LastPublishAt string `json:"last_publish_at,omitempty"`
+	// TransmissionFault is R25: a ticket waited 100 s without a PUBACK.
+	TransmissionFault bool    `json:"transmission_fault"`
+	Dropped           Dropped `json:"dropped"`
+}
+
+// Dropped counts what the bounded outbox had to drop since it was created.
+type Dropped struct {
+	Tickets   uint64 `json:"tickets"`
+	Telemetry uint64 `json:"telemetry"`
+}
+
+// Marshal encodes the status as compact UTF-8 JSON.
+func (s Status) Marshal() ([]byte, error) {
+	return marshal(s)
+}
+
+// ParseStatus decodes a status message.
+func ParseStatus(payload []byte) (Status, error) {
+	var s Status
+	err := json.Unmarshal(payload, &s)
+	return s, err
+}
