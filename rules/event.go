@@ -35,7 +35,7 @@ func (k Kind) String() string {
 // Event is a decision of the engine about one (device, rule) episode.
 type Event struct {
 	Kind     Kind
-	TicketID string // stable for the episode: "<device>/<rule>/<opened-at UTC 20060102T150405>"
+	TicketID string // stable for the episode: "<device>/<rule>/<opened-at UTC 20060102T150405.000>"
 	Device   string
 	Rule     string // "R7"
 	Hazard   string // "residual_current_alarm" (see Hazards)

@@ -1,0 +1,176 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// window is a debounce requirement: at least n consecutive samples
+// spanning at least dur.
+type window struct {
+	dur time.Duration
+	n   int
+}
+
+// met reports whether a run of n samples that started at since and whose
+// latest sample is at meets w.
+func (w window) met(n int, since, at time.Time) bool {
+	return n >= max(w.n, 1) && at.Sub(since) >= w.dur
+}
+
+// String is the evidence window: "10s/3 samples", "60s", "1 sample".
+func (w window) String(unit string) string {
+	n := max(w.n, 1)
+	count := fmt.Sprintf("%d %s", n, unit)
+	if n == 1 {
+		count = strings.TrimSuffix(count, "s")
+	}
+	switch {
+	case w.dur > 0 && n > 1:
+		return shortDuration(w.dur) + "/" + count
+	case w.dur > 0:
+		return shortDuration(w.dur)
+	}
+	return count
+}
+
+// shortDuration prints 60s as "60s", 5m as "5m", 24h as "24h", 90s as "90s".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0 && d > 2*time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
+}
+
+// evalFunc reduces the current poll of a device to one observation. It is
+// chosen once per rule at compile time.
+type evalFunc func(r *rule, d *device) observation
+
+// rule is a compiled Spec bound to one device's point slots.
+type rule struct {
+	id, hazard string
+	level      int
+	offline    bool
+	eval       evalFunc
+
+	points    []int // slots compared with the limit
+	atAlarm   []int // slot of "<point>_at_alarm" per point, -1 if none
+	sign      float64
+	threshold float64
+	limitPt   int // slot of ThresholdPoint, -1 if none
+	factor    float64
+	offset    float64
+	hyst      float64 // absolute; 0: use hystPct
+	hystPct   float64
+	when      []bitCond
+
+	open, clear             window
+	openWindow, clearWindow string
+}
+
+// bitCond is a compiled BitCond.
+type bitCond struct {
+	slot      int
+	mask      uint64
+	equals    *float64
+	notEquals *float64
+}
+
+// holds reports whether the condition is true for value v.
+func (c *bitCond) holds(v float64) bool {
+	switch {
+	case c.equals != nil:
+		return v == *c.equals
+	case c.notEquals != nil:
+		return v != *c.notEquals
+	}
+	return uint64(int64(v))&c.mask != 0
+}
+
+// Defaults of an offline rule (R21).
+const (
+	defaultFailures          = 3
+	defaultOfflineClearPolls = 3
+)
+
+// compile binds s to d. s must be valid.
+func compile(s *Spec, d *device) *rule {
+	h, _ := LookupHazard(s.Hazard)
+	r := &rule{
+		id: s.ID, hazard: s.Hazard, level: cmp.Or(s.Level, h.Level), limitPt: -1, sign: 1,
+		threshold: s.Threshold, factor: s.ThresholdFactor, offset: s.ThresholdOffset,
+		hyst: s.Hysteresis, hystPct: s.HysteresisPct,
+		open:  window{s.For, s.MinSamples},
+		clear: window{s.ClearFor, s.ClearSamples},
+	}
+	if r.factor == 0 {
+		r.factor = 1
+	}
+	if s.Op == "below" {
+		r.sign = -1
+	}
+	if s.ThresholdPoint != "" {
+		r.limitPt = d.slotOf(s.ThresholdPoint)
+	}
+	for _, p := range s.Points {
+		r.points = append(r.points, d.slotOf(p))
+		r.atAlarm = append(r.atAlarm, d.slotOf(p+"_at_alarm"))
+	}
+	for _, w := range s.When {
+		r.when = append(r.when, compileBits(w, d))
+	}
+	unit := "samples"
+	switch s.Type {
+	case TypeThreshold:
+		r.eval = evalThreshold
+	case TypeStatus:
+		r.eval = evalStatus
+	case TypeOffline:
+		r.offline = true
+		r.open.n = cmp.Or(s.Failures, defaultFailures)
+		r.clear.n = cmp.Or(s.ClearSamples, defaultOfflineClearPolls)
+		unit = "failed polls"
+	}
+	r.openWindow = r.open.String(unit)
+	r.clearWindow = r.clear.String("samples")
+	if r.offline {
+		r.clearWindow = r.clear.String("good polls")
+	}
+	return r
+}
+
+func compileBits(w BitCond, d *device) bitCond {
+	c := bitCond{slot: d.slotOf(w.Point), equals: w.Equals, notEquals: w.NotEquals}
+	for _, b := range w.Bits {
+		c.mask |= 1 << uint(b)
+	}
+	return c
+}
+
+// limitOf returns the effective limit and its hysteresis on device d.
+func (r *rule) limitOf(d *device) (limit, hyst float64) {
+	base := r.threshold
+	if v, ok := d.latestGood(r.limitPt); ok {
+		base = v
+	}
+	limit = base*r.factor + r.offset
+	hyst = r.hyst
+	if hyst == 0 {
+		hyst = r.hystPct / 100 * abs(limit)
+	}
+	return limit, hyst
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,88 @@
+// Package rules decides, from device polls, when a hazard episode opens
+// and when it clears. It is pure: polls and time in, events out; it uses
+// the standard library only, starts no goroutines, does no I/O and never
+// reads the clock (every time comes from a Poll, or from the now argument).
+//
+// # Pipeline
+//
+// A profile's or the config's rule text decodes into [Spec]. [NewEngine]
+// validates every Spec ([Spec.Validate]) and compiles it once against the
+// device's point table: point names become slot indices, bit lists become
+// masks, the rule type picks its evaluation function. [Engine.Step] then
+// runs each [Poll] through the compiled rules of its device and returns
+// [Event] values in time order. The gateway commits them to the outbox;
+// the ticket builder adds the labels from the catalog ([LookupHazard]).
+//
+// # One poll, one observation
+//
+// Each rule reduces a poll to one of four observations:
+//
+//   - trigger: the condition holds. A threshold rule compares the largest
+//     (op above, value ≥ limit) or smallest (op below, value ≤ limit) good
+//     value of its points with the limit; any of its When conditions is an
+//     extra trigger. A status rule is its When conditions alone. An
+//     offline rule sees a failed poll as trigger.
+//   - normal: the condition has ended: the value is past the clear level
+//     (limit − hysteresis, mirrored for below) and no When condition holds,
+//     every When point having been read in this poll.
+//     An offline rule sees a good poll as normal.
+//   - band: the value is between the clear level and the limit. A band
+//     sample resets both the pending open run and the pending clear run:
+//     that is hysteresis. An episode that only a bit condition raised (the
+//     value never reached the limit) clears when the bit drops: for it, the
+//     band counts as normal.
+//   - unknown: missing data. A failed poll, a point missing from the poll,
+//     or an Absent reading neither advances nor resets any run. Missing
+//     data never opens and never clears. Absent points are left out of a
+//     threshold rule's comparison (an unwired channel); a missing point
+//     can still let the others trigger, but never lets them look normal.
+//
+// The limit is Threshold, or the device's own setpoint (the latest good
+// value of ThresholdPoint, read back from the device) when there is one,
+// times ThresholdFactor (0 = 1), plus ThresholdOffset. The hysteresis is
+// Hysteresis (absolute) or HysteresisPct percent of the limit.
+//
+// # Debounce and episodes
+//
+// An inactive rule opens after a run of consecutive trigger observations
+// with at least MinSamples samples (at least 1) spanning at least For.
+// An open rule clears after a run of normal observations with at least
+// ClearSamples samples spanning at least ClearFor. Event.At is the first
+// sample of the run that completed: when the condition (or its end) was
+// first observed, not when the event was decided.
+//
+// One episode per (device, rule): it opens once and clears once. Its
+// TicketID is "<device>/<rule>/<open At in UTC, 20060102T150405.000>",
+// the same on the clear. Level is Spec.Level, else the hazard's default.
+// OccurrenceCount is 1 (the episode keeps its own count for later repeats).
+// Events of one (device, rule) never go back in time, even when the clock
+// does. Events of different rules of one device may: At is backdated to
+// the start of each rule's own run, and runs differ in length.
+//
+// # Offline devices
+//
+// An offline rule opens after Failures (default 3) consecutive failed
+// polls spanning at least For, and clears after ClearSamples (default 3)
+// consecutive good polls. While it is open the device's other rules are
+// frozen: their open episodes stay open and nothing is emitted for them.
+// When the device is back, their pending runs restart, so they are judged
+// from fresh readings only.
+//
+// # Clock
+//
+// A poll that is not later than the previous poll of its device (the
+// clock was stepped back) counts as missing data and restarts the
+// device's pending runs; later polls are judged from the new time, but
+// the device's event times are held at the latest time seen before the
+// step until the clock passes it again, so its events stay in order. A
+// restarted gateway calls [Engine.Restore] with the episodes the outbox
+// knows are open, so it continues them rather than opening them again.
+//
+// # Evidence
+//
+// An event's Evidence names the point and value that decided it, its
+// unit, the effective limit (threshold rules), the window ("10s/3
+// samples"), the device's latched "<point>_at_alarm" value when the poll
+// has one, and a Snapshot of the device's other latest points (nil for an
+// Absent one). Offline events carry the window only: the values are stale.
+package rules

@@ -1,0 +1,206 @@
+package rules
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DeviceRules is the effective rule set of one device.
+type DeviceRules struct {
+	Device string
+	Specs  []Spec
+	// Points maps the device's point names to their units. Optional: when
+	// set, the specs' point names are checked against it, and it supplies
+	// the unit of a reading that carries none.
+	Points map[string]string
+}
+
+// Engine evaluates compiled rules on polls. It is pure: time comes in
+// with the polls, events go out; it is safe for concurrent use.
+type Engine struct {
+	mu      sync.Mutex
+	devices []*device
+	byID    map[string]*device
+}
+
+// NewEngine validates and compiles the rules of every device. It reports
+// every problem at once (errors.Join), each prefixed with the device and
+// the rule: `device "efd-1": rules[2] (R7): level: 7 is out of range 1..4`.
+// Disabled specs are left out.
+func NewEngine(devs []DeviceRules) (*Engine, error) {
+	e := &Engine{byID: make(map[string]*device, len(devs))}
+	var errs []error
+	for _, dr := range devs {
+		if _, dup := e.byID[dr.Device]; dup || dr.Device == "" {
+			errs = append(errs, fmt.Errorf("device %q: empty or duplicate device id", dr.Device))
+			continue
+		}
+		d, derrs := compileDevice(dr)
+		errs = append(errs, derrs...)
+		e.devices = append(e.devices, d)
+		e.byID[d.id] = d
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return e, nil
+}
+
+// compileDevice validates and compiles the specs of one device.
+func compileDevice(dr DeviceRules) (*device, []error) {
+	d := newDevice(dr.Device, dr.Points)
+	var points func(string) bool
+	if len(dr.Points) > 0 {
+		points = func(name string) bool { _, ok := dr.Points[name]; return ok }
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i := range dr.Specs {
+		s := &dr.Specs[i]
+		if s.Disabled {
+			continue
+		}
+		prefix := fmt.Sprintf("device %q: rules[%d] (%s)", dr.Device, i, s.ID)
+		bad := false
+		for _, err := range s.Validate(points) {
+			errs, bad = append(errs, fmt.Errorf("%s: %w", prefix, err)), true
+		}
+		if seen[s.ID] {
+			errs, bad = append(errs, fmt.Errorf("%s: id: %q is used twice", prefix, s.ID)), true
+		}
+		seen[s.ID] = true
+		if !bad {
+			d.rules = append(d.rules, &ruleState{r: compile(s, d), last: observation{point: -1}})
+		}
+	}
+	return d, errs
+}
+
+// Step feeds polls to the engine and returns the events they complete,
+// sorted by At (ties: device, then order of decision). A poll's At
+// is its time; a zero At is taken as now. Polls of unknown devices are
+// ignored. Polls of one device must come in time order: one that is not
+// later than the device's previous poll (the clock stepped back) is
+// treated as missing data and restarts the device's pending runs.
+func (e *Engine) Step(now time.Time, polls []Poll) []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Event
+	for i := range polls {
+		p := &polls[i]
+		d := e.byID[p.Device]
+		if d == nil {
+			continue
+		}
+		at := p.At
+		if at.IsZero() {
+			at = now
+		}
+		out = d.apply(at, p, out)
+	}
+	slices.SortStableFunc(out, func(a, b Event) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Device, b.Device))
+	})
+	return out
+}
+
+// apply evaluates one poll of d taken at at, appending events to out.
+func (d *device) apply(at time.Time, p *Poll, out []Event) []Event {
+	if d.started && !at.After(d.lastAt) {
+		d.floor = latest(d.floor, d.lastAt)
+		d.lastAt = at
+		d.restartRuns(nil)
+		return out
+	}
+	d.started, d.lastAt = true, at
+	if p.OK {
+		d.load(p.Readings)
+	}
+	wasOffline := d.offline()
+	out = d.stepOffline(at, p.OK, out)
+	if !p.OK || d.offline() {
+		return out // other rules are frozen: no data, or not trusted yet
+	}
+	for _, st := range d.rules {
+		if st.r.offline {
+			continue
+		}
+		if wasOffline {
+			st.resetRuns() // back online: judge from fresh readings only
+		}
+		if t, ok := st.step(at, st.r.eval(st.r, d)); ok {
+			out = append(out, d.event(st, t))
+		}
+	}
+	return out
+}
+
+// stepOffline feeds the poll outcome to the device's offline rules.
+func (d *device) stepOffline(at time.Time, ok bool, out []Event) []Event {
+	ob := observation{class: trigger, point: -1}
+	if ok {
+		ob.class = normal
+	}
+	for _, st := range d.rules {
+		if !st.r.offline {
+			continue
+		}
+		if t, done := st.step(at, ob); done {
+			out = append(out, d.event(st, t))
+		}
+	}
+	return out
+}
+
+// event applies transition t to st and describes it.
+func (d *device) event(st *ruleState, t transition) Event {
+	ev := Event{Kind: t.kind, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard}
+	t.at = latest(t.at, d.floor)
+	if t.kind == Open {
+		st.begin(d.id, t.at)
+		ev.At = st.ep.since
+		ev.Evidence = d.evidence(st, st.r.openWindow)
+	} else {
+		ev.At = st.end(t.at)
+		ev.Evidence = d.evidence(st, st.r.clearWindow)
+	}
+	ev.TicketID, ev.Level, ev.OccurrenceCount = st.ep.ticket, st.ep.level, st.ep.count
+	return ev
+}
+
+// evidence describes the rule's last observation on d.
+func (d *device) evidence(st *ruleState, window string) Evidence {
+	ev := Evidence{Window: window}
+	if st.r.offline {
+		return ev // the device's values are stale: no point, no snapshot
+	}
+	ob := st.last
+	if ob.point >= 0 {
+		s := &d.slots[ob.point]
+		ev.Point, ev.Unit, ev.Value = s.name, s.unit, ptr(ob.value)
+		if i := slices.Index(st.r.points, ob.point); i >= 0 {
+			if v, g := d.now(st.r.atAlarm[i]); g == good {
+				ev.ValueAtAlarm = ptr(v)
+			}
+		}
+	}
+	if ob.hasLimit {
+		ev.Threshold = ptr(ob.limit)
+	}
+	ev.Snapshot = d.snapshot(ob.point)
+	return ev
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}

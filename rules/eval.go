@@ -1,0 +1,117 @@
+package rules
+
+import "math"
+
+// class is what one poll says about a rule's condition.
+type class uint8
+
+const (
+	// unknown: missing data (a failed poll, a missing or absent point).
+	// It neither advances nor resets a run: missing data never clears.
+	unknown class = iota
+	// trigger: the condition holds.
+	trigger
+	// band: past the clear level but short of the limit (the hysteresis
+	// band). It resets both the open run and the clear run.
+	band
+	// normal: past the clear level (or every bit condition false).
+	normal
+)
+
+// observation is the outcome of one rule on one poll.
+type observation struct {
+	class    class
+	byValue  bool // a value, not a bit condition, reached the limit
+	point    int  // evidence slot, -1 if none
+	value    float64
+	limit    float64
+	hasLimit bool
+}
+
+// evalStatus evaluates the bit conditions alone.
+func evalStatus(r *rule, d *device) observation {
+	return evalWhen(r.when, d)
+}
+
+// evalWhen is trigger when any condition holds, normal when every
+// condition's point was read and none holds, unknown otherwise. The
+// evidence is the first condition that holds (or the first point).
+func evalWhen(when []bitCond, d *device) observation {
+	ob := observation{class: normal, point: -1}
+	for i := range when {
+		c := &when[i]
+		v, st := d.now(c.slot)
+		if st != good {
+			ob.class = unknown
+			continue
+		}
+		if c.holds(v) {
+			return observation{class: trigger, point: c.slot, value: v}
+		}
+		if ob.point < 0 {
+			ob.point, ob.value = c.slot, v
+		}
+	}
+	return ob
+}
+
+// evalThreshold compares the largest (op above) or smallest (op below)
+// good value of the rule's points with the limit, then ORs the bit
+// conditions. Absent points are left out; a missing point makes a
+// non-triggering value unknown, since the missing one might trigger.
+func evalThreshold(r *rule, d *device) observation {
+	limit, hyst := r.limitOf(d)
+	ob := r.extreme(d)
+	ob.limit, ob.hasLimit = limit, true
+	if ob.point >= 0 {
+		sv, sl := r.sign*ob.value, r.sign*limit
+		switch {
+		case sv >= sl:
+			ob.class, ob.byValue = trigger, true
+		case ob.class == unknown:
+		case sv < sl-hyst:
+			ob.class = normal
+		default:
+			ob.class = band
+		}
+	}
+	return r.withBits(ob, d)
+}
+
+// extreme finds the point with the largest signed value. Its class is
+// normal when every point was read (good or absent) and at least one is
+// good, unknown otherwise.
+func (r *rule) extreme(d *device) observation {
+	ob := observation{class: normal, point: -1}
+	best := math.Inf(-1)
+	for _, p := range r.points {
+		v, st := d.now(p)
+		switch st {
+		case missing:
+			ob.class = unknown
+		case good:
+			if sv := r.sign * v; sv > best || ob.point < 0 {
+				best, ob.point, ob.value = sv, p, v
+			}
+		}
+	}
+	if ob.point < 0 {
+		ob.class = unknown
+	}
+	return ob
+}
+
+// withBits combines a value observation with the rule's bit conditions.
+func (r *rule) withBits(ob observation, d *device) observation {
+	if len(r.when) == 0 || ob.class == trigger {
+		return ob
+	}
+	bits := evalWhen(r.when, d)
+	switch {
+	case bits.class == trigger:
+		return bits // the evidence is the bit's point; the limit does not apply
+	case bits.class == unknown:
+		ob.class = unknown
+	}
+	return ob
+}

@@ -1,0 +1,175 @@
+package rules
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// fuzzDevices is a smoke detector and an electrical fire detector with
+// short windows, so that random sequences reach every phase.
+func fuzzDevices() []DeviceRules {
+	r21 := specR21
+	r21.For = 5 * time.Second
+	r7 := specR7
+	r7.For, r7.ClearFor = 2*time.Second, 4*time.Second
+	r3 := specR3
+	r3.For, r3.ClearFor = 2*time.Second, 3*time.Second
+	return []DeviceRules{
+		{Device: "sd", Specs: []Spec{specR1, r3, r21}},
+		{Device: "efd", Specs: []Spec{r7, specR10, r21}},
+	}
+}
+
+// fuzzPolls turns bytes into polls, three bytes a poll:
+//
+//	b0 bit0 device, bits1-3 time step (7: the clock steps back 50 s),
+//	   bits4-5 == 0: the poll fails
+//	b1 status / alarm_flags word
+//	b2 analog value: 0..249 → 0..498 (×2), 250..252 missing, 253..255 absent
+func fuzzPolls(data []byte) []Poll {
+	var polls []Poll
+	now := base
+	for i := 0; i+2 < len(data); i += 3 {
+		b0, b1, b2 := data[i], data[i+1], data[i+2]
+		dev := []string{"sd", "efd"}[b0&1]
+		if dt := (b0 >> 1) & 7; dt == 7 {
+			now = now.Add(-50 * time.Second)
+		} else {
+			now = now.Add(time.Duration(dt) * time.Second)
+		}
+		p := Poll{Device: dev, At: now, OK: (b0>>4)&3 != 0}
+		if !p.OK {
+			polls = append(polls, p)
+			continue
+		}
+		word := float64(b1 & 0x0f)
+		p.Readings = []Reading{{Point: "status", Value: word}, {Point: "alarm", Value: float64(b1 >> 7)}, {Point: "alarm_flags", Value: word}}
+		for _, pt := range []string{"residual_current", "t1", "t3"} {
+			switch {
+			case b2 < 250:
+				v := float64(b2) * 2
+				if pt != "residual_current" {
+					v /= 4
+				}
+				p.Readings = append(p.Readings, Reading{Point: pt, Value: v})
+			case b2 > 252:
+				p.Readings = append(p.Readings, Reading{Point: pt, Value: -200, Quality: Absent})
+			}
+		}
+		polls = append(polls, p)
+	}
+	return polls
+}
+
+// checkStream verifies the engine's invariants over a whole event stream.
+type streamChecker struct {
+	open      map[string]Event     // ticket → its open event
+	seen      map[string]bool      // tickets ever opened
+	lastAt    map[string]time.Time // device/rule → last event At
+	offline   map[string]bool      // device → its offline hazard is open
+	offlineID map[string]string    // device → offline rule id
+}
+
+func newStreamChecker(devs []DeviceRules) *streamChecker {
+	c := &streamChecker{open: map[string]Event{}, seen: map[string]bool{}, lastAt: map[string]time.Time{},
+		offline: map[string]bool{}, offlineID: map[string]string{}}
+	for _, d := range devs {
+		for _, s := range d.Specs {
+			if s.Type == TypeOffline {
+				c.offlineID[d.Device] = s.ID
+			}
+		}
+	}
+	return c
+}
+
+func (c *streamChecker) batch(evs []Event) error {
+	for i, ev := range evs {
+		if i > 0 && ev.At.Before(evs[i-1].At) {
+			return fmt.Errorf("step output not in time order: %v", summary(evs))
+		}
+		if err := c.event(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *streamChecker) event(ev Event) error {
+	if ev.Level < 1 || ev.Level > 4 {
+		return fmt.Errorf("level %d: %+v", ev.Level, ev)
+	}
+	key := ev.Device + "/" + ev.Rule
+	if ev.At.Before(c.lastAt[key]) {
+		return fmt.Errorf("%s went back in time: %v after %v", key, ev.At, c.lastAt[key])
+	}
+	c.lastAt[key] = ev.At
+	isOffline := ev.Rule == c.offlineID[ev.Device]
+	if c.offline[ev.Device] && !isOffline {
+		return fmt.Errorf("event for offline device: %+v", ev)
+	}
+	switch ev.Kind {
+	case Open:
+		if c.seen[ev.TicketID] {
+			return fmt.Errorf("ticket %s opened twice", ev.TicketID)
+		}
+		for _, o := range c.open {
+			if o.Device == ev.Device && o.Rule == ev.Rule {
+				return fmt.Errorf("second open episode of %s", key)
+			}
+		}
+		c.seen[ev.TicketID], c.open[ev.TicketID] = true, ev
+		if isOffline {
+			c.offline[ev.Device] = true
+		}
+	case Clear:
+		o, ok := c.open[ev.TicketID]
+		if !ok || o.Device != ev.Device || o.Rule != ev.Rule || o.Level != ev.Level {
+			return fmt.Errorf("clear without its open: %+v", ev)
+		}
+		delete(c.open, ev.TicketID)
+		if isOffline {
+			c.offline[ev.Device] = false
+		}
+	default:
+		return fmt.Errorf("unexpected kind %v", ev.Kind)
+	}
+	return nil
+}
+
+func FuzzEngine(f *testing.F) {
+	f.Add([]byte{0x12, 0x02, 10, 0x12, 0x02, 10, 0x12, 0x02, 10, 0x12, 0, 10, 0x12, 0, 10})
+	f.Add([]byte{0x13, 0x01, 200, 0x13, 0x01, 200, 0x13, 0, 200, 0x13, 0, 200, 0x13, 0, 10, 0x13, 0, 10, 0x13, 0, 10})
+	f.Add([]byte{0x02, 0, 0, 0x02, 0, 0, 0x02, 0, 0, 0x02, 0, 0, 0x12, 0x82, 0, 0x12, 0x82, 0, 0x12, 0x82, 0, 0x12, 0, 0})
+	f.Add([]byte{0x13, 0, 160, 0x13, 0, 160, 0x1f, 0, 160, 0x13, 0, 160, 0x13, 0, 253, 0x13, 0, 251})
+	seed := make([]byte, 0, 600)
+	for i := range 200 {
+		seed = append(seed, byte(i*37+11), byte(i*13), byte(i*i*7))
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		devs := fuzzDevices()
+		e, err := NewEngine(devs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newStreamChecker(devs)
+		polls := fuzzPolls(data)
+		for len(polls) > 0 { // batches of 1..3 polls
+			n := min(len(polls), 1+len(polls)%3)
+			if err := c.batch(e.Step(polls[0].At, polls[:n])); err != nil {
+				t.Fatal(err)
+			}
+			polls = polls[n:]
+		}
+		if got := len(e.Open()); got != len(c.open) {
+			t.Fatalf("engine has %d open, the stream %d", got, len(c.open))
+		}
+		for _, rs := range e.Explain(base) {
+			if rs.Frozen && !c.offline[rs.Device] {
+				t.Fatalf("frozen but not offline: %+v", rs)
+			}
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package rules
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateMessages(t *testing.T) {
+	points := func(name string) bool {
+		return name == "residual_current" || name == "residual_setpoint" || name == "alarm_flags" || name == "status"
+	}
+	cases := []struct {
+		name string
+		edit func(s *Spec)
+		want []string
+	}{
+		{"good", func(s *Spec) {}, nil},
+		{"unknown point", func(s *Spec) { s.ThresholdPoint = "residual_setpoint2" },
+			[]string{`threshold_point: "residual_setpoint2" is not a point of this profile`}},
+		{"bad type", func(s *Spec) { s.Type = "rate" },
+			[]string{`type: "rate" is not one of threshold, status, offline`}},
+		{"bad level", func(s *Spec) { s.Level = 7 }, []string{`level: 7 is out of range 1..4`}},
+		{"unknown hazard", func(s *Spec) { s.Hazard = "smoke_fire" },
+			[]string{`hazard: "smoke_fire" is unknown (did you mean "smoke_fire_alarm"?)`}},
+		{"typo hazard", func(s *Spec) { s.Hazard = "residual_curent_alarm" },
+			[]string{`hazard: "residual_curent_alarm" is unknown (did you mean "residual_current_alarm"?)`}},
+		{"everything at once", func(s *Spec) {
+			s.ID, s.Op, s.Points = "", "over", nil
+			s.Hysteresis, s.HysteresisPct = -1, 120
+			s.When = []BitCond{{Point: "alarm_flag", Bits: []int{40}, Equals: f(1)}}
+			s.For, s.ClearSamples, s.Failures = -time.Second, -1, 2
+		}, []string{
+			`id: is required`,
+			`points: a threshold rule needs at least one point`,
+			`op: "over" is not one of above, below (did you mean "above"?)`,
+			`hysteresis: -1 must not be negative`,
+			`hysteresis_pct: 120 is out of range 0..100`,
+			`hysteresis_pct: set either hysteresis or hysteresis_pct, not both`,
+			`when[0].point: "alarm_flag" is not a point of this profile`,
+			`when[0]: set exactly one of bits, equals, not_equals`,
+			`when[0].bits[0]: 40 is out of range 0..31`,
+			`for: -1s must not be negative`,
+			`clear_samples: -1 must not be negative`,
+			`failures: is not used by threshold rules`,
+		}},
+		{"status needs when", func(s *Spec) {
+			*s = Spec{ID: "R3", Hazard: "detector_fault", Type: "status", Threshold: 3}
+		}, []string{`when: a status rule needs at least one condition`, `threshold: is not used by status rules`}},
+		{"offline", func(s *Spec) {
+			*s = Spec{ID: "R21", Hazard: "device_offline", Type: "offline", Failures: -1, MinSamples: 2,
+				When: []BitCond{{Point: "status", Bits: []int{1}}}}
+		}, []string{`when: is not used by offline rules`, `min_samples: is not used by offline rules`, `failures: -1 must not be negative`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := specR7
+			c.edit(&s)
+			errs := s.Validate(points)
+			var got []string
+			for _, err := range errs {
+				var fe *FieldError
+				if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), fe.Field+": ") {
+					t.Errorf("%v is not a FieldError", err)
+				}
+				got = append(got, err.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestValidateWithoutPoints(t *testing.T) {
+	s := specR7
+	s.ThresholdPoint = "anything"
+	if errs := s.Validate(nil); len(errs) != 0 {
+		t.Errorf("nil points checked names: %v", errs)
+	}
+}
+
+func TestShippedRuleShapesAreValid(t *testing.T) {
+	for _, s := range []Spec{specR1, specR3, specR7, specR10, specR16, specR21} {
+		if errs := s.Validate(nil); len(errs) != 0 {
+			t.Errorf("%s: %v", s.ID, errs)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	cands := []string{"threshold", "threshold_point", "hysteresis", "hysteresis_pct", "min_samples", "for", "op"}
+	cases := map[string]string{
+		"treshold":      "threshold",
+		"hysteresis_pc": "hysteresis_pct",
+		"Threshold":     "threshold",
+		"min_sample":    "min_samples",
+		"fo":            "for",
+		"xyz":           "",
+		"":              "",
+		"zz":            "",
+		"thresh":        "threshold",
+	}
+	for word, want := range cases {
+		if got := Suggest(word, cands); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
