@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
+)
+
+func newConfigCmd() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Validate and print gateway configs"}
+	c.AddCommand(newConfigCheckCmd())
+	return c
+}
+
+func newConfigCheckCmd() *cobra.Command {
+	var print bool
+	c := &cobra.Command{
+		Use:   "check FILE [--print]",
+		Short: "Validate a config: every problem at once, each with its key path",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usage(errors.New("config check: exactly one FILE is required"))
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, profiles, err := loadConfig(args[0], c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			if print {
+				if err := cfg.Print(out); err != nil {
+					return failed(err)
+				}
+				if err := printPlans(out, cfg, profiles); err != nil {
+					return failed(err)
+				}
+			}
+			fmt.Fprintln(out, cfg.Summary())
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&print, "print", false, "print the resolved config (secrets redacted) and each device's request plan")
+	return c
+}
+
+// printPlans shows, per device, the Modbus reads one poll makes.
+func printPlans(w io.Writer, cfg *config.Config, profiles *profile.Set) error {
+	fmt.Fprintln(w, "# request plan per device (one poll)")
+	for _, d := range cfg.Devices {
+		p, ok := profiles.Get(d.Profile)
+		if !ok {
+			return fmt.Errorf("device %q: profile %q not found", d.ID, d.Profile)
+		}
+		plan, err := profile.Compile(p, profile.PlanOptions{})
+		if err != nil {
+			return fmt.Errorf("device %q: %w", d.ID, err)
+		}
+		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d request(s)\n", d.ID, d.Bus, d.Slave, d.Profile, len(plan.Requests))
+		for _, r := range plan.Requests {
+			fmt.Fprintf(w, "  fc%d @%d+%d\n", r.FC, r.Address, r.Count)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/station"
+)
+
+func newStationCmd() *cobra.Command {
+	c := &cobra.Command{Use: "station", Short: "The reference township subscriber: watch the ticket feed, send acks"}
+	c.AddCommand(newStationWatchCmd(), newStationAckCmd())
+	return c
+}
+
+func newStationWatchCmd() *cobra.Command {
+	var o station.Options
+	c := &cobra.Command{
+		Use:   "watch --broker URL [--township CODE] [--json]",
+		Short: "Print the ticket feed live, with dedup by event_id and seq gap detection",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.Broker == "" {
+				return usage(errors.New("station watch: --broker URL is required"))
+			}
+			o.Out = c.OutOrStdout()
+			err := station.Watch(c.Context(), o)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return failed(err)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Broker, "broker", "", "broker URL, e.g. tcp://127.0.0.1:1883")
+	f.StringVar(&o.Township, "township", "", "township code to watch (default: all townships)")
+	f.StringVar(&o.TopicPrefix, "prefix", "fenghuo/v1", "topic prefix")
+	f.BoolVar(&o.JSON, "json", false, "print each ticket as one JSON line")
+	return c
+}
+
+func newStationAckCmd() *cobra.Command {
+	var broker, prefix, township, gateway, by string
+	c := &cobra.Command{
+		Use:   "ack TICKET_ID --broker URL --township CODE --gateway ID [--by NAME]",
+		Short: "Acknowledge a ticket (downlink cmd ack)",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usage(errors.New("station ack: exactly one TICKET_ID is required"))
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if broker == "" || township == "" || gateway == "" {
+				return usage(errors.New("station ack: --broker, --township and --gateway are required"))
+			}
+			if err := station.Ack(c.Context(), broker, prefix, township, gateway, args[0], by); err != nil {
+				return failed(err)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "ack sent for %s\n", args[0])
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&broker, "broker", "", "broker URL")
+	f.StringVar(&prefix, "prefix", "fenghuo/v1", "topic prefix")
+	f.StringVar(&township, "township", "", "township code of the gateway")
+	f.StringVar(&gateway, "gateway", "", "gateway id")
+	f.StringVar(&by, "by", "station", "who acknowledges")
+	return c
+}

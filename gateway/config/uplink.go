@@ -1,0 +1,157 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss", "mqtt", "mqtts"}
+	plaintextSchemes = []string{"tcp", "ws", "mqtt"}
+	logLevels        = []string{"debug", "info", "warn", "error"}
+	logFormats       = []string{"text", "json"}
+)
+
+// validateUplink checks the broker, the credentials and the timings.
+func (c *Config) validateUplink(p *problems) {
+	m := c.Uplink.MQTT
+	if u := checkBroker(p, m.Broker); u != nil {
+		c.checkPlaintext(p, u)
+	}
+	if m.Username == "" && !m.Password.IsZero() {
+		p.add(passwordKey(m), "is set but username is empty (MQTT sends a password only with a username)")
+	}
+	if (m.CertFile == "") != (m.KeyFile == "") {
+		p.add("uplink.mqtt.cert_file", "cert_file and key_file go together (client certificate and its key)")
+	}
+	checkFile(p, "uplink.mqtt.ca_file", m.CAFile)
+	checkFile(p, "uplink.mqtt.cert_file", m.CertFile)
+	checkFile(p, "uplink.mqtt.key_file", m.KeyFile)
+	checkTopicPrefix(p, m.TopicPrefix)
+	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
+	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
+	if c.Uplink.Telemetry.Enabled {
+		positive(p, "uplink.telemetry.interval", c.Uplink.Telemetry.Interval, time.Second)
+	}
+}
+
+// checkBroker parses the broker URL; it returns nil when it is unusable.
+func checkBroker(p *problems, broker string) *url.URL {
+	const key = "uplink.mqtt.broker"
+	if broker == "" {
+		p.add(key, "is required (e.g. tls://mqtt.township.example:8883)")
+		return nil
+	}
+	u, err := url.Parse(broker)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		p.add(key, "%q is not scheme://host:port (e.g. tls://mqtt.township.example:8883)", broker)
+		return nil
+	}
+	if !slices.Contains(brokerSchemes, u.Scheme) {
+		p.add(key, "scheme %q is not one of %s%s", u.Scheme, strings.Join(brokerSchemes, ", "), hint(u.Scheme, brokerSchemes))
+		return nil
+	}
+	if u.Hostname() == "" {
+		p.add(key, "%q has no host", broker)
+		return nil
+	}
+	if u.User != nil {
+		p.add(key, "%q carries credentials; set uplink.mqtt.username and password instead", u.Redacted())
+		return nil
+	}
+	return u
+}
+
+// checkPlaintext refuses a password sent in clear to a remote broker, and
+// TLS files that a plaintext scheme would ignore.
+func (c *Config) checkPlaintext(p *problems, u *url.URL) {
+	m := c.Uplink.MQTT
+	if !slices.Contains(plaintextSchemes, u.Scheme) {
+		return
+	}
+	if !m.Password.IsZero() && !isLoopback(u.Hostname()) && !m.AllowInsecure {
+		p.add(passwordKey(m), "would be sent in plaintext to %s; use tls:// (or ssl://, wss://, mqtts://), or set uplink.mqtt.allow_insecure: true", u.Redacted())
+	}
+	for key, f := range map[string]string{"ca_file": m.CAFile, "cert_file": m.CertFile, "key_file": m.KeyFile} {
+		if f != "" {
+			p.add("uplink.mqtt."+key, "is not used with a %s:// broker (use tls:// for TLS)", u.Scheme)
+		}
+	}
+}
+
+// passwordKey is where the password came from, for messages.
+func passwordKey(m MQTT) string {
+	if m.PasswordFile != "" {
+		return "uplink.mqtt.password_file"
+	}
+	return "uplink.mqtt.password"
+}
+
+// isLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkFile reports a set path that is not a readable regular file.
+func checkFile(p *problems, key, path string) {
+	if path == "" {
+		return
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		p.add(key, "%s does not exist or cannot be read", path)
+	case st.IsDir():
+		p.add(key, "%s is a directory, not a file", path)
+	}
+}
+
+// checkTopicPrefix requires a prefix of MQTT topic levels without
+// wildcards.
+func checkTopicPrefix(p *problems, prefix string) {
+	const key = "uplink.mqtt.topic_prefix"
+	switch {
+	case prefix == "":
+		p.add(key, "is required (default fenghuo/v1)")
+	case strings.ContainsAny(prefix, "+#"):
+		p.add(key, "%q must not contain the wildcards + or #", prefix)
+	case strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") || strings.Contains(prefix, "//"):
+		p.add(key, "%q must not start or end with / or have empty levels", prefix)
+	}
+}
+
+// positive requires d >= min.
+func positive(p *problems, key string, d, min time.Duration) {
+	if d < min {
+		p.add(key, "%s must be at least %s", d, min)
+	}
+}
+
+// validateLocal checks buffer, local and log.
+func (c *Config) validateLocal(p *problems) {
+	if c.Buffer.Path == "" {
+		p.add("buffer.path", "is required (e.g. /var/lib/fenghuo/outbox.db)")
+	}
+	if c.Buffer.MaxSize < MiB {
+		p.add("buffer.max_size", "%s is too small (at least 1MiB)", c.Buffer.MaxSize)
+	}
+	if a := c.Local.Metrics; a != "" {
+		if msg := checkHostPort(a, true); msg != "" {
+			p.add("local.metrics", "%q %s (or \"\" to disable metrics)", a, msg)
+		}
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		p.add("log.level", "%q is not one of %s%s", c.Log.Level, strings.Join(logLevels, ", "), hint(c.Log.Level, logLevels))
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		p.add("log.format", "%q is not one of %s%s", c.Log.Format, strings.Join(logFormats, ", "), hint(c.Log.Format, logFormats))
+	}
+}

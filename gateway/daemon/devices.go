@@ -1,0 +1,180 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/device"
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/drivers/transport"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/sched"
+	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// defaultPoll is used when neither the device nor its profile sets one.
+const defaultPoll = time.Second
+
+// deviceState is what the daemon knows of one configured device.
+type deviceState struct {
+	cfg      config.Device
+	profile  *profile.Profile
+	reader   *device.Reader
+	interval time.Duration
+	category string
+	ticket   ticket.Device
+	online   bool // guarded by Daemon.mu
+	seen     bool // answered at least once; guarded by Daemon.mu
+}
+
+// busPlan is one bus and the devices on it.
+type busPlan struct {
+	cfg     config.Bus
+	devices []*deviceState
+}
+
+// buildDevices compiles every device's request plan and groups the devices
+// by bus, in config order.
+func (d *Daemon) buildDevices() error {
+	d.devices = map[string]*deviceState{}
+	byBus := map[string]*busPlan{}
+	for _, b := range d.cfg.Buses {
+		bp := &busPlan{cfg: b}
+		byBus[b.Name] = bp
+	}
+	for _, dc := range d.cfg.Devices {
+		p, ok := d.opts.Profiles.Get(dc.Profile)
+		if !ok {
+			return fmt.Errorf("device %q: profile %q not found", dc.ID, dc.Profile)
+		}
+		plan, err := profile.Compile(p, profile.PlanOptions{})
+		if err != nil {
+			return fmt.Errorf("device %q (profile %s): %w", dc.ID, p.Name, err)
+		}
+		bp := byBus[dc.Bus]
+		if bp == nil {
+			return fmt.Errorf("device %q: bus %q not found", dc.ID, dc.Bus)
+		}
+		ds := &deviceState{
+			cfg:      dc,
+			profile:  p,
+			reader:   device.NewReader(plan, uint8(dc.Slave)),
+			interval: firstPositive(dc.Poll, p.Poll, defaultPoll),
+			category: p.Category,
+			ticket: ticket.Device{
+				ID: dc.ID, Name: dc.Name, Profile: p.Name, Vendor: p.Vendor, Model: p.Model,
+				CategoryZh: p.CategoryZh, GB26875ComponentType: p.GB26875ComponentType, NetType: "00",
+				Location: dc.Location, Bus: dc.Bus, Slave: dc.Slave,
+			},
+		}
+		d.devices[dc.ID] = ds
+		bp.devices = append(bp.devices, ds)
+	}
+	for _, b := range d.cfg.Buses {
+		d.buses = append(d.buses, *byBus[b.Name])
+	}
+	return nil
+}
+
+func firstPositive(ds ...time.Duration) time.Duration {
+	for _, x := range ds {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+// buildEngine compiles the effective rules of every device.
+func (d *Daemon) buildEngine() error {
+	sets, err := d.cfg.DeviceRules(d.opts.Profiles)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	devs := make([]rules.DeviceRules, 0, len(sets))
+	for _, s := range sets {
+		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs})
+	}
+	eng, err := rules.NewEngine(devs)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	d.engine = eng
+	return nil
+}
+
+// runBus owns one bus: it opens the transport and runs the poll schedule
+// until ctx is done.
+func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
+	tr, err := transport.Open(transport.Config{
+		Type: b.cfg.Type, Address: b.cfg.Address, Port: b.cfg.Port, Baud: b.cfg.Baud,
+		DataBits: b.cfg.DataBits, Parity: b.cfg.Parity, StopBits: b.cfg.StopBits, Timeout: b.cfg.Timeout,
+	})
+	if err != nil {
+		d.log.Error("bus cannot be opened; its devices will go offline", "bus", b.cfg.Name, "err", err)
+		tr = nil
+	}
+	if tr != nil {
+		defer tr.Close()
+	}
+	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries}
+	for _, ds := range b.devices {
+		reader := ds.reader
+		sb.Devices = append(sb.Devices, sched.Device{
+			ID:       ds.cfg.ID,
+			Interval: ds.interval,
+			Read: func(ctx context.Context) ([]profile.Sample, error) {
+				if tr == nil {
+					return nil, fmt.Errorf("bus %q is not open: %v", b.cfg.Name, err)
+				}
+				return reader.Read(ctx, tr)
+			},
+		})
+	}
+	if err := sched.Run(ctx, sb, out); err != nil && ctx.Err() == nil {
+		d.log.Error("bus stopped", "bus", b.cfg.Name, "err", err)
+	}
+}
+
+// noteOnline records a device's last poll outcome for the status message
+// and logs online/offline changes.
+func (d *Daemon) noteOnline(p rules.Poll) {
+	d.mu.Lock()
+	ds := d.devices[p.Device]
+	if ds == nil {
+		d.mu.Unlock()
+		return
+	}
+	changed := ds.online != p.OK || !ds.seen
+	ds.online, ds.seen = p.OK, true
+	d.mu.Unlock()
+	if !changed {
+		return
+	}
+	if p.OK {
+		d.log.Info("device answers", "device", p.Device)
+	} else {
+		d.log.Warn("device does not answer", "device", p.Device, "err", p.Err)
+	}
+}
+
+// gatewayInfo is the gateway block of every ticket.
+func (d *Daemon) gatewayInfo() ticket.Gateway {
+	s := d.cfg.Gateway.Site
+	return ticket.Gateway{ID: d.cfg.Gateway.ID, Site: ticket.Site{
+		Name: s.Name, ClientZh: s.ClientZh, Address: s.Address, Township: s.Township,
+		TownshipCode: s.TownshipCode, AreaCode: s.AreaCode, Community: s.Community, Grid: s.Grid, TrackZh: s.TrackZh,
+	}}
+}
+
+// hazardMeta is the catalog entry of a hazard as the ticket builder wants
+// it. A hazard without a fixed category takes its profile's.
+func hazardMeta(h rules.HazardInfo, profileCategory string) ticket.HazardMeta {
+	cat := h.Category
+	if cat == "" {
+		cat = profileCategory
+	}
+	return ticket.HazardMeta{Code: h.Code, Zh: h.Zh, En: h.En, Kind: h.Kind, Category: cat}
+}

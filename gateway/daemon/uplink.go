@@ -1,0 +1,66 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// linkOptions maps the uplink section of the config onto the MQTT link.
+func (d *Daemon) linkOptions() mqttlink.Options {
+	m := d.cfg.Uplink.MQTT
+	return mqttlink.Options{
+		Broker:       m.Broker,
+		ClientID:     m.ClientID,
+		Username:     m.Username,
+		Password:     m.Password.Reveal(),
+		CAFile:       m.CAFile,
+		CertFile:     m.CertFile,
+		KeyFile:      m.KeyFile,
+		TopicPrefix:  m.TopicPrefix,
+		TownshipCode: d.cfg.Gateway.Site.TownshipCode,
+		GatewayID:    d.cfg.Gateway.ID,
+		Keepalive:    m.Keepalive,
+		Heartbeat:    d.cfg.Uplink.Heartbeat,
+		Outbox:       d.store,
+		Status:       d.status,
+		Logger:       d.log,
+	}
+}
+
+// status is the gateway's fenghuo.status.v1 message (online); the link
+// publishes it retained on connect and every heartbeat.
+func (d *Daemon) status() ticket.Status {
+	d.mu.Lock()
+	online := 0
+	for _, ds := range d.devices {
+		if ds.online {
+			online++
+		}
+	}
+	d.mu.Unlock()
+	st := ticket.Status{
+		Schema:        ticket.StatusSchema,
+		Gateway:       d.cfg.Gateway.ID,
+		State:         "online",
+		Version:       d.opts.Version,
+		StartedAt:     ticket.FormatTime(d.started),
+		At:            ticket.FormatTime(time.Now()),
+		DevicesOnline: online,
+		DevicesTotal:  len(d.devices),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s, err := d.store.Stats(ctx); err == nil {
+		st.BufferDepth = s.Depth
+		if !s.OldestUnsent.IsZero() {
+			st.OldestUnsentAgeS = time.Since(s.OldestUnsent).Seconds()
+		}
+	}
+	if lp := d.link.LastPublish(); !lp.IsZero() {
+		st.LastPublishAt = ticket.FormatTime(lp)
+	}
+	return st
+}
