@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -44,26 +45,58 @@ func failed(err error) error { return &exitError{code: 1, err: err} }
 func usage(err error) error { return &exitError{code: 2, err: err} }
 
 // Main runs the fenghuo command line and returns the process exit code.
+// SIGINT and SIGTERM cancel the running command.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := root.ExecuteContext(ctx)
+	return run(ctx, args, stdout, stderr)
+}
+
+// run is Main with the context given: the commands that block (run, sim,
+// station watch) return when ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
+	code := 2 // anything cobra itself rejects: unknown command or flag, wrong arity
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, "fenghuo:", ee.err)
-		}
-		return ee.code
+		code = ee.code
+		err = ee.err
 	}
-	// Anything cobra itself rejects (unknown command or flag, wrong arity).
-	fmt.Fprintln(stderr, "fenghuo:", err)
-	fmt.Fprintln(stderr, "Run 'fenghuo --help' for usage.")
-	return 2
+	if err != nil && err.Error() != "" {
+		fmt.Fprintln(stderr, "fenghuo:", err)
+	}
+	if code == 2 {
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// needCommand is the RunE of a command that only groups subcommands
+// (root, config, station): without one, or with an unknown one, it is a
+// usage error (exit 2), not a help page and exit 0.
+func needCommand(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return usage(errors.New(msg))
+	}
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() && sub.Name() != "help" && sub.Name() != "completion" {
+			names = append(names, sub.Name())
+		}
+	}
+	return usage(fmt.Errorf("%s: a command is required (%s)", c.CommandPath(), strings.Join(names, ", ")))
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -73,6 +106,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long: `fenghuo polls smoke detectors and smart-electricity sensors over Modbus,
 decides locally what is a hazard, buffers every event in SQLite and forwards
 hazard tickets (隐患工单) over MQTT to the township platform.`,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          needCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

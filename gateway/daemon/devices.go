@@ -95,7 +95,7 @@ func (d *Daemon) buildEngine() error {
 	}
 	devs := make([]rules.DeviceRules, 0, len(sets))
 	for _, s := range sets {
-		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs})
+		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs, Points: s.Points})
 	}
 	eng, err := rules.NewEngine(devs)
 	if err != nil {

@@ -69,6 +69,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
+	// The station, the gateway's log and the script all write to Out.
+	opts.Out = &lockedWriter{w: opts.Out}
 	s := &site{out: opts.Out, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{}, recv: newCollector()}
 	dir, err := os.MkdirTemp("", "fenghuo-demo-")
 	if err != nil {
@@ -302,4 +304,16 @@ func (c *collector) wait(ctx context.Context, since time.Time, max time.Duration
 			return received{}, ctx.Err()
 		}
 	}
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
