@@ -84,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // usage error (exit 2), not a help page and exit 0.
 func needCommand(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2 // cobra's default, set only by its own lookup
+		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
@@ -96,7 +99,11 @@ func needCommand(c *cobra.Command, args []string) error {
 			names = append(names, sub.Name())
 		}
 	}
-	return usage(fmt.Errorf("%s: a command is required (%s)", c.CommandPath(), strings.Join(names, ", ")))
+	what := "a command is required"
+	if c.HasParent() {
+		what = strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ") + ": " + what
+	}
+	return usage(fmt.Errorf("%s (%s)", what, strings.Join(names, ", ")))
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +26,7 @@ func newRunCmd() *cobra.Command {
 			if path == "" {
 				return usage(errors.New("run: --config FILE is required"))
 			}
-			cfg, profiles, err := loadConfig(path, c.ErrOrStderr())
+			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the gateway was not started")
 			if err != nil {
 				return err
 			}
@@ -46,19 +46,42 @@ func newRunCmd() *cobra.Command {
 }
 
 // loadConfig loads and validates a config file and its profiles. On
-// problems it prints each on its own line and returns an exit-1 error.
-func loadConfig(path string, stderr io.Writer) (*config.Config, *profile.Set, error) {
+// problems it prints each on its own line ("FILE: key.path: message") on
+// stderr and returns an exit-1 error that counts them; after is appended
+// to that count (e.g. "; the gateway was not started").
+func loadConfig(path string, stderr io.Writer, after string) (*config.Config, *profile.Set, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == path {
+			// The file itself cannot be read: one message, without the
+			// path twice ("x.yaml: open x.yaml: no such file ...").
+			return nil, nil, failed(fmt.Errorf("cannot read config %s: %v%s", path, pe.Err, after))
+		}
 		printProblems(stderr, path, err)
-		return nil, nil, failed(fmt.Errorf("%s: %d problem(s); nothing was started", path, countProblems(err)))
+		n := countProblems(err)
+		return nil, nil, failed(fmt.Errorf("%s: %d %s%s", path, n, plural(n, "problem"), after))
 	}
+	// config.Load has loaded the profiles once to check the references;
+	// this can still fail if profiles_dir changed in between.
 	profiles, err := profile.Load(cfg.ProfilesDir)
 	if err != nil {
+		dir := "the embedded profiles"
+		if cfg.ProfilesDir != "" {
+			dir = "profiles_dir " + cfg.ProfilesDir
+		}
 		printProblems(stderr, path, err)
-		return nil, nil, failed(fmt.Errorf("profiles: %d problem(s)", countProblems(err)))
+		n := countProblems(err)
+		return nil, nil, failed(fmt.Errorf("%s: %s: %d %s%s", path, dir, n, plural(n, "problem"), after))
 	}
 	return cfg, profiles, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // printProblems writes one line per joined error.
@@ -117,5 +140,3 @@ func newDemoCmd() *cobra.Command {
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the gateway's log")
 	return c
 }
-
-var _ = os.Stdout

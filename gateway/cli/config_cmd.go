@@ -12,7 +12,7 @@ import (
 )
 
 func newConfigCmd() *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Validate and print gateway configs"}
+	c := &cobra.Command{Use: "config", Short: "Validate and print gateway configs", Args: cobra.ArbitraryArgs, RunE: needCommand}
 	c.AddCommand(newConfigCheckCmd())
 	return c
 }
@@ -29,7 +29,7 @@ func newConfigCheckCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, profiles, err := loadConfig(args[0], c.ErrOrStderr())
+			cfg, profiles, err := loadConfig(args[0], c.ErrOrStderr(), "")
 			if err != nil {
 				return err
 			}
@@ -62,9 +62,10 @@ func printPlans(w io.Writer, cfg *config.Config, profiles *profile.Set) error {
 		if err != nil {
 			return fmt.Errorf("device %q: %w", d.ID, err)
 		}
-		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d request(s)\n", d.ID, d.Bus, d.Slave, d.Profile, len(plan.Requests))
+		n := len(plan.Requests)
+		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, plural(n, "request"))
 		for _, r := range plan.Requests {
-			fmt.Fprintf(w, "  fc%d @%d+%d\n", r.FC, r.Address, r.Count)
+			fmt.Fprintf(w, "  %s\n", r)
 		}
 	}
 	return nil

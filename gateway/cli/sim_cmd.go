@@ -22,7 +22,7 @@ default values — a bench for an installer's config before the site is wired.`,
 			if path == "" {
 				return usage(errors.New("sim: --config FILE is required"))
 			}
-			cfg, profiles, err := loadConfig(path, c.ErrOrStderr())
+			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the simulator was not started")
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,12 @@ import (
 )
 
 func newStationCmd() *cobra.Command {
-	c := &cobra.Command{Use: "station", Short: "The reference township subscriber: watch the ticket feed, send acks"}
+	c := &cobra.Command{
+		Use:   "station",
+		Short: "The reference township subscriber: watch the ticket feed, send acks",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  needCommand,
+	}
 	c.AddCommand(newStationWatchCmd(), newStationAckCmd())
 	return c
 }
@@ -56,6 +62,9 @@ func newStationAckCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			if broker == "" || township == "" || gateway == "" {
 				return usage(errors.New("station ack: --broker, --township and --gateway are required"))
+			}
+			if strings.ContainsAny(township+gateway, "+#/") {
+				return usage(errors.New("station ack: --township and --gateway name one gateway (no MQTT wildcards + # or /)"))
 			}
 			if err := station.Ack(c.Context(), broker, prefix, township, gateway, args[0], by); err != nil {
 				return failed(err)

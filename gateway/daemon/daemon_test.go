@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,7 +51,7 @@ buffer:
 `
 
 // startDaemon runs a daemon on cfgText until the test ends or stop is called.
-func startDaemon(t *testing.T, cfgText string, onCommitted func(outbox.Record)) (stop func()) {
+func startDaemon(t testing.TB, cfgText string, onCommitted func(outbox.Record)) (stop func()) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
@@ -174,4 +176,27 @@ func waitFor(t *testing.T, max time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func replaceOnce(s, old, new string) string {
+	i := strings.Index(s, old)
+	if i < 0 {
+		panic("replaceOnce: " + old + " not found")
+	}
+	return s[:i] + new + s[i+len(old):]
+}
+
+// testingPoll reads FENGHUO_BENCH_POLL (a duration) for the benchmarks.
+func testingPoll() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv("FENGHUO_BENCH_POLL"))
+	return d
+}
+
+func decodeNoSchema(t testing.TB, payload []byte) ticket.Ticket {
+	t.Helper()
+	var tk ticket.Ticket
+	if err := json.Unmarshal(payload, &tk); err != nil {
+		t.Fatalf("ticket JSON: %v", err)
+	}
+	return tk
 }
