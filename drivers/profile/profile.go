@@ -143,6 +143,10 @@ func Load(dir string) (*Set, error) {
 // name in Profile.File and in errors.
 func loadFS(fsys fs.FS, dir, prefix string) ([]*Profile, error) {
 	if _, err := fs.Stat(fsys, dir); err != nil { // Glob hides a missing dir
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // "stat .: …" would name the FS root, not the dir
+		}
 		return nil, fmt.Errorf("profiles dir %s: %w", strings.TrimSuffix(prefix, string(filepath.Separator)), err)
 	}
 	files, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))

@@ -48,7 +48,7 @@ func checkBroker(p *problems, broker string) *url.URL {
 	}
 	u, err := url.Parse(broker)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		p.add(key, "%q is not scheme://host:port (e.g. tls://mqtt.township.example:8883)", broker)
+		p.add(key, "%q is not scheme://host:port (e.g. tls://mqtt.township.example:8883)", redactURL(broker))
 		return nil
 	}
 	if !slices.Contains(brokerSchemes, u.Scheme) {
@@ -56,7 +56,7 @@ func checkBroker(p *problems, broker string) *url.URL {
 		return nil
 	}
 	if u.Hostname() == "" {
-		p.add(key, "%q has no host", broker)
+		p.add(key, "%q has no host", u.Redacted())
 		return nil
 	}
 	if u.User != nil {
@@ -154,4 +154,18 @@ func (c *Config) validateLocal(p *problems) {
 	if !slices.Contains(logFormats, c.Log.Format) {
 		p.add("log.format", "%q is not one of %s%s", c.Log.Format, strings.Join(logFormats, ", "), hint(c.Log.Format, logFormats))
 	}
+}
+
+// redactURL hides a password in a URL that may not even parse: everything
+// between "://" and the last "@" before the host is replaced.
+func redactURL(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return raw
+	}
+	return raw[:len(raw)-len(rest)] + "REDACTED" + rest[at:]
 }
