@@ -86,27 +86,12 @@ func plural(n int, word string) string {
 
 // printProblems writes one line per joined error.
 func printProblems(w io.Writer, path string, err error) {
-	for _, e := range flatten(err) {
+	for _, e := range config.Problems(err) {
 		fmt.Fprintf(w, "%s: %v\n", path, e)
 	}
 }
 
-func countProblems(err error) int { return len(flatten(err)) }
-
-// flatten unwraps errors.Join trees into their leaves.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
+func countProblems(err error) int { return len(config.Problems(err)) }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level

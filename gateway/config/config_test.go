@@ -45,7 +45,7 @@ func TestGolden(t *testing.T) {
 // problemText is one line per problem; every problem must be a *FieldError.
 func problemText(err error) string {
 	var b strings.Builder
-	for _, e := range flatten(err) {
+	for _, e := range Problems(err) {
 		var fe *FieldError
 		if !errors.As(e, &fe) {
 			b.WriteString("NOT A FieldError: ")

@@ -19,7 +19,7 @@ func (c *Config) loadProfiles(p *problems) {
 		c.profiles = set
 		return
 	}
-	for _, e := range flatten(err) {
+	for _, e := range Problems(err) {
 		p.add("profiles_dir", "%v", e)
 	}
 	if c.ProfilesDir != "" {
@@ -209,15 +209,16 @@ func appendProfile(list []*profile.Profile, pr *profile.Profile) []*profile.Prof
 	return append(list, pr)
 }
 
-// flatten unwraps errors.Join trees into their leaves.
-func flatten(err error) []error {
+// Problems unwraps an errors.Join tree (as returned by Load) into its
+// leaves, one per problem, in order.
+func Problems(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Problems(e)...)
 		}
 		return out
 	}
