@@ -35,7 +35,7 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{})
 	if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
 		return err
 	}
-	l.log.Info("uplink: connected", "broker", l.opts.Broker, "client_id", l.opts.ClientID, "status_topic", l.topics.Status())
+	l.log.Info("uplink: connected", "broker", l.broker, "client_id", l.opts.ClientID, "status_topic", l.topics.Status())
 	hb := time.NewTicker(l.opts.Heartbeat)
 	defer hb.Stop()
 	poll := time.NewTicker(l.opts.PollInterval)

@@ -18,13 +18,17 @@ package mqttlink
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -40,6 +44,8 @@ type Link struct {
 	log     *slog.Logger
 	topics  Topics
 	tls     *tls.Config
+	broker  string // Options.Broker without a password, for logs
+	tlsURL  bool   // the broker URL has a TLS scheme
 	notify  chan struct{}
 	started time.Time
 	running atomic.Bool
@@ -65,6 +71,8 @@ func New(opts Options) (*Link, error) {
 		log:     opts.Logger.With("component", "uplink"),
 		topics:  Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
 		tls:     tc,
+		broker:  redactURL(opts.Broker),
+		tlsURL:  brokerTLS(opts.Broker),
 		notify:  make(chan struct{}, 1),
 		started: time.Now(),
 	}, nil
@@ -114,14 +122,17 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	defer l.running.Store(false)
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
+	failures := 0 // consecutive failed connection attempts
 	for ctx.Err() == nil {
 		c, lost, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				l.connectFailed(ctx, err, bo.next())
+				failures++
+				l.connectFailed(ctx, err, failures, bo.next())
 			}
 			continue
 		}
+		failures = 0
 		bo.reset()
 		err = l.session(ctx, c, lost)
 		l.setConnected(false)
@@ -129,31 +140,72 @@ func (l *Link) Run(ctx context.Context) error {
 			l.shutdown(c)
 			return nil
 		}
-		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "err", err)
+		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker, "err", err)
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
 	}
 	return nil
 }
 
-// connectFailed logs one failed attempt and waits before the next.
-func (l *Link) connectFailed(ctx context.Context, err error, wait time.Duration) {
-	msg := "uplink: cannot reach the broker; events stay in the outbox"
-	if refused(err) {
-		msg = "uplink: BROKER REFUSED the connection (check username, password, client id); events stay in the outbox"
-	}
-	l.log.Warn(msg, "broker", l.opts.Broker, "client_id", l.opts.ClientID, "err", err, "retry_in", wait.Round(time.Millisecond))
+// connectFailed logs one failed attempt, saying why in words an installer
+// can act on, and waits before the next. The password is never logged.
+func (l *Link) connectFailed(ctx context.Context, err error, attempt int, wait time.Duration) {
+	l.log.Warn(failureMessage(err, l.tlsURL), "broker", l.broker, "client_id", l.opts.ClientID, "username", l.opts.Username,
+		"attempt", attempt, "err", err, "retry_in", wait.Round(time.Millisecond))
 	sleep(ctx, wait)
 }
 
-func refused(err error) bool {
-	for _, r := range []error{packets.ErrorRefusedBadProtocolVersion, packets.ErrorRefusedIDRejected,
-		packets.ErrorRefusedServerUnavailable, packets.ErrorRefusedBadUsernameOrPassword, packets.ErrorRefusedNotAuthorised} {
+// failureMessage classifies a failed connection attempt; overTLS says the
+// broker URL has a TLS scheme.
+func failureMessage(err error, overTLS bool) string {
+	const tail = "; events stay in the outbox and the link keeps retrying"
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		host      x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		return "uplink: broker REFUSED the connection: not authorized (check username and password)" + tail
+	case errors.Is(err, packets.ErrorRefusedIDRejected):
+		return "uplink: broker REFUSED the connection: client id rejected (check client_id)" + tail
+	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion), errors.Is(err, packets.ErrorRefusedServerUnavailable):
+		return "uplink: broker REFUSED the connection: " + refusal(err) + tail
+	case errors.As(err, &host):
+		return "uplink: TLS: the broker's certificate does not name this host (check the broker URL)" + tail
+	case errors.As(err, &verify), errors.As(err, &authority), errors.As(err, &invalid):
+		return "uplink: TLS: the broker's certificate is NOT TRUSTED (set ca_file to the CA that signed it)" + tail
+	case strings.Contains(err.Error(), "remote error: tls:"), // a TLS alert from the broker (tls.alert is unexported)
+		// With TLS 1.3 the broker checks the client certificate after the
+		// client's handshake is done: its reset can beat its alert.
+		overTLS && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)):
+		return "uplink: TLS: the broker rejected the handshake (does it require a client certificate? check cert_file, key_file)" + tail
+	}
+	return "uplink: cannot reach the broker" + tail
+}
+
+func refusal(err error) string {
+	for _, r := range []error{packets.ErrorRefusedBadProtocolVersion, packets.ErrorRefusedServerUnavailable} {
 		if errors.Is(err, r) {
-			return true
+			return strings.ToLower(r.Error())
 		}
 	}
-	return false
+	return err.Error()
+}
+
+func brokerTLS(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && isTLSScheme(u.Scheme)
+}
+
+// redactURL hides a password embedded in a broker URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable broker URL)"
+	}
+	return u.Redacted()
 }
 
 // connect opens one clean MQTT session with the offline status as will.
@@ -167,6 +219,9 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, error
 	var once sync.Once
 	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
+		// MQTT 3.1.1 only: paho would otherwise retry every refused
+		// connection with MQTT 3.1, doubling each failed attempt.
+		SetProtocolVersion(4).
 		SetKeepAlive(l.opts.Keepalive).SetConnectTimeout(l.opts.AckTimeout).
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
@@ -226,7 +281,7 @@ func (l *Link) shutdown(c paho.Client) {
 		}
 	}
 	c.Disconnect(250)
-	l.log.Info("uplink: disconnected")
+	l.log.Info("uplink: disconnected", "broker", l.broker)
 }
 
 // sleep waits d or until ctx is done.

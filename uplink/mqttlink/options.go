@@ -64,7 +64,7 @@ func (o Options) LogValue() slog.Value {
 	if o.Password != "" {
 		pw = "REDACTED"
 	}
-	return slog.GroupValue(slog.String("broker", o.Broker), slog.String("client_id", o.ClientID),
+	return slog.GroupValue(slog.String("broker", redactURL(o.Broker)), slog.String("client_id", o.ClientID),
 		slog.String("username", o.Username), slog.String("password", pw),
 		slog.String("gateway", o.GatewayID), slog.String("township", o.TownshipCode))
 }

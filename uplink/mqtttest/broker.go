@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,10 +25,14 @@ type Broker struct {
 	bin  string
 	dir  string
 	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *syncBuf
+	opts Options
+	// securePort is the listener made by Options (password and/or TLS); 0
+	// without one.
+	securePort int
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	done       chan struct{}
+	log        *syncBuf
 }
 
 // syncBuf is a bytes.Buffer safe for the writer goroutines of exec.
@@ -64,6 +69,33 @@ func mosquittoPath() string {
 // skipped, or fails when the environment variable CI is "true".
 func StartMosquitto(t testing.TB) *Broker {
 	t.Helper()
+	return StartMosquittoWith(t, Options{})
+}
+
+// Options adds a second, secured listener to the broker started by
+// [StartMosquittoWith]. The first listener ([Broker.URL]) always stays
+// anonymous plain TCP, so Recorders and test publishers need no
+// credentials; messages flow between the two listeners.
+type Options struct {
+	// Users, when not empty, makes the secure listener require one of
+	// these username/password pairs (allow_anonymous false).
+	Users map[string]string
+	// TLS, when set, makes the secure listener speak TLS only.
+	TLS *TLSOptions
+}
+
+// TLSOptions are the PEM files of a TLS listener (see [NewPKI]).
+type TLSOptions struct {
+	CAFile, CertFile, KeyFile string
+	// RequireClientCert makes the broker demand a client certificate
+	// signed by CAFile (mosquitto require_certificate true).
+	RequireClientCert bool
+}
+
+// StartMosquittoWith is [StartMosquitto] with a secure listener as opts
+// describe; its URL is [Broker.SecureURL].
+func StartMosquittoWith(t testing.TB, opts Options) *Broker {
+	t.Helper()
 	bin := mosquittoPath()
 	if bin == "" {
 		if os.Getenv("CI") == "true" {
@@ -71,7 +103,13 @@ func StartMosquitto(t testing.TB) *Broker {
 		}
 		t.Skip("mqtttest: mosquitto not found; skipping")
 	}
-	b := &Broker{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), log: &syncBuf{}}
+	b := &Broker{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), opts: opts, log: &syncBuf{}}
+	if len(opts.Users) > 0 || opts.TLS != nil {
+		b.securePort = freePort(t)
+	}
+	if len(opts.Users) > 0 {
+		b.writePasswords()
+	}
 	if err := os.WriteFile(b.conf(), []byte(b.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +124,78 @@ func (b *Broker) URL() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port)
 // Addr is "127.0.0.1:PORT".
 func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
 
-func (b *Broker) conf() string { return filepath.Join(b.dir, "mosquitto.conf") }
+// SecureURL is the URL of the listener made by Options:
+// "ssl://127.0.0.1:PORT" with TLS, else "tcp://127.0.0.1:PORT". It fails
+// the test when the broker has no such listener.
+func (b *Broker) SecureURL() string {
+	b.t.Helper()
+	if b.securePort == 0 {
+		b.t.Fatal("mqtttest: SecureURL: the broker was started without Users or TLS")
+	}
+	scheme := "tcp"
+	if b.opts.TLS != nil {
+		scheme = "ssl"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, b.securePort)
+}
+
+func (b *Broker) conf() string      { return filepath.Join(b.dir, "mosquitto.conf") }
+func (b *Broker) passwords() string { return filepath.Join(b.dir, "passwd") }
 
 func (b *Broker) config() string {
-	c := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
-		b.port, b.dir)
+	c := fmt.Sprintf("persistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n", b.dir)
 	if os.Geteuid() == 0 {
 		c += "user root\n" // else mosquitto drops to user mosquitto and cannot write its database
 	}
+	if b.securePort == 0 {
+		return c + fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", b.port)
+	}
+	// Security settings (allow_anonymous, password_file) apply to the
+	// listener above them only with per_listener_settings.
+	c += "per_listener_settings true\n"
+	c += fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", b.port)
+	c += fmt.Sprintf("listener %d 127.0.0.1\n", b.securePort)
+	if len(b.opts.Users) > 0 {
+		c += fmt.Sprintf("allow_anonymous false\npassword_file %s\n", b.passwords())
+	} else {
+		c += "allow_anonymous true\n"
+	}
+	if tl := b.opts.TLS; tl != nil {
+		c += fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\n", tl.CAFile, tl.CertFile, tl.KeyFile)
+		if tl.RequireClientCert {
+			c += "require_certificate true\n"
+		}
+	}
 	return c
+}
+
+// writePasswords makes the password file with mosquitto_passwd, in
+// sorted user order.
+func (b *Broker) writePasswords() {
+	b.t.Helper()
+	tool := "/usr/bin/mosquitto_passwd"
+	if _, err := os.Stat(tool); err != nil {
+		p, lerr := exec.LookPath("mosquitto_passwd")
+		if lerr != nil {
+			b.t.Fatal("mqtttest: mosquitto_passwd not found (package mosquitto)")
+		}
+		tool = p
+	}
+	users := make([]string, 0, len(b.opts.Users))
+	for u := range b.opts.Users {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for i, u := range users {
+		args := []string{"-b"}
+		if i == 0 {
+			args = append(args, "-c")
+		}
+		args = append(args, b.passwords(), u, b.opts.Users[u])
+		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
+			b.t.Fatalf("mqtttest: mosquitto_passwd %s: %v\n%s", u, err, out)
+		}
+	}
 }
 
 // Start (re)starts the broker and waits until it accepts connections.
@@ -118,14 +219,17 @@ func (b *Broker) Start() {
 		close(done)
 	}()
 	b.cmd, b.done = cmd, done
-	b.waitListening(done)
+	b.waitListening(done, b.Addr())
+	if b.securePort != 0 {
+		b.waitListening(done, fmt.Sprintf("127.0.0.1:%d", b.securePort))
+	}
 }
 
-func (b *Broker) waitListening(done chan struct{}) {
+func (b *Broker) waitListening(done chan struct{}, addr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", b.Addr(), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			if cerr := c.Close(); cerr != nil {
 				b.t.Logf("mqtttest: close probe: %v", cerr)
@@ -138,7 +242,7 @@ func (b *Broker) waitListening(done chan struct{}) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("mqtttest: mosquitto not listening on %s after 10 s:\n%s", b.Addr(), b.log.String())
+			b.t.Fatalf("mqtttest: mosquitto not listening on %s after 10 s:\n%s", addr, b.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
