@@ -286,9 +286,21 @@ func TestCleanShutdownPublishesOffline(t *testing.T) {
 	status := mqtttest.Subscribe(t, b.URL(), topics.Status())
 	_, stop := start(t, mqttlink.Options{Broker: b.URL(), Outbox: outbox.NewMemory(), Heartbeat: 200 * time.Millisecond})
 	status.WaitUntil("two heartbeats", 10*time.Second, func(m []mqtttest.Message) bool { return len(m) >= 2 })
+	stopped := time.Now()
 	stop()
 	msgs := status.WaitUntil("offline", 10*time.Second, hasState("offline"))
 	mqtttest.ValidateStatus(t, msgs[len(msgs)-1].Payload)
+	// It is retained: a station subscribing later still sees offline, and
+	// its at is the shutdown, not when the connection was opened.
+	late := mqtttest.Subscribe(t, b.URL(), topics.Status()).WaitFor(1, 5*time.Second)[0]
+	s, err := ticket.ParseStatus(late.Payload)
+	if err != nil || !late.Retained || s.State != "offline" {
+		t.Fatalf("retained status after shutdown: retained=%v %s (%v)", late.Retained, late.Payload, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, s.At)
+	if err != nil || at.Before(stopped.Truncate(time.Millisecond)) {
+		t.Fatalf("offline at %q, want the shutdown time (≥ %s)", s.At, stopped.Format(time.RFC3339Nano))
+	}
 }
 
 func hasState(state string) func([]mqtttest.Message) bool {

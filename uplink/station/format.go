@@ -3,6 +3,7 @@ package station
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +13,13 @@ import (
 
 // TicketLine is the readable form of a ticket, e.g.
 //
-//	08:15:02 [一级] 烟感火警 Smoke fire alarm · open · 云村文化礼堂 · 一楼厨房烟感 (一楼厨房) · alarm=1 · status=2 · seq 12
+//	08:15:02 [一级] 烟感火警 Smoke fire alarm · open · 云村文化礼堂 · 一楼厨房烟感 (一楼厨房) · status=0x0002 · seq 12
+//	08:16:40 [二级] 剩余电流报警 Residual current alarm · open · 云村文化礼堂 · 总配电箱 (一楼配电间) · residual_current=316.7 mA (threshold 300 mA) · seq 13
 //
-// The time is occurred_at in the site's own offset.
+// The time is occurred_at in the site's own offset. The evidence value is
+// rounded to 4 significant digits; a device status word (a bit field) is
+// shown in hex. The GB/T 45839 status code is left out: state says the
+// same in words, and --json prints the whole message.
 func TicketLine(t ticket.Ticket) string {
 	parts := []string{
 		fmt.Sprintf("%s [%s] %s %s", clock(t.OccurredAt), t.LevelZh, t.Label.Zh, t.Label.En),
@@ -25,20 +30,32 @@ func TicketLine(t ticket.Ticket) string {
 	if ev := evidence(t); ev != "" {
 		parts = append(parts, ev)
 	}
-	parts = append(parts, fmt.Sprintf("status=%d", t.GBT45839Status), fmt.Sprintf("seq %d", t.Seq))
+	parts = append(parts, fmt.Sprintf("seq %d", t.Seq))
 	if t.Buffered {
 		parts = append(parts, "buffered")
 	}
 	return strings.Join(parts, " · ")
 }
 
-// StatusLine is the readable form of a gateway status.
-func StatusLine(s ticket.Status) string {
+// StatusLine is the readable form of a gateway status that arrived at rx;
+// retained says the broker delivered it from its store, so it may be old.
+// The time shown is rx, in the station's zone: the `at` of an offline last
+// will is when the lost connection was opened, possibly days ago, and must
+// not be read as the time of the outage.
+func StatusLine(s ticket.Status, rx time.Time, retained bool) string {
+	now := rx.Format("15:04:05")
 	if s.State == ticket.StatusOffline {
-		return fmt.Sprintf("%s gateway %s OFFLINE", clock(s.At), s.Gateway)
+		if retained {
+			return fmt.Sprintf("%s gateway %s OFFLINE (retained: already offline when this station subscribed)", now, s.Gateway)
+		}
+		return fmt.Sprintf("%s gateway %s OFFLINE (connection lost: last will; or the gateway stopped)", now, s.Gateway)
 	}
-	return fmt.Sprintf("%s gateway %s online · %s · devices %d/%d · buffer %d (oldest %.0f s)",
-		clock(s.At), s.Gateway, s.Version, s.DevicesOnline, s.DevicesTotal, s.BufferDepth, s.OldestUnsentAgeS)
+	line := fmt.Sprintf("%s gateway %s online · %s · devices %d/%d · buffer %d (oldest %.0f s)",
+		now, s.Gateway, s.Version, s.DevicesOnline, s.DevicesTotal, s.BufferDepth, s.OldestUnsentAgeS)
+	if retained {
+		line += fmt.Sprintf(" · retained, sent %s", clock(s.At))
+	}
+	return line
 }
 
 func device(d ticket.Device) string {
@@ -57,9 +74,47 @@ func evidence(t ticket.Ticket) string {
 	if e == nil || e.Value == nil {
 		return ""
 	}
-	s := e.Point + "=" + strconv.FormatFloat(*e.Value, 'f', -1, 64)
-	if e.Unit != "" {
-		s += " " + e.Unit
+	if bitWord(e.Point, e.Unit, *e.Value) {
+		return fmt.Sprintf("%s=0x%04X", e.Point, uint16(*e.Value))
+	}
+	s := e.Point + "=" + withUnit(*e.Value, e.Unit)
+	if e.Threshold != nil {
+		s += " (threshold " + withUnit(*e.Threshold, e.Unit) + ")"
+	}
+	return s
+}
+
+func withUnit(v float64, unit string) string {
+	if unit == "" {
+		return compact(v)
+	}
+	return compact(v) + " " + unit
+}
+
+// bitWord reports whether a point is a device status word: a u16 bit field
+// named "status" or "…_status" (the profiles' convention), without unit.
+func bitWord(point, unit string, v float64) bool {
+	return unit == "" && (point == "status" || strings.HasSuffix(point, "_status")) &&
+		v == math.Trunc(v) && v >= 0 && v <= math.MaxUint16
+}
+
+// compact formats v with at most 4 significant digits (all integer
+// digits are kept) and no trailing zeros: 316.7010803 → "316.7",
+// 0.012345 → "0.01235", 1234.56 → "1235", 25.0 → "25".
+func compact(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	decimals := max(0, 3-int(math.Floor(math.Log10(math.Abs(v)))))
+	s := strconv.FormatFloat(v, 'f', min(decimals, 12), 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
 	}
 	return s
 }

@@ -129,7 +129,9 @@ func (w *Watcher) Ready() <-chan struct{} { return w.ready }
 
 // subscribe (re)subscribes after every connect and reports a failure.
 func (w *Watcher) subscribe(c paho.Client, subs map[string]byte) {
-	tok := c.SubscribeMultiple(subs, func(_ paho.Client, m paho.Message) { w.Handle(m.Topic(), m.Payload()) })
+	tok := c.SubscribeMultiple(subs, func(_ paho.Client, m paho.Message) {
+		w.HandleMessage(m.Topic(), m.Payload(), m.Retained(), time.Now())
+	})
 	if !tok.WaitTimeout(30 * time.Second) {
 		w.report("station: subscribe: no SUBACK within 30 s")
 		return
@@ -147,8 +149,15 @@ func (w *Watcher) report(msg string) {
 	fmt.Fprintln(w.opts.Out, msg)
 }
 
-// Handle processes one message from topic .../tickets or .../status.
+// Handle processes one live message from topic .../tickets or .../status,
+// received now.
 func (w *Watcher) Handle(topic string, payload []byte) {
+	w.HandleMessage(topic, payload, false, time.Now())
+}
+
+// HandleMessage processes one message received at rx; retained says the
+// broker delivered it from its retained store.
+func (w *Watcher) HandleMessage(topic string, payload []byte, retained bool, rx time.Time) {
 	parts := strings.Split(topic, "/")
 	if len(parts) < 3 {
 		return
@@ -158,7 +167,7 @@ func (w *Watcher) Handle(topic string, payload []byte) {
 	case "tickets":
 		w.handleTicket(gw, payload)
 	case "status":
-		w.handleStatus(payload)
+		w.handleStatus(gw, payload, retained, rx)
 	}
 }
 
@@ -210,17 +219,26 @@ func (w *Watcher) trackSeq(gw string, seq uint64) {
 	}
 }
 
-func (w *Watcher) handleStatus(payload []byte) {
+func (w *Watcher) handleStatus(gw string, payload []byte, retained bool, rx time.Time) {
+	if len(payload) == 0 {
+		return // a retained status being cleared: nothing to show
+	}
 	s, err := ticket.ParseStatus(payload)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err == nil && (s.Gateway == "" || (s.State != ticket.StatusOnline && s.State != ticket.StatusOffline)) {
+		err = errors.New("no gateway_id or unknown state")
+	}
 	if err != nil {
 		w.c.Invalid++
+		if !w.opts.JSON {
+			fmt.Fprintf(w.opts.Out, "invalid status from %s: %v\n", gw, err)
+		}
 		return
 	}
 	w.c.Statuses++
 	if !w.opts.JSON {
-		fmt.Fprintln(w.opts.Out, StatusLine(s))
+		fmt.Fprintln(w.opts.Out, StatusLine(s, rx, retained))
 	}
 	if w.opts.OnStatus != nil {
 		w.opts.OnStatus(s)

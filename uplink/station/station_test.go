@@ -61,9 +61,66 @@ func TestLineFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "08:15:02 [一级] 烟感火警 Smoke fire alarm · open · 云村文化礼堂 · 一楼厨房烟感 (一楼厨房) · alarm=1 · status=2 · seq 12"
+	want := "08:15:02 [一级] 烟感火警 Smoke fire alarm · open · 云村文化礼堂 · 一楼厨房烟感 (一楼厨房) · alarm=1 · seq 12"
 	if got := station.TicketLine(tk); got != want {
 		t.Fatalf("line:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestEvidenceReadable: values are compact, a status word is hex, the
+// threshold is named, and the GB/T 45839 status code does not appear as a
+// second "status=N" next to a device point called status.
+func TestEvidenceReadable(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	for _, c := range []struct {
+		ev   rules.Evidence
+		want string
+	}{
+		{rules.Evidence{Point: "status", Value: f(2)}, " · status=0x0002 · seq 12"},
+		{rules.Evidence{Point: "alarm_status", Value: f(0x0110)}, " · alarm_status=0x0110 · seq 12"},
+		{rules.Evidence{Point: "residual_current", Value: f(316.7010803222656), Unit: "mA", Threshold: f(300)},
+			" · residual_current=316.7 mA (threshold 300 mA) · seq 12"},
+		{rules.Evidence{Point: "temp", Value: f(58.04999923706055), Unit: "°C"}, " · temp=58.05 °C · seq 12"},
+		{rules.Evidence{Point: "power", Value: f(1234.56), Unit: "W"}, " · power=1235 W · seq 12"},
+		{rules.Evidence{Point: "current", Value: f(0.0123456), Unit: "A"}, " · current=0.01235 A · seq 12"},
+		{rules.Evidence{Point: "voltage", Value: f(-0.00001), Unit: "V"}, " · voltage=-0.00001 V · seq 12"},
+		{rules.Evidence{Point: "smoke", Value: f(0)}, " · smoke=0 · seq 12"},
+		{rules.Evidence{Point: "status", Value: f(1.5)}, " · status=1.5 · seq 12"}, // not a word: printed as is
+	} {
+		var tk ticket.Ticket
+		if err := json.Unmarshal(smoke(12, "ev-1"), &tk); err != nil {
+			t.Fatal(err)
+		}
+		tk.Evidence = &c.ev
+		line := station.TicketLine(tk)
+		if !strings.HasSuffix(line, c.want) || strings.Count(line, "status=") > 1 {
+			t.Errorf("line %q\nwant it to end with %q", line, c.want)
+		}
+	}
+}
+
+func TestStatusLineShowsReceiveTime(t *testing.T) {
+	rx := time.Date(2026, 11, 29, 9, 30, 5, 0, time.Local)
+	will := ticket.Status{Schema: ticket.StatusSchema, Gateway: gw, State: "offline", At: "2026-11-20T07:00:00.000+08:00"}
+	for _, c := range []struct {
+		s        ticket.Status
+		retained bool
+		want     string
+	}{
+		{will, false, "09:30:05 gateway " + gw + " OFFLINE (connection lost: last will; or the gateway stopped)"},
+		{will, true, "09:30:05 gateway " + gw + " OFFLINE (retained: already offline when this station subscribed)"},
+		{ticket.Status{Gateway: gw, State: "online", Version: "1.0.0", At: "2026-11-29T09:30:04.900+08:00", DevicesOnline: 3, DevicesTotal: 4, BufferDepth: 2, OldestUnsentAgeS: 1.4},
+			false, "09:30:05 gateway " + gw + " online · 1.0.0 · devices 3/4 · buffer 2 (oldest 1 s)"},
+		{ticket.Status{Gateway: gw, State: "online", Version: "1.0.0", At: "2026-11-29T09:29:40.000+08:00"},
+			true, "09:30:05 gateway " + gw + " online · 1.0.0 · devices 0/0 · buffer 0 (oldest 0 s) · retained, sent 09:29:40"},
+	} {
+		got := station.StatusLine(c.s, rx, c.retained)
+		if got != c.want {
+			t.Errorf("status line\n got %s\nwant %s", got, c.want)
+		}
+		if strings.Contains(got, "07:00") {
+			t.Errorf("the will's connection time is shown as if it were the outage: %s", got)
+		}
 	}
 }
 
@@ -174,4 +231,63 @@ func publisher(t *testing.T, url string) func(topic string, payload []byte) {
 			t.Fatalf("publish: %v", tok.Error())
 		}
 	}
+}
+
+// TestGarbageIsCountedNotFatal: payloads that are not tickets or statuses
+// are counted as Invalid and reported; the watcher keeps handling the feed.
+// A retained offline status published before the watcher subscribed is
+// shown as retained, not as a fresh outage.
+func TestGarbageIsCountedNotFatal(t *testing.T) {
+	b := mqtttest.StartMosquitto(t)
+	old := ticket.Topics{Prefix: "fenghuo/v1", Township: "330502103", Gateway: "gw-330502103-old-02"}
+	pub := publisher(t, b.URL())
+	if tok := pubClient(t, b.URL()).Publish(old.Status(), 1, true,
+		[]byte(`{"schema":"fenghuo.status.v1","gateway_id":"gw-330502103-old-02","state":"offline","at":"2026-11-20T07:00:00.000+08:00"}`)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("retained publish: %v", tok.Error())
+	}
+	var out syncBuf
+	w := station.NewWatcher(station.Options{Broker: b.URL(), Township: "330502103", Out: &out})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-w.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("watcher not subscribed")
+	}
+	for _, p := range [][]byte{[]byte("not json"), {0xff, 0xfe, 0x00}, []byte(`{}`), []byte(`{"event_id":"x","seq":"one"}`)} {
+		pub(topics.Tickets(), p)
+	}
+	pub(topics.Status(), []byte(`{"gateway_id":"`+gw+`","state":"sideways"}`))
+	pub(topics.Tickets(), smoke(1, "ok-1"))
+	deadline := time.Now().Add(10 * time.Second)
+	for c := w.Counters(); c.Received < 1 || c.Statuses < 1; c = w.Counters() {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters %+v\n%s", c, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, text := w.Counters(), out.String()
+	if c.Invalid != 5 || c.Received != 1 || c.Statuses != 1 {
+		t.Fatalf("counters %+v, want 5 invalid, 1 ticket, 1 status\n%s", c, text)
+	}
+	if strings.Count(text, "invalid ticket from "+gw) != 4 || !strings.Contains(text, "invalid status from "+gw) ||
+		!strings.Contains(text, "gateway gw-330502103-old-02 OFFLINE (retained") || !strings.Contains(text, "· seq 1") {
+		t.Fatalf("output:\n%s", text)
+	}
+}
+
+func pubClient(t *testing.T, url string) paho.Client {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("station-test-retain"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
 }

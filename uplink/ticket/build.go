@@ -63,8 +63,8 @@ func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 		Category:        info.Category,
 		Kind:            info.Kind,
 		Level:           ev.Level,
-		LevelZh:         LevelZh(ev.Level),
-		GradeZh:         GradeZh(ev.Level),
+		LevelZh:         rules.LevelZh(ev.Level),
+		GradeZh:         rules.GradeZh(ev.Level),
 		NoticeTypeZh:    NoticeTypeZh(info.Kind, state),
 		GBT45839Status:  GBT45839Status(info.Kind, state),
 		Rule:            ev.Rule,
@@ -111,26 +111,6 @@ func NoticeTypeZh(kind, state string) string {
 	default:
 		return "火灾报警信息"
 	}
-}
-
-// LevelZh names a level: 一级 … 四级 ("" outside 1..4).
-func LevelZh(level int) string {
-	names := []string{"", "一级", "二级", "三级", "四级"}
-	if level < 1 || level > 4 {
-		return ""
-	}
-	return names[level]
-}
-
-// GradeZh is the hazard grade: 重大隐患 for levels 1–2, 一般隐患 for 3–4.
-func GradeZh(level int) string {
-	switch {
-	case level == 1 || level == 2:
-		return "重大隐患"
-	case level == 3 || level == 4:
-		return "一般隐患"
-	}
-	return ""
 }
 
 // marshal encodes v without HTML escaping and without a trailing newline.

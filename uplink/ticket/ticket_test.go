@@ -33,11 +33,6 @@ func TestMappings(t *testing.T) {
 			t.Errorf("NoticeTypeZh(%s, %s) = %s, want %s", c.kind, c.state, got, c.notice)
 		}
 	}
-	for lvl, want := range map[int]string{1: "一级重大隐患", 2: "二级重大隐患", 3: "三级一般隐患", 4: "四级一般隐患", 0: ""} {
-		if got := ticket.LevelZh(lvl) + ticket.GradeZh(lvl); got != want {
-			t.Errorf("level %d: %q, want %q", lvl, got, want)
-		}
-	}
 }
 
 // TestEveryStateValidates builds each state from the sample event, stamps
