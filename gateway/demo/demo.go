@@ -32,7 +32,9 @@ import (
 type Options struct {
 	Out     io.Writer // where tickets, steps and the summary go
 	Verbose bool      // also print the gateway's log (to Out)
-	Version string
+	// OnMessage, when set, sees every raw message the station receives.
+	OnMessage func(topic string, payload []byte)
+	Version   string
 }
 
 // Result is the demo's summary.
@@ -50,6 +52,7 @@ type Result struct {
 // site is everything the demo runs.
 type site struct {
 	out      io.Writer
+	onMsg    func(topic string, payload []byte)
 	cfg      *config.Config
 	sim      *sim.Server
 	devs     map[string]*sim.Device
@@ -71,7 +74,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	// The station, the gateway's log and the script all write to Out.
 	opts.Out = &lockedWriter{w: opts.Out}
-	s := &site{out: opts.Out, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{}, recv: newCollector()}
+	s := &site{out: opts.Out, onMsg: opts.OnMessage, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{}, recv: newCollector()}
 	dir, err := os.MkdirTemp("", "fenghuo-demo-")
 	if err != nil {
 		return Result{}, err
@@ -164,7 +167,7 @@ func (s *site) startStation(ctx context.Context) <-chan struct{} {
 		err := station.Watch(ctx, station.Options{
 			Broker: s.broker.URL(), TopicPrefix: s.cfg.Uplink.MQTT.TopicPrefix,
 			Township: s.cfg.Gateway.Site.TownshipCode,
-			Out:      s.out, OnTicket: s.recv.add,
+			Out:      s.out, OnTicket: s.recv.add, OnMessage: s.onMsg,
 		})
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.out, "station watcher stopped: %v\n", err)

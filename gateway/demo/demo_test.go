@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 )
 
 // TestDemoScenario plays the whole demo (about 40 s) and checks what
@@ -18,7 +21,18 @@ func TestDemoScenario(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := Run(ctx, Options{Out: &out, Version: "test"})
+	v := mqtttest.NewValidator(t)
+	var mu sync.Mutex
+	validated := 0
+	check := func(topic string, payload []byte) {
+		if err := v.Check(payload); err != nil {
+			t.Errorf("%s: payload not valid against docs/ticket.schema.json: %v\n%s", topic, err, payload)
+		}
+		mu.Lock()
+		validated++
+		mu.Unlock()
+	}
+	res, err := Run(ctx, Options{Out: &out, Version: "test", OnMessage: check})
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
@@ -32,6 +46,11 @@ func TestDemoScenario(t *testing.T) {
 			t.Errorf("no latency recorded for step %q", step)
 		}
 	}
+	mu.Lock()
+	if validated < res.Delivered {
+		t.Errorf("only %d messages validated, %d tickets delivered", validated, res.Delivered)
+	}
+	mu.Unlock()
 	text := out.String()
 	for _, want := range []string{"烟感火警", "剩余电流报警", "设备离线", "buffered", "lost 0"} {
 		if !strings.Contains(text, want) {

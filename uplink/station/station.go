@@ -36,6 +36,9 @@ type Options struct {
 	// OnTicket is called once per event_id (duplicates are only counted).
 	OnTicket func(ticket.Ticket)
 	OnStatus func(ticket.Status)
+	// OnMessage, when set, sees every message as received, before it is
+	// parsed (tests validate the raw payloads against the JSON Schema).
+	OnMessage func(topic string, payload []byte)
 }
 
 // Counters are the watcher's running totals.
@@ -158,6 +161,9 @@ func (w *Watcher) Handle(topic string, payload []byte) {
 // HandleMessage processes one message received at rx; retained says the
 // broker delivered it from its retained store.
 func (w *Watcher) HandleMessage(topic string, payload []byte, retained bool, rx time.Time) {
+	if w.opts.OnMessage != nil {
+		w.opts.OnMessage(topic, payload)
+	}
 	parts := strings.Split(topic, "/")
 	if len(parts) < 3 {
 		return
