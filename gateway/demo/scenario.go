@@ -106,11 +106,11 @@ func (s *site) residualNoise(ctx context.Context) error {
 	set := func(v float64) error { return dev.Set("residual_current", v) }
 	s.say("一楼总配电箱 (%s): residual current rises to ~320 mA (its setpoint is 300 mA)", panel)
 	at := time.Now()
-	if _, err := s.wander(ctx, 5*time.Second, 310, 330, set); err != nil {
+	if _, err := s.wander(ctx, 4*time.Second, 310, 330, set); err != nil {
 		return err
 	}
-	s.say("then wanders 280–320 mA with noise for 10 s")
-	crossings, err := s.wander(ctx, 10*time.Second, 280, 320, set)
+	s.say("then wanders 280–320 mA with noise for 8 s")
+	crossings, err := s.wander(ctx, 8*time.Second, 280, 320, set)
 	if err != nil {
 		return err
 	}
@@ -183,8 +183,8 @@ func (s *site) uplinkOutage(ctx context.Context) error {
 	if err := s.waitRaised(ctx, dorm, "smoke_fire_alarm", 10*time.Second); err != nil {
 		return err
 	}
-	s.say("the alarm is committed to the outbox; the link stays down 3 s more")
-	if err := s.sleep(ctx, 3*time.Second); err != nil {
+	s.say("the alarm is committed to the outbox; the link stays down 2 s more")
+	if err := s.sleep(ctx, 2*time.Second); err != nil {
 		return err
 	}
 	s.link.Restore()
