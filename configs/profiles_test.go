@@ -12,7 +12,7 @@ import (
 
 // TestShippedProfileRules decodes every default rule of every shipped
 // profile strictly into rules.Spec, as the gateway will, and checks the
-// kinds this round's rule engine implements.
+// kinds the rule engine implements.
 func TestShippedProfileRules(t *testing.T) {
 	set, err := profile.Load("")
 	if err != nil {
@@ -21,11 +21,21 @@ func TestShippedProfileRules(t *testing.T) {
 	for _, name := range set.Names() {
 		p, _ := set.Get(name)
 		hasOffline := false
+		var specs []rules.Spec
 		for i := range p.Rules {
 			spec := decodeStrict(t, &p.Rules[i])
+			specs = append(specs, spec)
 			at := name + " " + spec.ID
 			switch spec.Type {
 			case "threshold", "status":
+			case "rate":
+				if len(spec.Slopes) == 0 || len(spec.Points) == 0 {
+					t.Errorf("%s: a rate rule needs points and slopes", at)
+				}
+			case "compound":
+				if len(spec.AllOf) == 0 && len(spec.AnyOf) == 0 {
+					t.Errorf("%s: a compound rule needs groups", at)
+				}
 			case "offline":
 				hasOffline = spec.Failures > 0
 			default:
@@ -34,6 +44,7 @@ func TestShippedProfileRules(t *testing.T) {
 			if at == "electrical-fire-1p R7" && (spec.For != 10*time.Second || spec.ThresholdPoint != "residual_setpoint") {
 				t.Errorf("%s decoded as %+v", at, spec)
 			}
+			checkGrading(t, at, spec)
 			if spec.Hazard == "" || spec.Level < 1 || spec.Level > 4 {
 				t.Errorf("%s: hazard %q level %d", at, spec.Hazard, spec.Level)
 			}
@@ -46,6 +57,39 @@ func TestShippedProfileRules(t *testing.T) {
 		}
 		if !hasOffline {
 			t.Errorf("%s: no R21 offline rule", name)
+		}
+		// compiles, with every point and every referenced rule id on the profile
+		units := map[string]string{}
+		for _, pt := range p.Points {
+			units[pt.Name] = pt.Unit
+		}
+		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: name, Specs: specs, Points: units}}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// checkGrading spot-checks the escalation, rate, compound and test-mode
+// keys of the shipped defaults (DESIGN §8.3).
+func checkGrading(t *testing.T, at string, spec rules.Spec) {
+	t.Helper()
+	switch at {
+	case "electrical-fire-1p R13", "smart-meter-3p R13":
+		if len(spec.Escalate) != 1 || spec.Escalate[0].Level != 2 || spec.Escalate[0].ThresholdFactor != 1.05 {
+			t.Errorf("%s: escalation %+v", at, spec.Escalate)
+		}
+	case "electrical-fire-1p R12", "smart-meter-3p R12":
+		if len(spec.Slopes) != 2 || spec.Slopes[0].Window != 10*time.Minute || spec.Slopes[0].MinValue == nil ||
+			*spec.Slopes[0].MinValue != 45 || spec.ClearSlope != 0.5 || len(spec.Escalate) != 1 || len(spec.Escalate[0].IfOpen) != 3 {
+			t.Errorf("%s decoded as %+v", at, spec)
+		}
+	case "electrical-fire-1p R22", "smart-meter-3p R22":
+		if len(spec.AllOf) != 2 || len(spec.AllOf[1].AnyOf) != 2 || spec.Within != 10*time.Minute || spec.Level != 1 {
+			t.Errorf("%s decoded as %+v", at, spec)
+		}
+	case "smoke-detector R1":
+		if spec.TestMode == nil || spec.TestMode.Point != "status" || len(spec.TestMode.Bits) != 1 || spec.TestMode.Bits[0] != 0 {
+			t.Errorf("%s: test mode %+v", at, spec.TestMode)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,9 +50,9 @@ func shortDuration(d time.Duration) string {
 	return d.String()
 }
 
-// evalFunc reduces the current poll of a device to one observation. It is
-// chosen once per rule at compile time.
-type evalFunc func(r *rule, d *device) observation
+// evalFunc reduces the current poll of a device to one observation for
+// rule state st. It is chosen once per rule at compile time.
+type evalFunc func(st *ruleState, d *device) observation
 
 // rule is a compiled Spec bound to one device's point slots.
 type rule struct {
@@ -60,16 +61,21 @@ type rule struct {
 	offline    bool
 	eval       evalFunc
 
-	points    []int // slots compared with the limit
-	atAlarm   []int // slot of "<point>_at_alarm" per point, -1 if none
-	sign      float64
-	threshold float64
-	limitPt   int // slot of ThresholdPoint, -1 if none
-	factor    float64
-	offset    float64
-	hyst      float64 // absolute; 0: use hystPct
-	hystPct   float64
-	when      []bitCond
+	points     []int // slots compared with the limit
+	atAlarm    []int // slot of "<point>_at_alarm" per point, -1 if none
+	sign       float64
+	threshold  float64
+	limitPt    int // slot of ThresholdPoint, -1 if none
+	factor     float64
+	offset     float64
+	hyst       float64 // absolute; 0: use hystPct
+	hystPct    float64
+	when       []bitCond
+	steps      []escStep // escalation, in spec order
+	rate       *rateRule // rate rules only
+	compound   *compoundRule
+	testMode   *bitCond // nil: the rule has no test mode
+	unitSuffix string   // appended to the point's unit in evidence ("/min")
 
 	open, clear             window
 	openWindow, clearWindow string
@@ -126,24 +132,50 @@ func compile(s *Spec, d *device) *rule {
 	for _, w := range s.When {
 		r.when = append(r.when, compileBits(w, d))
 	}
-	unit := "samples"
+	r.steps = compileSteps(s)
+	if s.TestMode != nil {
+		tm := compileBits(*s.TestMode, d)
+		r.testMode = &tm
+	}
+	r.setWindows(r.setKind(s))
+	return r
+}
+
+// setKind picks r's evaluation by s.Type and returns the unit its open
+// window counts.
+func (r *rule) setKind(s *Spec) (unit string) {
+	unit = "samples"
 	switch s.Type {
 	case TypeThreshold:
 		r.eval = evalThreshold
 	case TypeStatus:
 		r.eval = evalStatus
+	case TypeRate:
+		r.eval, r.rate = evalRate, compileRate(s)
+		r.unitSuffix = perUnit(r.rate.per)
+		r.atAlarm = slices.Repeat([]int{-1}, len(r.points)) // a latched value is no slope
+	case TypeCompound:
+		r.eval, r.compound = evalCompound, compileCompound(s)
 	case TypeOffline:
 		r.offline = true
 		r.open.n = cmp.Or(s.Failures, defaultFailures)
 		r.clear.n = cmp.Or(s.ClearSamples, defaultOfflineClearPolls)
 		unit = "failed polls"
 	}
-	r.openWindow = r.open.String(unit)
-	r.clearWindow = r.clear.String("samples")
-	if r.offline {
+	return unit
+}
+
+// setWindows sets the evidence windows of r; unit counts its open samples.
+func (r *rule) setWindows(unit string) {
+	r.openWindow, r.clearWindow = r.open.String(unit), r.clear.String("samples")
+	switch {
+	case r.offline:
 		r.clearWindow = r.clear.String("good polls")
+	case r.rate != nil:
+		r.openWindow = r.rate.window(r.open)
+	case r.compound != nil:
+		r.openWindow, r.clearWindow = r.compound.window(), "members clear"
 	}
-	return r
 }
 
 func compileBits(w BitCond, d *device) bitCond {

@@ -21,7 +21,8 @@
 //     (op above, value ≥ limit) or smallest (op below, value ≤ limit) good
 //     value of its points with the limit; any of its When conditions is an
 //     extra trigger. A status rule is its When conditions alone. An
-//     offline rule sees a failed poll as trigger.
+//     offline rule sees a failed poll as trigger. A rate rule and a
+//     compound rule: see below.
 //   - normal: the condition has ended: the value is past the clear level
 //     (limit − hysteresis, mirrored for below) and no When condition holds,
 //     every When point having been read in this poll.
@@ -58,6 +59,65 @@
 // Events of one (device, rule) never go back in time, even when the clock
 // does. Events of different rules of one device may: At is backdated to
 // the start of each rule's own run, and runs differ in length.
+//
+// # Grading
+//
+// A rule's Escalate steps raise the level of its open episode (DESIGN
+// §8.2): a value step when the rule's value has been past the rule's
+// limit × ThresholdFactor + ThresholdOffset for its own For and
+// MinSamples (R13: > 105 % of rated for 60 s → level 2), an IfOpen step
+// while another rule of the device has a real episode open (R12: level 1
+// with R7, R10 or R13). The episode then emits Escalate: same TicketID,
+// the new Level, At when the step's condition was first observed (no
+// earlier than the rule's previous event). A step already met when the
+// rule opens makes it open at that level: one Open, no Escalate. Levels
+// never go down within an episode, and the Clear carries the episode's
+// level; the clear itself follows the rule's hysteresis as before.
+//
+// # Rate of rise
+//
+// A rate rule keeps, per point, a ring of recent good samples: at most
+// one per (shortest window / 30) and at most 256, so memory is bounded
+// whatever the poll interval. For each point and each SlopeCond it fits
+// a least-squares line to the samples of the window, leaves out the one
+// sample farthest from the line (so one spike never fires: a robust fit
+// at O(n), where Theil–Sen would cost O(n²) per poll) and refits. A slope
+// needs Samples samples spanning half the window; else it is unknown.
+// Slopes are cached per point and window and refitted only when a sample
+// is stored or leaves the window.
+//
+//   - trigger: some point's slope reaches a SlopeCond's Slope, and its
+//     value in this poll its MinValue. The evidence is the largest such
+//     slope, its unit "<unit>/min", its threshold that Slope.
+//   - unknown: otherwise, when a point is missing or a slope unknown.
+//   - band: some slope is at or above ClearSlope.
+//   - normal: every slope of every point is below ClearSlope.
+//
+// Absent points are left out; a back-online device or a clock step back
+// empties the rings, so slopes are judged from fresh samples only.
+//
+// # Compound rules
+//
+// A compound rule looks at other rules of the same device: groups of
+// rule ids, (R7|R8) & (R10|R12) for R22. It is trigger when every group
+// has a member with a real episode open, or cleared less than Within
+// ago, and some member is open now; band when a member is open but a
+// group is not recent; normal when no member is open. Within one poll the
+// member rules are stepped first (spec order), then the compound rules,
+// then every escalation, so the outcome does not depend on the order of
+// the specs. Member ids are resolved by NewEngine: an unknown id is an
+// error naming the rule and the key.
+//
+// # Test mode
+//
+// A rule with TestMode (the smoke detector's status bit0) judges the
+// condition on the point's latest good value. While it holds, a
+// transition that would open emits one Test event and starts a test
+// episode (not in Open, no Escalate, no Clear: it ends silently when its
+// condition clears or test mode ends), and an open real episode is
+// frozen as on missing data. When test mode ends, a condition that still
+// holds opens a real episode after its normal debounce. Test episodes do
+// not count as open for compound rules or IfOpen steps (GB/T 45839 5.8.4).
 //
 // # Offline devices
 //

@@ -74,8 +74,11 @@ func compileDevice(dr DeviceRules) (*device, []error) {
 		}
 		seen[s.ID] = true
 		if !bad {
-			d.rules = append(d.rules, &ruleState{r: compile(s, d), last: observation{point: -1}})
+			d.rules = append(d.rules, newRuleState(compile(s, d)))
 		}
+	}
+	if len(errs) == 0 {
+		errs = d.resolveRefs()
 	}
 	return d, errs
 }
@@ -125,18 +128,67 @@ func (d *device) apply(at time.Time, p *Poll, out []Event) []Event {
 	if !p.OK || d.offline() {
 		return out // other rules are frozen: no data, or not trusted yet
 	}
+	return d.stepRules(at, wasOffline, out)
+}
+
+// stepRules evaluates the device's rules on the current poll: member
+// rules first, then the compound rules that look at them, then the
+// escalations, which may look at both, so the order is deterministic.
+func (d *device) stepRules(at time.Time, wasOffline bool, out []Event) []Event {
 	for _, st := range d.rules {
-		if st.r.offline {
-			continue
-		}
-		if wasOffline {
+		if wasOffline && !st.r.offline {
 			st.resetRuns() // back online: judge from fresh readings only
 		}
-		if t, ok := st.step(at, st.r.eval(st.r, d)); ok {
-			out = append(out, d.event(st, t))
+		if !st.r.offline && st.r.compound == nil {
+			out = d.stepRule(st, at, out)
+		}
+	}
+	for _, st := range d.rules {
+		if st.r.compound != nil {
+			out = d.stepRule(st, at, out)
+		}
+	}
+	for _, st := range d.rules {
+		if len(st.r.steps) > 0 {
+			out = d.escalate(st, out)
 		}
 	}
 	return out
+}
+
+// stepRule evaluates one rule on the current poll.
+func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
+	testOn := d.testMode(st.r)
+	if st.test && !testOn {
+		st.endTest() // test mode is over: judge the condition afresh
+	}
+	ob := st.r.eval(st, d)
+	if testOn && st.firing && !st.test {
+		ob.class = unknown // a real episode is frozen in test mode
+	}
+	st.observeSteps(at, ob)
+	t, ok := st.step(at, ob)
+	switch {
+	case !ok:
+		return out
+	case st.test: // a test episode ends without an event
+		st.endTest()
+		return out
+	case testOn:
+		t.kind = Test
+	case t.kind == Open:
+		st.openIdx, st.openEpoch = len(out), d.epoch
+	}
+	return append(out, d.event(st, t))
+}
+
+// testMode reports whether r's test-mode condition holds on d.
+func (d *device) testMode(r *rule) bool {
+	if r.testMode == nil {
+		return false
+	}
+	v, ok := d.latestGood(r.testMode.slot)
+	return ok && r.testMode.holds(v)
 }
 
 // stepOffline feeds the poll outcome to the device's offline rules.
@@ -160,8 +212,9 @@ func (d *device) stepOffline(at time.Time, ok bool, out []Event) []Event {
 func (d *device) event(st *ruleState, t transition) Event {
 	ev := Event{Kind: t.kind, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard}
 	t.at = latest(t.at, d.floor)
-	if t.kind == Open {
+	if t.kind == Open || t.kind == Test {
 		st.begin(d.id, t.at)
+		st.test = t.kind == Test
 		ev.At = st.ep.since
 		ev.Evidence = d.evidence(st, st.r.openWindow)
 	} else {
@@ -181,7 +234,7 @@ func (d *device) evidence(st *ruleState, window string) Evidence {
 	ob := st.last
 	if ob.point >= 0 {
 		s := &d.slots[ob.point]
-		ev.Point, ev.Unit, ev.Value = s.name, s.unit, ptr(ob.value)
+		ev.Point, ev.Unit, ev.Value = s.name, s.unit+st.r.unitSuffix, ptr(ob.value)
 		if i := slices.Index(st.r.points, ob.point); i >= 0 {
 			if v, g := d.now(st.r.atAlarm[i]); g == good {
 				ev.ValueAtAlarm = ptr(v)

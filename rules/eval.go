@@ -29,8 +29,8 @@ type observation struct {
 }
 
 // evalStatus evaluates the bit conditions alone.
-func evalStatus(r *rule, d *device) observation {
-	return evalWhen(r.when, d)
+func evalStatus(st *ruleState, d *device) observation {
+	return evalWhen(st.r.when, d)
 }
 
 // evalWhen is trigger when any condition holds, normal when every
@@ -59,7 +59,8 @@ func evalWhen(when []bitCond, d *device) observation {
 // good value of the rule's points with the limit, then ORs the bit
 // conditions. Absent points are left out; a missing point makes a
 // non-triggering value unknown, since the missing one might trigger.
-func evalThreshold(r *rule, d *device) observation {
+func evalThreshold(st *ruleState, d *device) observation {
+	r := st.r
 	limit, hyst := r.limitOf(d)
 	ob := r.extreme(d)
 	ob.limit, ob.hasLimit = limit, true

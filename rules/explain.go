@@ -34,7 +34,7 @@ func (e *Engine) Restore(open []OpenHazard) {
 			level = st.r.level
 		}
 		st.resetRuns()
-		st.firing, st.hit = true, true
+		st.firing, st.hit, st.test = true, true, false
 		st.ep = episode{ticket: o.TicketID, since: o.Since, level: level, count: 1}
 		st.lastEvent, st.lastTicket = o.Since, o.TicketID
 	}
@@ -61,7 +61,7 @@ func (e *Engine) Open() []OpenHazard {
 	var out []OpenHazard
 	for _, d := range e.devices {
 		for _, st := range d.rules {
-			if st.firing {
+			if st.firing && !st.test {
 				out = append(out, OpenHazard{Device: d.id, Rule: st.r.id, TicketID: st.ep.ticket, Level: st.ep.level, Since: st.ep.since})
 			}
 		}

@@ -15,9 +15,24 @@ func fuzzDevices() []DeviceRules {
 	r7.For, r7.ClearFor = 2*time.Second, 4*time.Second
 	r3 := specR3
 	r3.For, r3.ClearFor = 2*time.Second, 3*time.Second
+	r3.Escalate = []Escalation{{Level: 2, IfOpen: []string{"R1"}}}
+	testMode := &BitCond{Point: "status", Equals: f(15)}
+	r3.TestMode = testMode
+	r1 := specR1
+	r1.TestMode = testMode
+	r7.Escalate = []Escalation{{Level: 1, ThresholdFactor: 1.3, For: 2 * time.Second}}
+	r7.TestMode = &BitCond{Point: "alarm_flags", Bits: []int{3}}
+	r10 := specR10
+	r10.Escalate = []Escalation{{Level: 1, IfOpen: []string{"R7"}}}
+	r12 := Spec{ID: "R12", Hazard: "temp_rise_rate", Type: TypeRate, Points: []string{"t1", "t3"}, Per: time.Second,
+		Slopes:     []SlopeCond{{Window: 20 * time.Second, Slope: 1, Samples: 3}, {Window: time.Minute, Slope: 0.5, MinValue: f(40)}},
+		ClearSlope: 0.2, ClearFor: 5 * time.Second,
+		Escalate: []Escalation{{Level: 1, ThresholdFactor: 2, For: 2 * time.Second}}}
+	r22 := specR22
+	r22.AllOf, r22.Within = []RuleGroup{{AnyOf: []string{"R7"}}, {AnyOf: []string{"R10", "R12"}}}, 10*time.Second
 	return []DeviceRules{
-		{Device: "sd", Specs: []Spec{specR1, r3, r21}},
-		{Device: "efd", Specs: []Spec{r7, specR10, r21}},
+		{Device: "sd", Specs: []Spec{r3, r1, r21}},
+		{Device: "efd", Specs: []Spec{r22, r7, r12, r10, r21}},
 	}
 }
 
@@ -65,6 +80,7 @@ func fuzzPolls(data []byte) []Poll {
 // checkStream verifies the engine's invariants over a whole event stream.
 type streamChecker struct {
 	open      map[string]Event     // ticket → its open event
+	level     map[string]int       // ticket → its current level
 	seen      map[string]bool      // tickets ever opened
 	lastAt    map[string]time.Time // device/rule → last event At
 	offline   map[string]bool      // device → its offline hazard is open
@@ -72,7 +88,7 @@ type streamChecker struct {
 }
 
 func newStreamChecker(devs []DeviceRules) *streamChecker {
-	c := &streamChecker{open: map[string]Event{}, seen: map[string]bool{}, lastAt: map[string]time.Time{},
+	c := &streamChecker{open: map[string]Event{}, level: map[string]int{}, seen: map[string]bool{}, lastAt: map[string]time.Time{},
 		offline: map[string]bool{}, offlineID: map[string]string{}}
 	for _, d := range devs {
 		for _, s := range d.Specs {
@@ -119,14 +135,30 @@ func (c *streamChecker) event(ev Event) error {
 				return fmt.Errorf("second open episode of %s", key)
 			}
 		}
-		c.seen[ev.TicketID], c.open[ev.TicketID] = true, ev
+		c.seen[ev.TicketID], c.open[ev.TicketID], c.level[ev.TicketID] = true, ev, ev.Level
 		if isOffline {
 			c.offline[ev.Device] = true
 		}
+	case Test:
+		if c.seen[ev.TicketID] {
+			return fmt.Errorf("test ticket %s seen before", ev.TicketID)
+		}
+		for _, o := range c.open {
+			if o.Device == ev.Device && o.Rule == ev.Rule {
+				return fmt.Errorf("test event while a real episode of %s is open", key)
+			}
+		}
+		c.seen[ev.TicketID] = true
+	case Escalate:
+		o, ok := c.open[ev.TicketID]
+		if !ok || o.Device != ev.Device || o.Rule != ev.Rule || ev.Level >= c.level[ev.TicketID] {
+			return fmt.Errorf("escalate without its open or not more urgent (level %d): %+v", c.level[ev.TicketID], ev)
+		}
+		c.level[ev.TicketID] = ev.Level
 	case Clear:
 		o, ok := c.open[ev.TicketID]
-		if !ok || o.Device != ev.Device || o.Rule != ev.Rule || o.Level != ev.Level {
-			return fmt.Errorf("clear without its open: %+v", ev)
+		if !ok || o.Device != ev.Device || o.Rule != ev.Rule || c.level[ev.TicketID] != ev.Level {
+			return fmt.Errorf("clear without its open, or not at its level: %+v", ev)
 		}
 		delete(c.open, ev.TicketID)
 		if isOffline {

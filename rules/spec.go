@@ -14,7 +14,7 @@ import "time"
 type Spec struct {
 	ID     string `yaml:"id" json:"id"`         // "R7"; unique per device after merging
 	Hazard string `yaml:"hazard" json:"hazard"` // code from Hazards
-	Type   string `yaml:"type" json:"type"`     // threshold | status | offline
+	Type   string `yaml:"type" json:"type"`     // threshold | status | offline | rate | compound
 	Level  int    `yaml:"level" json:"level"`   // 1..4; 0 means the hazard's default level
 
 	// threshold: the largest (op above) or smallest (op below) good value
@@ -38,6 +38,25 @@ type Spec struct {
 	Hysteresis    float64 `yaml:"hysteresis,omitempty" json:"hysteresis,omitempty"`
 	HysteresisPct float64 `yaml:"hysteresis_pct,omitempty" json:"hysteresis_pct,omitempty"`
 
+	// rate: the rule triggers when, for any of Points, the slope over any
+	// of Slopes' windows reaches that item's Slope (and the point's value
+	// its MinValue); it is normal when every slope of every point is below
+	// ClearSlope (0: each item's Slope). Slopes are in the point's unit per
+	// Per (0 = 1m): least squares over the window's good samples, with the
+	// sample farthest from the line left out (robust to one outlier).
+	Slopes     []SlopeCond   `yaml:"slopes,omitempty" json:"slopes,omitempty"`
+	Per        time.Duration `yaml:"per,omitempty" json:"per,omitempty"`
+	ClearSlope float64       `yaml:"clear_slope,omitempty" json:"clear_slope,omitempty"`
+
+	// compound: groups of other rules of the same device. The rule
+	// triggers when every group has a member with an episode open, or
+	// cleared less than Within ago, and at least one member is open now; it
+	// is normal when no member is open. AllOf lists the groups; AnyOf is
+	// one more group. R22: all_of [{any_of: [R7, R8]}, {any_of: [R10, R12]}].
+	AnyOf  []string      `yaml:"any_of,omitempty" json:"any_of,omitempty"`
+	AllOf  []RuleGroup   `yaml:"all_of,omitempty" json:"all_of,omitempty"`
+	Within time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
+
 	// When lists bit or value conditions; the rule's condition is true when
 	// any of them holds. For a status rule they are the whole condition; on
 	// a threshold rule they are an extra trigger ("or the device's alarm bit").
@@ -47,6 +66,20 @@ type Spec struct {
 	MinSamples   int           `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 	ClearFor     time.Duration `yaml:"clear_for,omitempty" json:"clear_for,omitempty"`
 	ClearSamples int           `yaml:"clear_samples,omitempty" json:"clear_samples,omitempty"`
+
+	// TestMode is the device's test-mode condition (smoke detector status
+	// bit0; GB/T 45839 5.8.4), judged on the point's latest good value.
+	// While it holds, what would open an episode emits one Test event (a
+	// test episode, never a real ticket; it ends silently when its condition
+	// clears or test mode ends), and an open real episode is frozen: it
+	// neither clears nor escalates on readings taken in test mode.
+	TestMode *BitCond `yaml:"test_mode,omitempty" json:"test_mode,omitempty"`
+
+	// Escalate lists the graded levels of one episode (DESIGN §8.2): a
+	// worsening condition raises the level of the open ticket (an Escalate
+	// event, same TicketID), never opens a second one. Levels only go up
+	// within an episode; the clear still follows the rule's own hysteresis.
+	Escalate []Escalation `yaml:"escalate,omitempty" json:"escalate,omitempty"`
 
 	// offline: Failures consecutive failed polls spanning at least For
 	// open the hazard; ClearSamples good polls clear it.
@@ -58,6 +91,42 @@ type Spec struct {
 	Devices  []string `yaml:"devices,omitempty" json:"devices,omitempty"`
 	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
 	Disabled bool     `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+}
+
+// RuleGroup is one group of a compound rule: any of its rule ids.
+type RuleGroup struct {
+	AnyOf []string `yaml:"any_of" json:"any_of"`
+}
+
+// SlopeCond is one alternative of a rate rule: the slope over Window is
+// at least Slope and, with MinValue, the point's value at least MinValue.
+// A slope needs Samples good samples (0 = 5, at least 3) in the window,
+// spanning at least half of it; with fewer it is unknown (missing data).
+type SlopeCond struct {
+	Window   time.Duration `yaml:"window" json:"window"`
+	Slope    float64       `yaml:"slope" json:"slope"`
+	MinValue *float64      `yaml:"min_value,omitempty" json:"min_value,omitempty"`
+	Samples  int           `yaml:"samples,omitempty" json:"samples,omitempty"`
+}
+
+// Escalation is one step of a rule's grading: the episode's level becomes
+// Level (more urgent than the rule's own) while its condition holds. The
+// condition is either a value step or IfOpen.
+//
+// A value step (threshold rules): the rule's value is past the step limit,
+// the rule's effective limit × ThresholdFactor (0 = 1) + ThresholdOffset,
+// on MinSamples consecutive polls spanning For. R13: threshold_factor 1.05,
+// for 60s. Bit conditions never escalate.
+//
+// IfOpen: any of these rules (ids of the same device) has a real episode
+// open. R12: level 1 if_open [R7, R10, R13].
+type Escalation struct {
+	Level           int           `yaml:"level" json:"level"`
+	ThresholdFactor float64       `yaml:"threshold_factor,omitempty" json:"threshold_factor,omitempty"`
+	ThresholdOffset float64       `yaml:"threshold_offset,omitempty" json:"threshold_offset,omitempty"`
+	For             time.Duration `yaml:"for,omitempty" json:"for,omitempty"`
+	MinSamples      int           `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
+	IfOpen          []string      `yaml:"if_open,omitempty" json:"if_open,omitempty"`
 }
 
 // BitCond is true when any of Bits is set in Point's value, or, with

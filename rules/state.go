@@ -34,13 +34,51 @@ type ruleState struct {
 	// without waiting for the value to leave the hysteresis band.
 	hit bool
 
+	// escRuns are the runs of the rule's value escalation steps; escStep
+	// is the step that decided the latest escalation.
+	escRuns []run
+	escStep int
+	// openIdx is the index in the current Step's output of the Open event
+	// emitted by poll openEpoch, so that an escalation decided by the same
+	// poll amends it instead of following it.
+	openIdx   int
+	openEpoch uint64
+	// clearedAt is the At of the rule's last real clear (compound rules
+	// look back at it).
+	clearedAt time.Time
+	// rings are the recent samples of a rate rule, one per point.
+	rings  []ring
+	slopes []slopeCache // per point and slope alternative
+	// test: the open episode is a test episode (the device was in test
+	// mode); it emits no real ticket.
+	test bool
+
 	last       observation // for Explain
 	lastEvent  time.Time   // At of the rule's last event: keeps its events in order
 	lastTicket string
 }
 
+// newRuleState is the state of r before its first poll.
+func newRuleState(r *rule) *ruleState {
+	st := &ruleState{r: r, last: observation{point: -1}, escRuns: make([]run, len(r.steps))}
+	if r.rate != nil {
+		st.rings = make([]ring, len(r.points))
+		for i := range st.rings {
+			st.rings[i] = newRing(r.rate.capacity, r.rate.gap)
+		}
+		st.slopes = make([]slopeCache, len(r.points)*len(r.rate.alts))
+	}
+	return st
+}
+
+// resetRuns forgets the pending runs and the recent samples; an open
+// episode stays open.
 func (st *ruleState) resetRuns() {
 	st.opening, st.clearing = run{}, run{}
+	clear(st.escRuns)
+	for i := range st.rings {
+		st.rings[i].reset()
+	}
 	if !st.firing {
 		st.hit = false
 	}
@@ -99,6 +137,13 @@ func (st *ruleState) stepFiring(at time.Time, c class, byValue bool) (transition
 	return t, true
 }
 
+// endTest ends a test episode silently and restarts the runs.
+func (st *ruleState) endTest() {
+	st.firing, st.test, st.hit = false, false, false
+	st.opening, st.clearing = run{}, run{}
+	clear(st.escRuns)
+}
+
 // ticketID is "<device>/<rule>/<at UTC 20060102T150405.000>".
 func ticketID(device, rule string, at time.Time) string {
 	return device + "/" + rule + "/" + at.UTC().Format("20060102T150405.000")
@@ -122,5 +167,9 @@ func (st *ruleState) begin(device string, at time.Time) {
 func (st *ruleState) end(at time.Time) time.Time {
 	at = latest(at, st.lastEvent)
 	st.firing, st.hit, st.lastEvent = false, false, at
+	if !st.test {
+		st.clearedAt = at
+	}
+	clear(st.escRuns)
 	return at
 }

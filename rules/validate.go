@@ -21,9 +21,11 @@ const (
 	TypeThreshold = "threshold"
 	TypeStatus    = "status"
 	TypeOffline   = "offline"
+	TypeRate      = "rate"
+	TypeCompound  = "compound"
 )
 
-var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline}
+var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound}
 
 // maxBit is the highest bit number a BitCond may test (32-bit words).
 const maxBit = 31
@@ -53,27 +55,70 @@ func (c *specChecker) add(field, format string, args ...any) {
 func (s *Spec) Validate(points func(name string) bool) []error {
 	c := &specChecker{s: s, points: points}
 	c.identity()
+	c.foreign()
+	if s.TestMode != nil {
+		c.bitCond("test_mode", *s.TestMode)
+	}
+	c.byType()
+	return c.errs
+}
+
+// foreign reports the keys of rate and compound rules on other types.
+func (c *specChecker) foreign() {
+	s := c.s
+	if s.Type != TypeRate {
+		c.unused(s.Type, len(s.Slopes) > 0, "slopes")
+		c.unused(s.Type, s.Per != 0, "per")
+		c.unused(s.Type, s.ClearSlope != 0, "clear_slope")
+	}
+	if s.Type != TypeCompound {
+		c.unused(s.Type, len(s.AnyOf) > 0, "any_of")
+		c.unused(s.Type, len(s.AllOf) > 0, "all_of")
+		c.unused(s.Type, s.Within != 0, "within")
+	}
+}
+
+// byType checks the keys of s's type, and the keys it does not use.
+func (c *specChecker) byType() {
+	s := c.s
 	switch s.Type {
 	case TypeThreshold:
 		c.threshold()
 		c.when(false)
 		c.debounce()
+		c.escalate(true)
 		c.unused(TypeThreshold, s.Failures != 0, "failures")
 	case TypeStatus:
 		c.when(true)
 		c.debounce()
-		c.notThreshold(TypeStatus)
+		c.escalate(false)
+		c.notThreshold(TypeStatus, false)
 		c.unused(TypeStatus, s.Failures != 0, "failures")
+	case TypeRate:
+		c.rate()
+		c.debounce()
+		c.escalate(true)
+		c.notThreshold(TypeRate, true)
+		c.unused(TypeRate, len(s.When) > 0, "when")
+		c.unused(TypeRate, s.Failures != 0, "failures")
+	case TypeCompound:
+		c.compound()
+		c.debounce()
+		c.escalate(false)
+		c.notThreshold(TypeCompound, false)
+		c.unused(TypeCompound, len(s.When) > 0, "when")
+		c.unused(TypeCompound, s.Failures != 0, "failures")
 	case TypeOffline:
 		c.debounce()
-		c.notThreshold(TypeOffline)
+		c.notThreshold(TypeOffline, false)
 		c.unused(TypeOffline, len(s.When) > 0, "when")
 		c.unused(TypeOffline, s.MinSamples != 0, "min_samples")
+		c.unused(TypeOffline, len(s.Escalate) > 0, "escalate")
+		c.unused(TypeOffline, s.TestMode != nil, "test_mode")
 		if s.Failures < 0 {
 			c.add("failures", "%d must not be negative", s.Failures)
 		}
 	}
-	return c.errs
 }
 
 // identity checks id, hazard, type and level.
@@ -89,7 +134,7 @@ func (c *specChecker) identity() {
 		c.add("hazard", "%q is unknown%s", s.Hazard, hint(s.Hazard, hazardCodes()))
 	}
 	switch s.Type {
-	case TypeThreshold, TypeStatus, TypeOffline:
+	case TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound:
 	case "":
 		c.add("type", "is required (one of %s)", strings.Join(ruleTypes, ", "))
 	default:
@@ -147,10 +192,11 @@ func (c *specChecker) threshold() {
 	}
 }
 
-// notThreshold reports threshold fields on a rule that does not use them.
-func (c *specChecker) notThreshold(typ string) {
+// notThreshold reports threshold fields on a rule that does not use them
+// (points too, unless hasPoints).
+func (c *specChecker) notThreshold(typ string, hasPoints bool) {
 	s := c.s
-	c.unused(typ, len(s.Points) > 0, "points")
+	c.unused(typ, len(s.Points) > 0 && !hasPoints, "points")
 	c.unused(typ, s.Op != "", "op")
 	c.unused(typ, s.Threshold != 0, "threshold")
 	c.unused(typ, s.ThresholdPoint != "", "threshold_point")
@@ -173,25 +219,29 @@ func (c *specChecker) when(required bool) {
 		c.add("when", "a status rule needs at least one condition")
 	}
 	for i, w := range c.s.When {
-		f := fmt.Sprintf("when[%d]", i)
-		c.point(f+".point", w.Point)
-		n := 0
-		if len(w.Bits) > 0 {
-			n++
-		}
-		if w.Equals != nil {
-			n++
-		}
-		if w.NotEquals != nil {
-			n++
-		}
-		if n != 1 {
-			c.add(f, "set exactly one of bits, equals, not_equals")
-		}
-		for j, b := range w.Bits {
-			if b < 0 || b > maxBit {
-				c.add(fmt.Sprintf("%s.bits[%d]", f, j), "%d is out of range 0..%d", b, maxBit)
-			}
+		c.bitCond(fmt.Sprintf("when[%d]", i), w)
+	}
+}
+
+// bitCond checks one bit or value condition at field f.
+func (c *specChecker) bitCond(f string, w BitCond) {
+	c.point(f+".point", w.Point)
+	n := 0
+	if len(w.Bits) > 0 {
+		n++
+	}
+	if w.Equals != nil {
+		n++
+	}
+	if w.NotEquals != nil {
+		n++
+	}
+	if n != 1 {
+		c.add(f, "set exactly one of bits, equals, not_equals")
+	}
+	for j, b := range w.Bits {
+		if b < 0 || b > maxBit {
+			c.add(fmt.Sprintf("%s.bits[%d]", f, j), "%d is out of range 0..%d", b, maxBit)
 		}
 	}
 }
@@ -210,5 +260,111 @@ func (c *specChecker) debounce() {
 	}
 	if s.ClearSamples < 0 {
 		c.add("clear_samples", "%d must not be negative", s.ClearSamples)
+	}
+}
+
+// escalate checks the grading steps; value says the rule has a value
+// that a value step can compare with its limit.
+func (c *specChecker) escalate(value bool) {
+	s := c.s
+	base := s.Level
+	if h, ok := LookupHazard(s.Hazard); ok && base == 0 {
+		base = h.Level
+	}
+	for i, e := range s.Escalate {
+		f := fmt.Sprintf("escalate[%d]", i)
+		switch {
+		case e.Level < 1 || e.Level > 4:
+			c.add(f+".level", "%d is out of range 1..4", e.Level)
+		case base >= 1 && base <= 4 && e.Level >= base:
+			c.add(f+".level", "%d is not more urgent than the rule's level %d", e.Level, base)
+		}
+		isValue := e.ThresholdFactor != 0 || e.ThresholdOffset != 0 || e.For != 0 || e.MinSamples != 0
+		switch {
+		case isValue && len(e.IfOpen) > 0:
+			c.add(f, "set either a value step (threshold_factor, threshold_offset, for, min_samples) or if_open, not both")
+		case !isValue && len(e.IfOpen) == 0:
+			c.add(f, "needs a value step (threshold_factor, threshold_offset, for) or if_open")
+		case isValue && !value:
+			c.add(f, "a value step needs a rule with a value (threshold); use if_open")
+		}
+		c.escalateNumbers(f, e)
+		c.ruleIDs(f+".if_open", e.IfOpen)
+	}
+}
+
+func (c *specChecker) escalateNumbers(f string, e Escalation) {
+	if e.ThresholdFactor < 0 {
+		c.add(f+".threshold_factor", "%g must not be negative", e.ThresholdFactor)
+	}
+	if e.For < 0 {
+		c.add(f+".for", "%s must not be negative", e.For)
+	}
+	if e.MinSamples < 0 {
+		c.add(f+".min_samples", "%d must not be negative", e.MinSamples)
+	}
+}
+
+// rate checks the fields of a rate rule.
+func (c *specChecker) rate() {
+	s := c.s
+	if len(s.Points) == 0 {
+		c.add("points", "a rate rule needs at least one point")
+	}
+	for i, p := range s.Points {
+		c.point(fmt.Sprintf("points[%d]", i), p)
+	}
+	if len(s.Slopes) == 0 {
+		c.add("slopes", "a rate rule needs at least one {window, slope}")
+	}
+	if s.Per < 0 {
+		c.add("per", "%s must not be negative", s.Per)
+	}
+	for i, sc := range s.Slopes {
+		f := fmt.Sprintf("slopes[%d]", i)
+		if sc.Window <= 0 {
+			c.add(f+".window", "%s must be positive", sc.Window)
+		}
+		if sc.Slope <= 0 {
+			c.add(f+".slope", "%g must be positive (a rate of rise)", sc.Slope)
+		}
+		if sc.Samples != 0 && sc.Samples < 3 {
+			c.add(f+".samples", "%d is below 3 (one outlier is left out of each fit)", sc.Samples)
+		}
+		if s.ClearSlope < 0 || (sc.Slope > 0 && s.ClearSlope > sc.Slope) {
+			c.add("clear_slope", "%g is out of range 0..%g (slopes[%d].slope)", s.ClearSlope, sc.Slope, i)
+		}
+	}
+}
+
+// compound checks the groups of a compound rule; that the ids name other
+// rules of the device is checked when the device's rules are compiled.
+func (c *specChecker) compound() {
+	s := c.s
+	if len(s.AnyOf) == 0 && len(s.AllOf) == 0 {
+		c.add("all_of", "a compound rule needs all_of groups or any_of")
+	}
+	for i, g := range s.AllOf {
+		f := fmt.Sprintf("all_of[%d].any_of", i)
+		if len(g.AnyOf) == 0 {
+			c.add(f, "a group needs at least one rule id")
+		}
+		c.ruleIDs(f, g.AnyOf)
+	}
+	c.ruleIDs("any_of", s.AnyOf)
+	if s.Within < 0 {
+		c.add("within", "%s must not be negative", s.Within)
+	}
+}
+
+// ruleIDs checks a list of rule ids referred to by this rule.
+func (c *specChecker) ruleIDs(field string, ids []string) {
+	for j, id := range ids {
+		switch {
+		case strings.TrimSpace(id) == "":
+			c.add(fmt.Sprintf("%s[%d]", field, j), "a rule id is required")
+		case id == c.s.ID:
+			c.add(fmt.Sprintf("%s[%d]", field, j), "%q is this rule itself", id)
+		}
 	}
 }

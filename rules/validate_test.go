@@ -19,8 +19,8 @@ func TestValidateMessages(t *testing.T) {
 		{"good", func(s *Spec) {}, nil},
 		{"unknown point", func(s *Spec) { s.ThresholdPoint = "residual_setpoint2" },
 			[]string{`threshold_point: "residual_setpoint2" is not a point of this profile`}},
-		{"bad type", func(s *Spec) { s.Type = "rate" },
-			[]string{`type: "rate" is not one of threshold, status, offline`}},
+		{"bad type", func(s *Spec) { s.Type = "slope" },
+			[]string{`type: "slope" is not one of threshold, status, offline, rate, compound`}},
 		{"bad level", func(s *Spec) { s.Level = 7 }, []string{`level: 7 is out of range 1..4`}},
 		{"unknown hazard", func(s *Spec) { s.Hazard = "smoke_fire" },
 			[]string{`hazard: "smoke_fire" is unknown (did you mean "smoke_fire_alarm"?)`}},
@@ -45,6 +45,62 @@ func TestValidateMessages(t *testing.T) {
 			`clear_samples: -1 must not be negative`,
 			`failures: is not used by threshold rules`,
 		}},
+		{"escalation", func(s *Spec) {
+			s.Escalate = []Escalation{
+				{Level: 2, ThresholdFactor: 1.05},
+				{Level: 5, ThresholdFactor: -1, For: -time.Second},
+				{Level: 1},
+				{Level: 1, ThresholdFactor: 1.1, IfOpen: []string{"R10"}},
+				{Level: 1, IfOpen: []string{"", "R7"}},
+			}
+		}, []string{
+			`escalate[0].level: 2 is not more urgent than the rule's level 2`,
+			`escalate[1].level: 5 is out of range 1..4`,
+			`escalate[1].threshold_factor: -1 must not be negative`,
+			`escalate[1].for: -1s must not be negative`,
+			`escalate[2]: needs a value step (threshold_factor, threshold_offset, for) or if_open`,
+			`escalate[3]: set either a value step (threshold_factor, threshold_offset, for, min_samples) or if_open, not both`,
+			`escalate[4].if_open[0]: a rule id is required`,
+			`escalate[4].if_open[1]: "R7" is this rule itself`,
+		}},
+		{"status escalates by if_open only", func(s *Spec) {
+			*s = specR3
+			s.Escalate = []Escalation{{Level: 2, For: time.Minute}, {Level: 1, IfOpen: []string{"R1"}}}
+		}, []string{`escalate[0]: a value step needs a rule with a value (threshold); use if_open`}},
+		{"rate", func(s *Spec) {
+			*s = specR12
+			s.Points = []string{"residual_current", "t9"}
+			s.Slopes = append(s.Slopes, SlopeCond{Window: 0, Slope: -1, Samples: 2})
+			s.ClearSlope, s.Threshold, s.Per = 2, 3, -time.Minute
+		}, []string{
+			`points[1]: "t9" is not a point of this profile`,
+			`per: -1m0s must not be negative`,
+			`clear_slope: 2 is out of range 0..1 (slopes[0].slope)`,
+			`slopes[2].window: 0s must be positive`,
+			`slopes[2].slope: -1 must be positive (a rate of rise)`,
+			`slopes[2].samples: 2 is below 3 (one outlier is left out of each fit)`,
+			`threshold: is not used by rate rules`,
+		}},
+		{"rate keys on a threshold rule", func(s *Spec) {
+			s.Slopes, s.ClearSlope = []SlopeCond{{Window: time.Minute, Slope: 1}}, 0.5
+		}, []string{`slopes: is not used by threshold rules`, `clear_slope: is not used by threshold rules`}},
+		{"compound", func(s *Spec) {
+			*s = specR22
+			s.AllOf = append(s.AllOf, RuleGroup{}, RuleGroup{AnyOf: []string{"", "R22"}})
+			s.Within, s.Points = -time.Minute, []string{"t1"}
+		}, []string{
+			`all_of[2].any_of: a group needs at least one rule id`,
+			`all_of[3].any_of[0]: a rule id is required`,
+			`all_of[3].any_of[1]: "R22" is this rule itself`,
+			`within: -1m0s must not be negative`,
+			`points: is not used by compound rules`,
+		}},
+		{"compound needs groups", func(s *Spec) {
+			*s = Spec{ID: "R22", Hazard: "compound_electrical", Type: "compound"}
+		}, []string{`all_of: a compound rule needs all_of groups or any_of`}},
+		{"test mode", func(s *Spec) {
+			s.TestMode = &BitCond{Point: "statu", Bits: []int{0, 32}}
+		}, []string{`test_mode.point: "statu" is not a point of this profile`, `test_mode.bits[1]: 32 is out of range 0..31`}},
 		{"status needs when", func(s *Spec) {
 			*s = Spec{ID: "R3", Hazard: "detector_fault", Type: "status", Threshold: 3}
 		}, []string{`when: a status rule needs at least one condition`, `threshold: is not used by status rules`}},
@@ -82,7 +138,7 @@ func TestValidateWithoutPoints(t *testing.T) {
 }
 
 func TestShippedRuleShapesAreValid(t *testing.T) {
-	for _, s := range []Spec{specR1, specR3, specR7, specR10, specR16, specR21} {
+	for _, s := range []Spec{specR1, specR3, specR7, specR10, specR12, specR13, specR16, specR21, specR22} {
 		if errs := s.Validate(nil); len(errs) != 0 {
 			t.Errorf("%s: %v", s.ID, errs)
 		}

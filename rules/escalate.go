@@ -1,0 +1,165 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// escStep is a compiled Escalation.
+type escStep struct {
+	level          int
+	factor, offset float64
+	open           window
+	window         string // evidence window
+	ifOpen         []string
+	members        []*ruleState // ifOpen, resolved on the device
+}
+
+// compileSteps compiles s.Escalate.
+func compileSteps(s *Spec) []escStep {
+	steps := make([]escStep, 0, len(s.Escalate))
+	for _, e := range s.Escalate {
+		st := escStep{level: e.Level, factor: e.ThresholdFactor, offset: e.ThresholdOffset,
+			open: window{e.For, e.MinSamples}, ifOpen: e.IfOpen}
+		if st.factor == 0 {
+			st.factor = 1
+		}
+		st.window = st.open.String("samples")
+		if len(e.IfOpen) > 0 {
+			st.window = "with " + strings.Join(e.IfOpen, "|") + " open"
+		}
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+// resolveRefs binds every rule id a rule of d refers to (escalation
+// if_open, compound groups) to its state, and reports unknown ids.
+func (d *device) resolveRefs() []error {
+	var errs []error
+	for _, st := range d.rules {
+		for j := range st.r.steps {
+			s := &st.r.steps[j]
+			for k, id := range s.ifOpen {
+				m, err := d.ref(st, id)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("device %q: rule %s: escalate[%d].if_open[%d]: %w", d.id, st.r.id, j, k, err))
+					continue
+				}
+				s.members = append(s.members, m)
+			}
+		}
+		errs = append(errs, d.resolveGroups(st)...)
+	}
+	return errs
+}
+
+// ref returns the state of rule id on d, referred to by from.
+func (d *device) ref(from *ruleState, id string) (*ruleState, error) {
+	for _, st := range d.rules {
+		if st.r.id == id && st != from {
+			return st, nil
+		}
+	}
+	ids := make([]string, 0, len(d.rules))
+	for _, st := range d.rules {
+		ids = append(ids, st.r.id)
+	}
+	return nil, fmt.Errorf("%q is not another rule of this device%s", id, hint(id, ids))
+}
+
+// observeSteps advances the value-step runs with observation ob: a run
+// grows while the value is past the step's limit and restarts otherwise.
+// Missing data changes nothing.
+func (st *ruleState) observeSteps(at time.Time, ob observation) {
+	if ob.class == unknown {
+		return
+	}
+	for i := range st.r.steps {
+		s := &st.r.steps[i]
+		if len(s.ifOpen) > 0 {
+			continue
+		}
+		if ob.hasLimit && ob.point >= 0 && ob.byValue &&
+			st.r.sign*ob.value >= st.r.sign*s.limit(ob.limit) {
+			st.escRuns[i].add(at)
+			continue
+		}
+		st.escRuns[i] = run{}
+	}
+}
+
+// limit is the step's limit given the rule's effective limit.
+func (s *escStep) limit(base float64) float64 { return base*s.factor + s.offset }
+
+// escalate raises the level of st's open episode to its most urgent step
+// whose condition now holds. An episode opened by this very poll opens at
+// that level (its Open event at out[st.openIdx] is amended); otherwise an
+// Escalate event is appended.
+func (d *device) escalate(st *ruleState, out []Event) []Event {
+	if !st.firing || st.test {
+		return out
+	}
+	best, since := st.ep.level, time.Time{}
+	for i := range st.r.steps {
+		s := &st.r.steps[i]
+		if s.level >= best {
+			continue
+		}
+		switch {
+		case len(s.ifOpen) > 0 && anyOpen(s.members):
+			best, since = s.level, openSince(s.members)
+		case len(s.ifOpen) == 0 && s.open.met(st.escRuns[i].n, st.escRuns[i].since, d.lastAt):
+			best, since = s.level, st.escRuns[i].since
+		default:
+			continue
+		}
+		st.escStep = i
+	}
+	if best == st.ep.level {
+		return out
+	}
+	st.ep.level = best
+	if st.openEpoch == d.epoch && st.openIdx < len(out) && out[st.openIdx].TicketID == st.ep.ticket {
+		out[st.openIdx].Level = best
+		return out
+	}
+	return append(out, d.escalateEvent(st, since))
+}
+
+// escalateEvent describes the escalation of st's episode decided by step
+// st.escStep, first observed at since.
+func (d *device) escalateEvent(st *ruleState, since time.Time) Event {
+	s := &st.r.steps[st.escStep]
+	at := latest(latest(since, st.lastEvent), d.floor)
+	st.lastEvent = at
+	ev := Event{Kind: Escalate, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard, At: at,
+		TicketID: st.ep.ticket, Level: st.ep.level, OccurrenceCount: st.ep.count}
+	ev.Evidence = d.evidence(st, s.window)
+	if len(s.ifOpen) == 0 && st.last.hasLimit {
+		ev.Evidence.Threshold = ptr(s.limit(st.last.limit))
+	}
+	return ev
+}
+
+// openSince is when the earliest open real episode of sts opened.
+func openSince(sts []*ruleState) time.Time {
+	var t time.Time
+	for _, m := range sts {
+		if m.firing && !m.test && (t.IsZero() || m.ep.since.Before(t)) {
+			t = m.ep.since
+		}
+	}
+	return t
+}
+
+// anyOpen reports whether any of sts has a real episode open.
+func anyOpen(sts []*ruleState) bool {
+	for _, m := range sts {
+		if m.firing && !m.test {
+			return true
+		}
+	}
+	return false
+}
