@@ -90,3 +90,26 @@ func units(pr *profile.Profile) map[string]string {
 	}
 	return m
 }
+
+// validateMergedRules compiles every device's effective rules the way the
+// daemon will, so references between rules (an escalation's if_open, a
+// compound rule's members) that a rule override or a disabled rule broke
+// are reported by config check, not first at `fenghuo run`. It runs only
+// when everything else is valid: its messages would repeat earlier ones.
+func (c *Config) validateMergedRules(p *problems) {
+	if len(p.errs) > 0 || c.profiles == nil {
+		return
+	}
+	sets, err := c.DeviceRules(c.profiles)
+	if err != nil {
+		p.add("rules", "%v", err)
+		return
+	}
+	for i, s := range sets {
+		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points}}); err != nil {
+			for _, e := range Problems(err) {
+				p.add(fmt.Sprintf("devices[%d]", i), "effective rules (profile %s with the config's rules:): %v", s.Profile, e)
+			}
+		}
+	}
+}

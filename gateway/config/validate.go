@@ -31,6 +31,7 @@ func (c *Config) validate(p *problems) {
 	c.validateProfileRules(p)
 	c.validateUplink(p)
 	c.validateLocal(p)
+	c.validateMergedRules(p)
 }
 
 func (c *Config) validateGateway(p *problems) {
