@@ -1,10 +1,13 @@
-// Package modbustest starts an independent Modbus TCP slave for tests:
-// python3-pymodbus (Debian's 3.0.0) running pyslave.py on a free loopback
-// port. Use it to check fenghuo's masters against a peer that is not
-// fenghuo's own simulator.
+// Package modbustest starts independent Modbus slaves for tests:
+// python3-pymodbus (Debian's 3.0.0) running pyslave.py over Modbus TCP
+// ([Start]), RTU framing over TCP ([StartRTUOverTCP]) or RTU on a socat
+// pty pair ([StartRTU]); socat pty pairs ([PtyPair], [StartPty]); and a
+// scriptable Go fake RTU slave for fault tests ([ServeFakeRTU]). Use them
+// to check fenghuo's masters against peers that are not fenghuo's own
+// simulator.
 //
-// When /usr/bin/python3 cannot import pymodbus the test is skipped, or
-// failed when the environment variable CI is "true".
+// When /usr/bin/python3 cannot import pymodbus, or socat is missing, the
+// test is skipped, or failed when the environment variable CI is "true".
 package modbustest
 
 import (
@@ -53,6 +56,39 @@ type Slave struct {
 // connections, and stops the process in t.Cleanup.
 func Start(t testing.TB, slaves map[uint8]map[uint16]uint16) *Slave {
 	t.Helper()
+	return start(t, slaves, "tcp")
+}
+
+// StartRTUOverTCP is [Start] with RTU frames (slave, PDU, CRC; no MBAP
+// header) on the TCP connection, as a serial device server forwards them.
+func StartRTUOverTCP(t testing.TB, slaves map[uint8]map[uint16]uint16) *Slave {
+	t.Helper()
+	return start(t, slaves, "rtu-over-tcp")
+}
+
+// RTUSlave is a pymodbus RTU slave on one end of a socat pty pair.
+type RTUSlave struct {
+	*Slave
+	// Port is the master's end of the pty pair: open it as the serial port.
+	Port string
+	// Pty is the pair; its B end is pymodbus's.
+	Pty *Pty
+}
+
+// StartRTU runs a pymodbus RTU slave (9600 8N1, ModbusRtuFramer) with the
+// given holding registers on one end of a new pty pair and returns the
+// other end for the master. An unknown slave id gets no answer.
+func StartRTU(t testing.TB, slaves map[uint8]map[uint16]uint16) *RTUSlave {
+	t.Helper()
+	requirePymodbus(t, "serial_asyncio")
+	p := StartPty(t)
+	s := start(t, slaves, "rtu:"+p.B)
+	return &RTUSlave{Slave: s, Port: p.A, Pty: p}
+}
+
+// start runs pyslave.py in mode (tcp, rtu-over-tcp, rtu:DEVICE).
+func start(t testing.TB, slaves map[uint8]map[uint16]uint16, mode string) *Slave {
+	t.Helper()
 	requirePymodbus(t)
 	if slaves == nil {
 		slaves = map[uint8]map[uint16]uint16{}
@@ -65,7 +101,7 @@ func Start(t testing.TB, slaves map[uint8]map[uint16]uint16) *Slave {
 	if err := os.WriteFile(path, script, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Python, path, string(arg))
+	cmd := exec.Command(Python, path, string(arg), mode)
 	s := &Slave{t: t, lines: make(chan string, 16), stderr: &syncBuffer{}}
 	cmd.Stderr = s.stderr
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
@@ -80,19 +116,30 @@ func Start(t testing.TB, slaves map[uint8]map[uint16]uint16) *Slave {
 	}
 	go s.readLines(stdout)
 	t.Cleanup(func() { s.stop(cmd) })
-	s.Addr = "127.0.0.1:" + s.waitReady()
+	port := s.waitReady()
+	if strings.HasPrefix(mode, "rtu:") {
+		return s // the serial port is open once READY is printed
+	}
+	s.Addr = "127.0.0.1:" + port
 	s.waitDial()
 	return s
 }
 
-// requirePymodbus skips (or, with CI=true, fails) t when pymodbus is missing.
-func requirePymodbus(t testing.TB) {
+// requirePymodbus skips (or, with CI=true, fails) t when pymodbus (and,
+// for RTU on a serial port, serial_asyncio) is missing.
+func requirePymodbus(t testing.TB, modules ...string) {
 	t.Helper()
-	out, err := exec.Command(Python, "-c", "import pymodbus").CombinedOutput()
+	imports := strings.Join(append([]string{"pymodbus"}, modules...), ", ")
+	out, err := exec.Command(Python, "-c", "import "+imports).CombinedOutput()
 	if err == nil {
 		return
 	}
-	msg := fmt.Sprintf("modbustest: %s cannot import pymodbus (apt-get install python3-pymodbus): %v %s", Python, err, out)
+	missing(t, fmt.Sprintf("modbustest: %s cannot import %s (apt-get install python3-pymodbus python3-serial-asyncio): %v %s", Python, imports, err, out))
+}
+
+// missing skips t, or fails it when the environment variable CI is "true".
+func missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

@@ -1,10 +1,14 @@
-"""An independent Modbus TCP slave for fenghuo's tests (python3-pymodbus 3.0.0).
+"""An independent Modbus slave for fenghuo's tests (python3-pymodbus 3.0.0).
 
-Usage: /usr/bin/python3 pyslave.py '{"1": {"0": 5, "16": 1}}'
+Usage: /usr/bin/python3 pyslave.py '{"1": {"0": 5, "16": 1}}' [MODE]
   argv[1]  JSON: slave id -> {holding register address: value}; every slave has
            holding registers 0..65535 (zero-based: zero_mode=True), unset ones read 0.
+  MODE     "tcp" (default): Modbus TCP on 127.0.0.1:<free port>;
+           "rtu-over-tcp": RTU frames (with CRC, no MBAP) on 127.0.0.1:<free port>;
+           "rtu:<serial device>": RTU on a serial port (a socat pty), 9600 8N1.
 Protocol on stdio (one line each):
   stdout   "READY <port>" once the server listens on 127.0.0.1:<port>
+           ("READY 0" for rtu, once the serial port is open)
   stdin    "set <slave> <addr> <value>"  ->  stdout "OK" or "ERR <reason>"
   stdin    EOF or "quit"                 ->  the process exits
 Unknown slave ids get no answer (ignore_missing_slaves).
@@ -20,7 +24,8 @@ from pymodbus.datastore import (
     ModbusServerContext,
     ModbusSlaveContext,
 )
-from pymodbus.server.async_io import ModbusTcpServer
+from pymodbus.framer.rtu_framer import ModbusRtuFramer
+from pymodbus.server.async_io import ModbusSerialServer, ModbusTcpServer
 
 HOLDING = 3  # function code whose block setValues addresses
 
@@ -62,10 +67,29 @@ def control(context):
     os._exit(0)
 
 
+async def serve_rtu(context, device):
+    # the serial server's framer must be RTU (DESIGN.md §9: some entry
+    # points default to ASCII); a missing slave must stay silent
+    server = ModbusSerialServer(
+        context, framer=ModbusRtuFramer, port=device, baudrate=9600,
+        bytesize=8, parity="N", stopbits=1, ignore_missing_slaves=True,
+    )
+    await server.start()
+    print("READY 0", flush=True)
+    threading.Thread(target=control, args=(context,), daemon=True).start()
+    while True:
+        await asyncio.sleep(3600)
+
+
 async def main():
     context = make_context(json.loads(sys.argv[1]))
+    mode = sys.argv[2] if len(sys.argv) > 2 else "tcp"
+    if mode.startswith("rtu:"):
+        await serve_rtu(context, mode[4:])
+        return
+    framer = ModbusRtuFramer if mode == "rtu-over-tcp" else None
     server = ModbusTcpServer(
-        context, address=("127.0.0.1", 0), ignore_missing_slaves=True
+        context, framer=framer, address=("127.0.0.1", 0), ignore_missing_slaves=True
     )
     task = asyncio.create_task(server.serve_forever())
     await server.serving

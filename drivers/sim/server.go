@@ -1,6 +1,7 @@
 // Package sim is an in-process Modbus TCP slave that serves device
 // profiles: the simulator behind `fenghuo sim`, `fenghuo demo` and the
-// tests. One server listens on one or more listeners and answers for many
+// tests. [Server.ServeRTU] serves the same devices as RTU on a serial
+// port, a pty or any stream. One server listens on one or more listeners and answers for many
 // slave ids; each slave is a [Device] serving a profile's register map,
 // with values set in engineering units by point name.
 //
@@ -104,6 +105,32 @@ func (s *Server) Device(slave uint8) *Device {
 // Serve accepts connections on l until l is closed or the server is
 // closed; each connection is served on its own goroutine.
 func (s *Server) Serve(l net.Listener) error {
+	return s.serve(l, s.serveConn)
+}
+
+// ServeRTUOverTCP is [Server.Serve] for RTU frames on each connection
+// (slave, PDU, CRC; no MBAP header), as a serial device server forwards
+// them.
+func (s *Server) ServeRTUOverTCP(l net.Listener) error {
+	return s.serve(l, func(c net.Conn) { _ = s.ServeRTU(c, RTUOptions{}) }) // ends when c fails or closes
+}
+
+// ListenRTUOverTCP listens on address and serves RTU over TCP in the
+// background until Close; it returns the bound address.
+func (s *Server) ListenRTUOverTCP(address string) (string, error) {
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return "", err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.ServeRTUOverTCP(l) // returns nil once Close closes l
+	}()
+	return l.Addr().String(), nil
+}
+
+func (s *Server) serve(l net.Listener, conn func(net.Conn)) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -127,7 +154,7 @@ func (s *Server) Serve(l net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
-			s.serveConn(c)
+			conn(c)
 		}()
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/goburrow/modbus"
+
+	fmodbus "github.com/fenghuo-iot/fenghuo/drivers/modbus"
 )
 
 // tcpTransport is Modbus TCP over goburrow/modbus v0.1.0's TCP handler.
@@ -86,21 +88,7 @@ func (t *tcpTransport) Read(ctx context.Context, slave, fc uint8, addr, count ui
 }
 
 // readSize checks fc and count and returns the data bytes of a good reply.
-func readSize(fc uint8, count uint16) (int, error) {
-	switch fc {
-	case 1, 2:
-		if count < 1 || count > 2000 {
-			return 0, fmt.Errorf("fc%d: count %d is out of range 1..2000", fc, count)
-		}
-		return (int(count) + 7) / 8, nil
-	case 3, 4:
-		if count < 1 || count > 125 {
-			return 0, fmt.Errorf("fc%d: count %d is out of range 1..125", fc, count)
-		}
-		return 2 * int(count), nil
-	}
-	return 0, fmt.Errorf("fc%d: not a read function code (1, 2, 3, 4)", fc)
-}
+func readSize(fc uint8, count uint16) (int, error) { return fmodbus.ReadSize(fc, count) }
 
 // Write implements Transport.
 func (t *tcpTransport) Write(ctx context.Context, slave uint8, addr uint16, values []uint16) error {

@@ -154,9 +154,34 @@ func TestTCPConnectionRefusedAndBadArgs(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	if _, err := transport.Open(transport.Config{Type: "rtu", Port: "/dev/ttyS1"}); err == nil ||
-		!strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("rtu: %v", err)
+	// rtu and rtu-over-tcp check their settings but open on the first request
+	for _, c := range []transport.Config{
+		{Type: "rtu"},
+		{Type: "rtu", Port: "/dev/ttyS1", Parity: "X"},
+		{Type: "rtu", Port: "/dev/ttyS1", Baud: 9601},
+		{Type: "rtu", Port: "/dev/ttyS1", DataBits: 7},
+		{Type: "rtu", Port: "/dev/ttyS1", StopBits: 3},
+		{Type: "rtu-over-tcp"},
+	} {
+		if _, err := transport.Open(c); err == nil {
+			t.Errorf("%+v: want an error", c)
+		}
+	}
+	for _, c := range []transport.Config{
+		{Type: "rtu", Port: "/dev/does-not-exist"},
+		{Type: "rtu", Port: "/dev/does-not-exist", Baud: 2400, Parity: "E", DataBits: 8, StopBits: 1},
+		{Type: "rtu-over-tcp", Address: "127.0.0.1:1"},
+	} {
+		tr, err := transport.Open(c)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		_, err = tr.Read(context.Background(), 1, 3, 0, 1)
+		var ex *transport.Exception
+		if err == nil || errors.As(err, &ex) || errors.Is(err, transport.ErrTimeout) {
+			t.Errorf("%+v: read = %v, want an open error", c, err)
+		}
+		tr.Close()
 	}
 	if _, err := transport.Open(transport.Config{Type: "udp"}); err == nil {
 		t.Error("udp: want an error")

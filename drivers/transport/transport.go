@@ -5,11 +5,20 @@
 // RS-485 corrupts frames, and goburrow's TCP client mismatches transaction
 // ids when requests interleave).
 //
+// Three kinds of bus: Modbus TCP ([NewTCP]), Modbus RTU on a serial line
+// ([NewRTU]: t3.5 gaps, input flushed before each request, replies read
+// as they arrive and ended by their announced length, the port reopened
+// after it disappears) and RTU framing over TCP for serial device servers
+// ([NewRTUOverTCP]). [Open] picks one from a bus [Config].
+//
 // Errors a caller can act on:
 //   - a Modbus exception reply is an [*Exception] (errors.As);
 //   - a slave that does not answer in time wraps [ErrTimeout] and
 //     os.ErrDeadlineExceeded (errors.Is);
-//   - anything else (refused connection, broken frame) is a plain error.
+//   - a broken RTU reply wraps [ErrCRC], [ErrWrongSlave],
+//     [ErrWrongFunction] or [ErrFrame], with the bytes in hex;
+//   - anything else (refused connection, a port that is gone) is a plain
+//     error naming the bus.
 package transport
 
 import (
@@ -17,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/modbus"
 )
 
 // Transport sends one request to one slave and returns its answer.
@@ -37,41 +48,27 @@ type Transport interface {
 // came from the network connection.
 var ErrTimeout = errors.New("no reply within the timeout")
 
-// Exception is a Modbus exception reply (function code | 0x80).
-type Exception struct {
-	Func uint8 // function code of the request, without 0x80
-	Code uint8 // exception code: 1 illegal function, 2 illegal data address, …
-}
+// Exception is a Modbus exception reply (function code | 0x80): the type
+// lives in drivers/modbus, so errors.As with either name works.
+type Exception = modbus.Exception
 
 // Exception codes of the Modbus application protocol (v1.1b3 §7).
 const (
-	IllegalFunction    uint8 = 0x01
-	IllegalDataAddress uint8 = 0x02
-	IllegalDataValue   uint8 = 0x03
-	DeviceFailure      uint8 = 0x04
-	DeviceBusy         uint8 = 0x06
+	IllegalFunction    = modbus.IllegalFunction
+	IllegalDataAddress = modbus.IllegalDataAddress
+	IllegalDataValue   = modbus.IllegalDataValue
+	DeviceFailure      = modbus.DeviceFailure
+	DeviceBusy         = modbus.DeviceBusy
 )
 
-var exceptionNames = map[uint8]string{
-	IllegalFunction:    "illegal function",
-	IllegalDataAddress: "illegal data address",
-	IllegalDataValue:   "illegal data value",
-	DeviceFailure:      "server device failure",
-	0x05:               "acknowledge",
-	DeviceBusy:         "server device busy",
-	0x08:               "memory parity error",
-	0x0A:               "gateway path unavailable",
-	0x0B:               "gateway target device failed to respond",
-}
-
-// Error returns e.g. "modbus exception 2 (illegal data address) to fc3".
-func (e *Exception) Error() string {
-	name, ok := exceptionNames[e.Code]
-	if !ok {
-		name = "unknown"
-	}
-	return fmt.Sprintf("modbus exception %d (%s) to fc%d", e.Code, name, e.Func)
-}
+// Errors of a broken RTU reply (errors.Is); the error text shows the frame
+// in hex. Aliases of drivers/modbus's sentinels.
+var (
+	ErrCRC           = modbus.ErrCRC           // CRC mismatch (noise, a collision)
+	ErrWrongSlave    = modbus.ErrWrongSlave    // a frame from another slave id
+	ErrWrongFunction = modbus.ErrWrongFunction // a frame for another function code
+	ErrFrame         = modbus.ErrFrame         // garbage, truncated, over-long, bad byte count
+)
 
 // Config describes one bus, as in the config's buses[] (DESIGN.md §3).
 type Config struct {
@@ -83,14 +80,27 @@ type Config struct {
 	Parity   string        // rtu: N | E | O
 	StopBits int           // rtu
 	Timeout  time.Duration // per request; 0 means 1 s
+	// Gap is the silence an rtu master keeps on the line before each
+	// request: 0 means t3.5 (3.5 characters of 11 bits; 1.75 ms above
+	// 19200 baud), as the spec says; a positive value replaces it; a
+	// negative value keeps no gap (what libmodbus/mbpoll do), only for
+	// lines whose devices tolerate back-to-back frames.
+	Gap time.Duration
 }
 
 // DefaultTimeout is the per-request timeout when Config.Timeout is 0.
 const DefaultTimeout = time.Second
 
-// Open returns the transport for cfg. Only tcp is implemented in this
-// round; rtu and rtu-over-tcp return an error saying so.
+// Open returns the transport for cfg: Modbus TCP, RTU on a serial port,
+// or RTU framing over TCP. It checks the settings but does not open the
+// line: that happens on the first request.
 func Open(cfg Config) (Transport, error) {
+	return OpenWith(cfg, Options{})
+}
+
+// OpenWith is [Open] with hooks (tests, `diag trace`). Modbus TCP ignores
+// opts for now.
+func OpenWith(cfg Config, opts Options) (Transport, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -101,8 +111,14 @@ func Open(cfg Config) (Transport, error) {
 			return nil, errors.New("transport tcp: no address")
 		}
 		return NewTCP(cfg.Address, timeout), nil
-	case "rtu", "rtu-over-tcp":
-		return nil, fmt.Errorf("transport %s: not supported yet", cfg.Type)
+	case "rtu":
+		cfg.Timeout = timeout
+		return NewRTU(cfg, opts)
+	case "rtu-over-tcp":
+		if cfg.Address == "" {
+			return nil, errors.New("transport rtu-over-tcp: no address")
+		}
+		return NewRTUOverTCP(cfg.Address, timeout, opts), nil
 	default:
 		return nil, fmt.Errorf("transport: unknown type %q (want tcp, rtu or rtu-over-tcp)", cfg.Type)
 	}

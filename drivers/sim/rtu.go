@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"io"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/modbus"
+)
+
+// RTUOptions shape how [Server.ServeRTU] behaves on the line.
+type RTUOptions struct {
+	// Turnaround is how long a device waits after a request before it
+	// answers (real detectors take 2–50 ms); 0 answers at once.
+	Turnaround time.Duration
+}
+
+// ServeRTU answers Modbus RTU request frames read from rw (a serial port,
+// one end of a pty pair, a TCP connection for RTU over TCP) until a read
+// or write fails; it returns that error (nil on EOF). The caller closes rw
+// to stop it. A request is ended by its length (8 bytes for fc 1–6, 9 +
+// byte count for fc 15/16); a frame with a bad CRC or an unknown function
+// code is dropped with whatever else is buffered, as a slave resynchronises
+// on the next silence. Unknown or silent slaves and broadcasts (slave 0)
+// get no answer.
+func (s *Server) ServeRTU(rw io.ReadWriter, opts RTUOptions) error {
+	var buf []byte
+	b := make([]byte, modbus.MaxRTUFrame)
+	for {
+		n, err := rw.Read(b)
+		buf = append(buf, b[:n]...)
+		for {
+			size := rtuRequestLen(buf)
+			if size == 0 || len(buf) < size {
+				break
+			}
+			req := buf[:size]
+			buf = buf[size:]
+			if modbus.CRC16(req) != 0 || size > modbus.MaxRTUFrame {
+				buf = nil // noise: drop everything buffered
+				break
+			}
+			if werr := s.answerRTU(rw, req, opts); werr != nil {
+				return werr
+			}
+		}
+		if len(buf) == 0 {
+			buf = nil // reuse no memory of old requests
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// answerRTU answers one checked request frame.
+func (s *Server) answerRTU(w io.Writer, req []byte, opts RTUOptions) error {
+	d := s.Device(req[0])
+	if req[0] == 0 || d == nil || d.isSilent() {
+		return nil
+	}
+	resp := d.handle(req[1 : len(req)-2])
+	if resp == nil {
+		return nil
+	}
+	if opts.Turnaround > 0 {
+		time.Sleep(opts.Turnaround) // the simulated device's own delay
+	}
+	_, err := w.Write(modbus.EncodeRTU(req[0], resp))
+	return err
+}
+
+// rtuRequestLen is the length of the request frame starting buf, 0 while
+// unknown, or len(buf) for a frame that cannot be a request.
+func rtuRequestLen(buf []byte) int {
+	if len(buf) < 2 {
+		return 0
+	}
+	switch buf[1] {
+	case 1, 2, 3, 4, 5, 6:
+		return 8
+	case 15, 16:
+		if len(buf) < 7 {
+			return 0
+		}
+		return 9 + int(buf[6])
+	}
+	return len(buf)
+}
