@@ -10,7 +10,7 @@ LDFLAGS   := -s -w -X github.com/fenghuo-iot/fenghuo/gateway/cli.version=$(VERSI
              -X github.com/fenghuo-iot/fenghuo/gateway/cli.date=$(DATE)
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-short vet fuzz clean
+.PHONY: all build demo test fuzz bench bench-bus clean
 
 all: build
 
@@ -34,6 +34,14 @@ fuzz:
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+## bench: every benchmark, numbers only (scripts/bench.sh)
+bench:
+	scripts/bench.sh
+
+## bench-bus: 32 slaves × 10 registers at 9600 8N1 on a paced pty, against the wire minimum and goburrow's stock RTU
+bench-bus:
+	FENGHUO_BENCH_BUS=1 $(GO) test -run WireSweep -v -count=1 ./drivers/transport/
 
 clean:
 	rm -rf bin

@@ -101,11 +101,12 @@ func validateBus(p *problems, at string, b Bus) {
 	default:
 		p.add(at+".type", "%q is not one of %s%s", b.Type, strings.Join(busTypes, ", "), hint(b.Type, busTypes))
 	}
-	if b.Baud <= 0 {
-		p.add(at+".baud", "%d must be greater than 0 (e.g. 9600)", b.Baud)
+	if !slices.Contains(baudRates, b.Baud) {
+		p.add(at+".baud", "%d is not a standard rate (%s)", b.Baud, joinInts(baudRates))
 	}
-	if b.DataBits != 7 && b.DataBits != 8 {
-		p.add(at+".data_bits", "%d is not one of 7, 8", b.DataBits)
+	if b.DataBits != 8 {
+		// Modbus RTU frames are 8-bit; 7 data bits is Modbus ASCII.
+		p.add(at+".data_bits", "%d: Modbus RTU needs 8 data bits", b.DataBits)
 	}
 	if b.Parity != "N" && b.Parity != "E" && b.Parity != "O" {
 		p.add(at+".parity", "%q is not one of N, E, O", b.Parity)
@@ -197,4 +198,16 @@ func (c *Config) validateSlave(p *problems, i int, d Device, seen map[string]int
 		return
 	}
 	seen[key] = i
+}
+
+// baudRates are the line speeds a serial port can be set to (the RTU
+// transport refuses others when it opens the port).
+var baudRates = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ", ")
 }
