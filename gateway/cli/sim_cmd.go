@@ -13,9 +13,9 @@ func newSimCmd() *cobra.Command {
 	var path string
 	c := &cobra.Command{
 		Use:   "sim --config FILE",
-		Short: "Run the device simulator: serve the config's TCP-bus devices from their profiles",
-		Long: `sim serves every device of the config's tcp buses as a Modbus TCP slave on
-the bus's address, with the register map of the device's profile and its
+		Short: "Run the device simulator: serve the config's tcp and rtu-over-tcp buses from their profiles",
+		Long: `sim serves every device of the config's tcp (and rtu-over-tcp) buses as a
+Modbus slave on the bus's address, with the register map of the device's profile and its
 default values — a bench for an installer's config before the site is wired.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -29,8 +29,8 @@ default values — a bench for an installer's config before the site is wired.`,
 			out := c.OutOrStdout()
 			served := 0
 			for _, b := range cfg.Buses {
-				if b.Type != "tcp" {
-					fmt.Fprintf(out, "bus %s: type %s is not simulated yet (tcp only)\n", b.Name, b.Type)
+				if b.Type != "tcp" && b.Type != "rtu-over-tcp" {
+					fmt.Fprintf(out, "bus %s: type %s is not simulated (tcp and rtu-over-tcp only)\n", b.Name, b.Type)
 					continue
 				}
 				srv := sim.NewServer()
@@ -44,14 +44,18 @@ default values — a bench for an installer's config before the site is wired.`,
 					fmt.Fprintf(out, "bus %s: slave %d %s (%s)\n", b.Name, d.Slave, d.ID, d.Profile)
 					served++
 				}
-				addr, err := srv.ListenTCP(b.Address)
+				listen, framing := srv.ListenTCP, "Modbus TCP"
+				if b.Type == "rtu-over-tcp" {
+					listen, framing = srv.ListenRTUOverTCP, "Modbus RTU over TCP"
+				}
+				addr, err := listen(b.Address)
 				if err != nil {
 					return failed(fmt.Errorf("bus %s: %w", b.Name, err))
 				}
-				fmt.Fprintf(out, "bus %s: Modbus TCP on %s\n", b.Name, addr)
+				fmt.Fprintf(out, "bus %s: %s on %s\n", b.Name, framing, addr)
 			}
 			if served == 0 {
-				return failed(errors.New("sim: no device on a tcp bus to simulate"))
+				return failed(errors.New("sim: no device on a tcp or rtu-over-tcp bus to simulate"))
 			}
 			<-c.Context().Done()
 			return nil

@@ -57,6 +57,7 @@ func startDaemon(t testing.TB, cfgText string, onCommitted func(outbox.Record)) 
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	localInTemp(t, cfg)
 	profiles, err := profile.Load("")
 	if err != nil {
 		t.Fatal(err)
@@ -199,4 +200,28 @@ func decodeNoSchema(t testing.TB, payload []byte) ticket.Ticket {
 		t.Fatalf("ticket JSON: %v", err)
 	}
 	return tk
+}
+
+// TestSmokeAlarmOverRS485 is the product's main path: the daemon polls a
+// real pymodbus RTU slave over a serial line (a socat pty pair standing in
+// for the RS-485 adapter) and a real mosquitto receives the tickets.
+func TestSmokeAlarmOverRS485(t *testing.T) {
+	slave := modbustest.StartRTU(t, map[uint8]map[uint16]uint16{1: {16: 0}})
+	broker := mqtttest.StartMosquitto(t)
+	validator := mqtttest.NewValidator(t)
+	tickets := mqtttest.Subscribe(t, broker.URL(), "fenghuo/v1/330502103/gw-330502103-test-01/tickets")
+	cfg := fmt.Sprintf(testConfig, "unused", broker.URL(), filepath.Join(t.TempDir(), "outbox.db"))
+	cfg = replaceOnce(cfg, "    type: tcp\n    address: unused\n", fmt.Sprintf("    type: rtu\n    port: %s\n    baud: 9600\n", slave.Port))
+	startDaemon(t, cfg, nil)
+
+	slave.SetHolding(1, 16, 1)
+	open := decode(t, validator, tickets.WaitFor(1, 15*time.Second)[0].Payload)
+	slave.SetHolding(1, 16, 0)
+	clr := decode(t, validator, tickets.WaitFor(2, 15*time.Second)[1].Payload)
+	if open.State != "open" || open.Hazard != "smoke_fire_alarm" || clr.State != "clear" || clr.TicketID != open.TicketID {
+		t.Fatalf("over RTU: %s %s then %s %s, want open and clear of one smoke_fire_alarm", open.State, open.Hazard, clr.State, clr.TicketID)
+	}
+	if open.Device.Bus != "lan" || open.Device.Slave != 1 {
+		t.Fatalf("device block %+v", open.Device)
+	}
 }
