@@ -25,8 +25,11 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 		Keepalive:    m.Keepalive,
 		Heartbeat:    d.cfg.Uplink.Heartbeat,
 		Outbox:       d.store,
-		Status:       d.status,
-		Logger:       d.log,
+		// The link enforces buffer.max_size (DESIGN §6 eviction order) and
+		// prunes delivered records past retention (30 days and 999 tickets).
+		MaxSize: int64(d.cfg.Buffer.MaxSize),
+		Status:  d.status,
+		Logger:  d.log,
 	}
 }
 
@@ -56,9 +59,11 @@ func (d *Daemon) status() ticket.Status {
 	if s, err := d.store.Stats(ctx); err == nil {
 		st.BufferDepth = s.Depth
 		if !s.OldestUnsent.IsZero() {
-			st.OldestUnsentAgeS = time.Since(s.OldestUnsent).Seconds()
+			st.OldestUnsentAgeS = max(time.Since(s.OldestUnsent).Seconds(), 0)
 		}
+		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry}
 	}
+	st.TransmissionFault = d.link.TransmissionFault()
 	if lp := d.link.LastPublish(); !lp.IsZero() {
 		st.LastPublishAt = ticket.FormatTime(lp)
 	}

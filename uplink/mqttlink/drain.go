@@ -12,13 +12,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// batch is how many pending records are read at a time; a level-1 ticket
-// appended during a replay overtakes the backlog after at most one batch.
-const batch = 16
-
-// transmissionFaultAfter is R25: a ticket waiting this long without PUBACK.
-const transmissionFaultAfter = 100 * time.Second
-
 // errLost says paho reported the connection lost.
 var errLost = errors.New("connection lost")
 
@@ -32,10 +25,19 @@ func (e *linkError) Unwrap() error { return e.err }
 // connection fails (an error).
 func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}) error {
 	l.setConnected(true)
+	// The cmd subscription comes first, so a station that sees the
+	// online status can send commands.
+	cmds, err := l.subscribeCmds(c)
+	if err != nil {
+		return err
+	}
+	cmdCtx, stopCmds := context.WithCancel(ctx)
+	defer stopCmds()
+	go l.serveCmds(cmdCtx, c, cmds)
 	if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
 		return err
 	}
-	l.log.Info("uplink: connected", "broker", l.broker, "client_id", l.opts.ClientID, "status_topic", l.topics.Status())
+	l.log.Info("uplink: connected", "broker", l.broker, "client_id", l.opts.ClientID, "status_topic", l.topics.Status(), "cmd_topic", l.topics.Cmd())
 	hb := time.NewTicker(l.opts.Heartbeat)
 	defer hb.Stop()
 	poll := time.NewTicker(l.opts.PollInterval)
@@ -59,48 +61,107 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{})
 	}
 }
 
-// drain publishes pending records until none is left. Outbox errors are
-// logged and retried at the next poll; link errors end the session.
+// drain publishes pending records until none is left, with up to Window
+// QoS 1 publishes awaiting their PUBACK (a sliding window: a new record is
+// published as soon as the oldest in flight is acknowledged, so the broker
+// never waits on a delayed TCP ACK). Records are marked sent in publish
+// order, each acknowledged run in one outbox transaction. Outbox errors
+// are logged and retried at the next poll; link errors end the session,
+// and whatever was in flight is published again after reconnect. A level-1
+// ticket appended during a replay overtakes the backlog after at most one
+// window.
 func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, hb *time.Ticker) error {
+	var inflight []flight
+	busy := map[uint64]bool{} // seqs in flight
 	for ctx.Err() == nil {
-		recs, err := l.opts.Outbox.Pending(ctx, batch)
-		if err != nil {
-			if ctx.Err() == nil {
-				l.log.Error("uplink: outbox read failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-lost:
+			return errLost
+		case <-hb.C:
+			if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
+				return err
 			}
+		default:
+		}
+		if free := l.opts.Window - len(inflight); free > 0 {
+			recs, err := l.opts.Outbox.Pending(ctx, l.opts.Window+len(inflight))
+			if err != nil {
+				if ctx.Err() == nil {
+					l.log.Error("uplink: outbox read failed; retrying", "err", err)
+				}
+				if len(inflight) == 0 {
+					return nil
+				}
+				recs = nil // finish what is in flight first
+			}
+			now := time.Now()
+			for _, r := range recs {
+				if free == 0 {
+					break
+				}
+				if busy[r.Seq] {
+					continue
+				}
+				busy[r.Seq] = true
+				inflight = append(inflight, l.publishRecord(c, r, now))
+				free--
+			}
+		}
+		if len(inflight) == 0 {
 			return nil
 		}
-		if len(recs) == 0 {
-			return nil
+		// Wait for the oldest, then take every acknowledged one behind it.
+		n := 0
+		for ; n < len(inflight); n++ {
+			f := inflight[n]
+			if f.tok == nil {
+				continue // skipped: nothing to wait for
+			}
+			if n == 0 {
+				if !f.tok.WaitTimeout(l.opts.AckTimeout) {
+					return &linkError{fmt.Errorf("publish seq %d: no PUBACK within %s", f.rec.Seq, l.opts.AckTimeout)}
+				}
+			} else if !isDone(f.tok) {
+				break
+			}
+			if err := f.tok.Error(); err != nil {
+				return &linkError{fmt.Errorf("publish seq %d: %w", f.rec.Seq, err)}
+			}
 		}
-		for _, r := range recs {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-lost:
-				return errLost
-			case <-hb.C:
-				if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
-					return err
-				}
-			default:
-			}
-			if err := l.send(c, r); err != nil {
-				var le *linkError
-				if errors.As(err, &le) {
-					return err
-				}
-				l.log.Error("uplink: outbox update failed; the record will be published again", "seq", r.Seq, "err", err)
-				return nil
-			}
+		acked := make([]outbox.Record, n)
+		for i, f := range inflight[:n] {
+			acked[i] = f.rec
+			delete(busy, f.rec.Seq)
+		}
+		inflight = inflight[n:]
+		if err := l.markSent(acked, time.Now()); err != nil {
+			l.log.Error("uplink: outbox update failed; the records will be published again", "from_seq", acked[0].Seq, "err", err)
+			return nil
 		}
 	}
 	return nil
 }
 
-// send stamps, publishes and, after the PUBACK, marks one record sent.
-func (l *Link) send(c paho.Client, r outbox.Record) error {
-	now := time.Now()
+func isDone(tok paho.Token) bool {
+	select {
+	case <-tok.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// flight is one publish awaiting its PUBACK; tok is nil for a record that
+// is skipped (unpublishable).
+type flight struct {
+	rec outbox.Record
+	tok paho.Token
+}
+
+// publishRecord stamps and publishes one record at QoS 1 without waiting.
+func (l *Link) publishRecord(c paho.Client, r outbox.Record, now time.Time) flight {
 	topic, payload := l.topics.Telemetry(), r.Payload
 	if r.IsTicket() {
 		topic = l.topics.Tickets()
@@ -109,26 +170,34 @@ func (l *Link) send(c paho.Client, r outbox.Record) error {
 			// A record that cannot be stamped would block the queue forever:
 			// it is kept in the outbox for diagnosis and skipped.
 			l.log.Error("uplink: UNPUBLISHABLE record skipped (kept in the outbox)", "seq", r.Seq, "event_id", r.EventID, "err", err)
-			return l.markSent(r, time.Now())
+			return flight{rec: r}
 		}
 	}
-	if err := l.publish(c, topic, false, payload); err != nil {
-		return err
-	}
-	return l.markSent(r, time.Now())
+	return flight{rec: r, tok: c.Publish(topic, 1, false, payload)}
 }
 
-func (l *Link) markSent(r outbox.Record, at time.Time) error {
+func (l *Link) markSent(recs []outbox.Record, at time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := l.opts.Outbox.MarkSent(ctx, at, r.Seq); err != nil {
+	seqs := make([]uint64, len(recs))
+	ticketAcked := false
+	for i, r := range recs {
+		seqs[i] = r.Seq
+		ticketAcked = ticketAcked || r.IsTicket()
+	}
+	if err := l.opts.Outbox.MarkSent(ctx, at, seqs...); err != nil {
 		return err
 	}
 	l.mu.Lock()
 	l.lastPublish = at
+	if ticketAcked {
+		l.lastTicketAck = l.opts.Now()
+	}
 	l.mu.Unlock()
 	if l.opts.OnPublished != nil {
-		l.opts.OnPublished(r, at)
+		for _, r := range recs {
+			l.opts.OnPublished(r, at)
+		}
 	}
 	return nil
 }
@@ -176,7 +245,12 @@ func (l *Link) statusPayload(state string) ([]byte, error) {
 	if lp := l.LastPublish(); st.LastPublishAt == "" && !lp.IsZero() {
 		st.LastPublishAt = ticket.FormatTime(lp)
 	}
-	st.TransmissionFault = st.TransmissionFault || st.OldestUnsentAgeS >= transmissionFaultAfter.Seconds()
+	st.TransmissionFault = st.TransmissionFault || l.fault.Load()
+	if st.LastAck == nil {
+		l.mu.Lock()
+		st.LastAck = l.lastAck
+		l.mu.Unlock()
+	}
 	return st.Marshal()
 }
 
@@ -193,6 +267,7 @@ func (l *Link) baseStatus() ticket.Status {
 		if !s.OldestUnsent.IsZero() {
 			st.OldestUnsentAgeS = max(time.Since(s.OldestUnsent).Seconds(), 0)
 		}
+		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry}
 	}
 	return st
 }

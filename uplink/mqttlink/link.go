@@ -3,12 +3,19 @@
 //
 // Delivery: records are taken from the outbox in Pending order (level-1
 // tickets, other tickets, telemetry; seq within each), stamped, published
-// at QoS 1 one at a time, and marked sent only after the broker's PUBACK.
+// at QoS 1 with up to Options.Window publishes awaiting their PUBACK, and
+// marked sent, in order, only after the broker's PUBACK.
 // The outbox is the source of truth, so the MQTT session is clean: after a
 // reconnect, whatever was not acknowledged is simply published again with
 // the same event_id (at-least-once; stations dedup by event_id). A
 // persistent session would add a second, paho-side queue that could
 // disagree with the outbox after a restart, for no gain.
+//
+// Downlink: P/T/G/cmd is subscribed on every connect; ack, ping and diag
+// are answered on P/T/G/reply (see uplink/downlink). R25: a transmission
+// fault is raised when a ticket waited Options.FaultAfter without PUBACK.
+// Bounds: with Options.MaxSize the link enforces the outbox's size and
+// prunes delivered records past retention (outbox.Maintainer).
 //
 // Presence: the last will is the retained offline status on P/T/G/status;
 // a retained online status is published on connect and every Heartbeat,
@@ -54,6 +61,13 @@ type Link struct {
 	connected      bool
 	connectedSince time.Time
 	lastPublish    time.Time
+	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
+	lastAck        *ticket.StatusAck // last township ack
+
+	fault  atomic.Bool   // R25 raised
+	faults atomic.Uint64 // R25 onsets
+	cmdN   atomic.Uint64 // downlink commands handled
+	cmdBad atomic.Uint64 // of which rejected
 }
 
 // New checks the options and builds a Link; it does not connect.
@@ -74,7 +88,7 @@ func New(opts Options) (*Link, error) {
 		broker:  redactURL(opts.Broker),
 		tlsURL:  brokerTLS(opts.Broker),
 		notify:  make(chan struct{}, 1),
-		started: time.Now(),
+		started: opts.Now(),
 	}, nil
 }
 
@@ -121,6 +135,10 @@ func (l *Link) Run(ctx context.Context) error {
 		return errors.New("mqttlink: Run is already running")
 	}
 	defer l.running.Store(false)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); l.watch(watchCtx) }()
+	defer func() { stopWatch(); <-watched }()
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
 	failures := 0 // consecutive failed connection attempts
 	for ctx.Err() == nil {

@@ -48,11 +48,30 @@ type Options struct {
 	// OnPublished is called after each record's PUBACK and MarkSent.
 	OnPublished func(rec outbox.Record, at time.Time)
 
+	// Window is how many QoS 1 publishes may await their PUBACK at once
+	// (records are still marked sent in order); default 32, 1 publishes
+	// one at a time.
+	Window int
+
 	AckTimeout    time.Duration // wait for a PUBACK, default 10 s
 	MinBackoff    time.Duration // reconnect backoff, default 1 s
 	MaxBackoff    time.Duration // default 60 s
 	PollInterval  time.Duration // outbox poll without Notify, default 1 s
 	BufferedAfter time.Duration // a record older than this is "buffered", default 1 s
+	// MaxSize bounds the outbox in bytes (DESIGN §6) when the outbox
+	// implements [outbox.Maintainer]; 0: unbounded.
+	MaxSize int64
+	// Retention is what Prune keeps; zero fields mean outbox.DefaultRetention.
+	Retention outbox.Retention
+	// MaintainEvery is how often MaxSize is enforced, default 1 min;
+	// PruneEvery how often delivered records are pruned, default 1 h.
+	MaintainEvery, PruneEvery time.Duration
+	// FaultAfter is R25: the transmission fault is raised when the oldest
+	// unsent ticket has waited this long and no ticket PUBACK arrived for
+	// as long; default 100 s (EN 54-21 5.3 b).
+	FaultAfter time.Duration
+	// Now is the clock for R25, pruning and acks; nil: time.Now.
+	Now func() time.Time
 	// Dial, when set, opens the TCP connection to the broker (TLS is layered
 	// on top for TLS schemes). Tests use it to cut the link abruptly.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -82,6 +101,15 @@ func (o *Options) defaults() {
 	def(&o.MaxBackoff, 60*time.Second)
 	def(&o.PollInterval, time.Second)
 	def(&o.BufferedAfter, time.Second)
+	def(&o.MaintainEvery, time.Minute)
+	def(&o.PruneEvery, time.Hour)
+	def(&o.FaultAfter, 100*time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Window <= 0 {
+		o.Window = 32
+	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}

@@ -82,6 +82,10 @@ type Options struct {
 	Users map[string]string
 	// TLS, when set, makes the secure listener speak TLS only.
 	TLS *TLSOptions
+	// NoDelay sets mosquitto's set_tcp_nodelay: without it, Nagle's
+	// algorithm holds back the broker's second and later PUBACKs of a
+	// window until the client's delayed TCP ACK (≈ 40 ms on Linux).
+	NoDelay bool
 }
 
 // TLSOptions are the PEM files of a TLS listener (see [NewPKI]).
@@ -144,6 +148,9 @@ func (b *Broker) passwords() string { return filepath.Join(b.dir, "passwd") }
 
 func (b *Broker) config() string {
 	c := fmt.Sprintf("persistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n", b.dir)
+	if b.opts.NoDelay {
+		c += "set_tcp_nodelay true\n"
+	}
 	if os.Geteuid() == 0 {
 		c += "user root\n" // else mosquitto drops to user mosquitto and cannot write its database
 	}

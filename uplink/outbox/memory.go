@@ -17,6 +17,7 @@ type Memory struct {
 	lastSeq   uint64
 	lastTelem uint64
 	sent      uint64
+	acks      []Ack
 	closed    bool
 }
 
@@ -109,6 +110,9 @@ func (m *Memory) Stats(ctx context.Context) (Stats, error) {
 		if s.OldestUnsent.IsZero() || r.CreatedAt.Before(s.OldestUnsent) {
 			s.OldestUnsent = r.CreatedAt
 		}
+		if r.IsTicket() && (s.OldestUnsentTicket.IsZero() || r.CreatedAt.Before(s.OldestUnsentTicket)) {
+			s.OldestUnsentTicket = r.CreatedAt
+		}
 	}
 	return s, nil
 }
@@ -121,6 +125,36 @@ func (m *Memory) OpenTickets(ctx context.Context) ([]OpenTicket, error) {
 		return nil, ErrClosed
 	}
 	return OpenFromHistory(m.recs), nil
+}
+
+// Ack implements [Acker].
+func (m *Memory) Ack(ctx context.Context, ticketID, by string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if !slices.ContainsFunc(m.recs, func(r Record) bool { return r.IsTicket() && r.TicketID == ticketID }) {
+		return fmt.Errorf("%w %q", ErrUnknownTicket, ticketID)
+	}
+	m.acks = append(m.acks, Ack{TicketID: ticketID, By: by, At: at})
+	return nil
+}
+
+// Acks implements [Acker].
+func (m *Memory) Acks(ctx context.Context, ticketID string) ([]Ack, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var out []Ack
+	for _, a := range m.acks {
+		if ticketID == "" || a.TicketID == ticketID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // Close makes every later call fail with [ErrClosed].

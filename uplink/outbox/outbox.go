@@ -64,6 +64,12 @@ type Stats struct {
 	OldestUnsent time.Time // CreatedAt of the oldest unsent record; zero when empty
 	LastSeq      uint64    // last ticket seq assigned
 	Sent         uint64    // records marked sent
+	// OldestUnsentTicket is CreatedAt of the oldest unsent ticket record
+	// (telemetry ignored): what R25 watches.
+	OldestUnsentTicket time.Time
+	// DroppedTickets and DroppedTelemetry count unsent records the bounded
+	// outbox had to drop (a dropped ticket leaves a tombstone).
+	DroppedTickets, DroppedTelemetry uint64
 }
 
 // Outbox is the durable queue. See the package doc for the contract.
@@ -97,3 +103,53 @@ type TicketLister interface {
 
 // IsOpenState reports whether a ticket in this state is still open.
 func IsOpenState(state string) bool { return state == "open" || state == "escalate" }
+
+// ErrUnknownTicket says no record of the ticket id is in the outbox.
+var ErrUnknownTicket = errors.New("outbox: unknown ticket")
+
+// Ack is the township's acknowledgement of a ticket (downlink cmd "ack").
+type Ack struct {
+	TicketID string
+	By       string
+	At       time.Time
+}
+
+// Acker is implemented by outboxes that record acknowledgements.
+type Acker interface {
+	// Ack records that `by` acknowledged ticketID at `at`; an id with no
+	// record in the outbox is an error wrapping ErrUnknownTicket.
+	Ack(ctx context.Context, ticketID, by string, at time.Time) error
+	// Acks returns the acknowledgements of ticketID ("" for all), oldest first.
+	Acks(ctx context.Context, ticketID string) ([]Ack, error)
+}
+
+// Retention says which delivered records Prune may delete: ticket records
+// older than Tickets AND beyond the newest KeepTickets; telemetry older
+// than Telemetry.
+type Retention struct {
+	Tickets     time.Duration // default 30 days (GB/T 45839 5.3.3)
+	KeepTickets int           // default 999 (GB/T 45839 5.9.5)
+	Telemetry   time.Duration // default 24 h
+}
+
+// DefaultRetention is DESIGN §6.
+var DefaultRetention = Retention{Tickets: 30 * 24 * time.Hour, KeepTickets: 999, Telemetry: 24 * time.Hour}
+
+// Evicted says what one eviction pass removed.
+type Evicted struct {
+	Telemetry        int // telemetry records deleted (sent or not)
+	DroppedTelemetry int // of which unsent: counted as dropped
+	DeliveredTickets int // delivered ticket records deleted
+	Tombstoned       int // unsent ticket records replaced by a tombstone
+	SizeBefore       int64
+	SizeAfter        int64
+}
+
+// Maintainer is implemented by bounded outboxes (the SQLite store).
+type Maintainer interface {
+	// Prune deletes delivered records beyond r as of now; it returns how
+	// many it deleted. The latest record of an open ticket is kept.
+	Prune(ctx context.Context, now time.Time, r Retention) (int, error)
+	// Evict enforces maxBytes in the order of DESIGN §6.
+	Evict(ctx context.Context, maxBytes int64) (Evicted, error)
+}

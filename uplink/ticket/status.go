@@ -33,6 +33,15 @@ type Status struct {
 	// TransmissionFault is R25: a ticket waited 100 s without a PUBACK.
 	TransmissionFault bool    `json:"transmission_fault"`
 	Dropped           Dropped `json:"dropped"`
+	// LastAck is the township's last acknowledgement (downlink ack).
+	LastAck *StatusAck `json:"last_ack,omitempty"`
+}
+
+// StatusAck is who acknowledged which ticket, and when.
+type StatusAck struct {
+	TicketID string `json:"ticket_id"`
+	By       string `json:"by"`
+	At       string `json:"at"`
 }
 
 // Dropped counts what the bounded outbox had to drop since it was created.

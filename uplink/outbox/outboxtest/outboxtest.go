@@ -4,6 +4,7 @@ package outboxtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -28,6 +29,8 @@ func Run(t *testing.T, newOutbox func(t *testing.T) outbox.Outbox) {
 		{"RejectsBadRecord", testRejects},
 		{"ConcurrentAppendsGapFree", testConcurrent},
 		{"OpenTickets", testOpenTickets},
+		{"Ack", testAck},
+		{"OldestUnsentTicket", testOldestUnsentTicket},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newOutbox(t)) })
@@ -215,5 +218,47 @@ func testOpenTickets(t *testing.T, o outbox.Outbox) {
 	}
 	if !got[0].Since.Equal(recs[0].CreatedAt) {
 		t.Fatalf("Since = %v, want the first record's CreatedAt %v", got[0].Since, recs[0].CreatedAt)
+	}
+}
+
+// testAck: an outbox that records acks (outbox.Acker) keeps who and when,
+// and refuses an id it has no record of.
+func testAck(t *testing.T, o outbox.Outbox) {
+	a, ok := o.(outbox.Acker)
+	if !ok {
+		t.Skip("not an outbox.Acker")
+	}
+	ctx := context.Background()
+	r := MustAppend(t, o, Ticket(1, 1))[0]
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	if err := a.Ack(ctx, r.TicketID, "值班员", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ack(ctx, "no/such/ticket", "x", at); !errors.Is(err, outbox.ErrUnknownTicket) {
+		t.Fatalf("Ack of an unknown ticket: %v, want ErrUnknownTicket", err)
+	}
+	acks, err := a.Acks(ctx, r.TicketID)
+	if err != nil || len(acks) != 1 || acks[0].By != "值班员" || !acks[0].At.Equal(at) {
+		t.Fatalf("Acks = %+v, %v", acks, err)
+	}
+	if all, err := a.Acks(ctx, ""); err != nil || len(all) != 1 {
+		t.Fatalf("Acks(\"\") = %+v, %v", all, err)
+	}
+}
+
+// testOldestUnsentTicket: telemetry does not count for R25.
+func testOldestUnsentTicket(t *testing.T, o outbox.Outbox) {
+	tel := Telemetry(1)
+	tel.CreatedAt = time.Now().Add(-time.Hour)
+	MustAppend(t, o, tel)
+	tk := Ticket(1, 2)
+	tk.CreatedAt = time.Now().Add(-time.Minute)
+	MustAppend(t, o, tk)
+	st, err := o.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.OldestUnsent.Equal(tel.CreatedAt) || !st.OldestUnsentTicket.Equal(tk.CreatedAt) {
+		t.Fatalf("OldestUnsent %v, OldestUnsentTicket %v; want %v and %v", st.OldestUnsent, st.OldestUnsentTicket, tel.CreatedAt, tk.CreatedAt)
 	}
 }

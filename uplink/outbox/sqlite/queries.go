@@ -121,18 +121,26 @@ func (s *Store) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) erro
 func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
 	var st outbox.Stats
 	var oldest sql.NullInt64
-	var last, sent int64
+	var oldestTicket sql.NullInt64
+	var last, sent, dt, dm int64
 	err := s.db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM records WHERE sent_at IS NULL),
 		(SELECT min(created_at) FROM records WHERE sent_at IS NULL),
+		(SELECT min(created_at) FROM records WHERE sent_at IS NULL AND priority < 2),
 		(SELECT value FROM counters WHERE name = 'ticket'),
-		(SELECT value FROM counters WHERE name = 'sent')`).Scan(&st.Depth, &oldest, &last, &sent)
+		(SELECT value FROM counters WHERE name = 'sent'),
+		(SELECT value FROM counters WHERE name = 'dropped_tickets'),
+		(SELECT value FROM counters WHERE name = 'dropped_telemetry')`).Scan(&st.Depth, &oldest, &oldestTicket, &last, &sent, &dt, &dm)
 	if err != nil {
 		return st, fmt.Errorf("outbox stats: %w", err)
 	}
 	if oldest.Valid {
 		st.OldestUnsent = time.Unix(0, oldest.Int64)
 	}
+	if oldestTicket.Valid {
+		st.OldestUnsentTicket = time.Unix(0, oldestTicket.Int64)
+	}
+	st.DroppedTickets, st.DroppedTelemetry = uint64(dt), uint64(dm)
 	st.LastSeq, st.Sent = uint64(last), uint64(sent)
 	return st, nil
 }

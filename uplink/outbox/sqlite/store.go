@@ -23,7 +23,7 @@ import (
 )
 
 // schemaVersion is the version this code writes; see migrate.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
@@ -214,6 +214,11 @@ func (s *Store) migrate() error {
 			return classify(s.path, err)
 		}
 	}
+	if v < 2 {
+		if err := migrateV2(tx); err != nil {
+			return classify(s.path, err)
+		}
+	}
 	return tx.Commit()
 }
 
@@ -239,6 +244,23 @@ CREATE INDEX records_pending ON records (priority, seq) WHERE sent_at IS NULL;
 CREATE INDEX records_ticket ON records (ticket_id, seq);
 DELETE FROM schema_version;
 INSERT INTO schema_version VALUES (1);`
+	_, err := tx.Exec(ddl)
+	return err
+}
+
+// migrateV2 adds acknowledgements and the drop counters.
+func migrateV2(tx *sql.Tx) error {
+	const ddl = `
+CREATE TABLE acks (
+	ticket_id TEXT NOT NULL,
+	by_whom   TEXT NOT NULL,
+	at        INTEGER NOT NULL -- unix nanoseconds
+);
+CREATE INDEX acks_ticket ON acks (ticket_id, at);
+INSERT OR IGNORE INTO counters VALUES ('dropped_tickets', 0), ('dropped_telemetry', 0);
+CREATE INDEX records_created ON records (priority, created_at) WHERE sent_at IS NOT NULL;
+DELETE FROM schema_version;
+INSERT INTO schema_version VALUES (2);`
 	_, err := tx.Exec(ddl)
 	return err
 }

@@ -1,0 +1,289 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+var _ interface {
+	outbox.Acker
+	outbox.Maintainer
+} = (*Store)(nil)
+
+// Ack implements [outbox.Acker].
+func (s *Store) Ack(ctx context.Context, ticketID, by string, at time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("outbox ack: %w", err)
+	}
+	defer rollback(tx)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM records WHERE ticket_id = ? AND priority < 2 LIMIT 1)`, ticketID).Scan(&n); err != nil {
+		return fmt.Errorf("outbox ack: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w %q", outbox.ErrUnknownTicket, ticketID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO acks (ticket_id, by_whom, at) VALUES (?, ?, ?)`, ticketID, by, at.UnixNano()); err != nil {
+		return fmt.Errorf("outbox ack: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox ack: commit: %w", err)
+	}
+	return nil
+}
+
+// Acks implements [outbox.Acker].
+func (s *Store) Acks(ctx context.Context, ticketID string) ([]outbox.Ack, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT ticket_id, by_whom, at FROM acks
+		WHERE ? = '' OR ticket_id = ? ORDER BY at, rowid`, ticketID, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("outbox acks: %w", err)
+	}
+	defer rows.Close()
+	var out []outbox.Ack
+	for rows.Next() {
+		var a outbox.Ack
+		var at int64
+		if err := rows.Scan(&a.TicketID, &a.By, &at); err != nil {
+			return nil, fmt.Errorf("outbox acks: %w", err)
+		}
+		a.At = time.Unix(0, at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// openLatest is the last record of every open ticket: the record a
+// restarted rule engine restores from, never pruned or evicted.
+const openLatest = `
+	SELECT r.seq FROM records r JOIN (
+		SELECT max(seq) AS seq FROM records
+		WHERE priority < 2 AND state NOT IN ('test', 'dropped') GROUP BY ticket_id) m ON r.seq = m.seq
+	WHERE r.state IN ('open', 'escalate')`
+
+// Prune implements [outbox.Maintainer]: delivered ticket records older than
+// r.Tickets and beyond the newest r.KeepTickets delivered ones, and
+// delivered telemetry older than r.Telemetry, are deleted. Unsent records
+// and the latest record of an open ticket are never pruned.
+func (s *Store) Prune(ctx context.Context, now time.Time, r outbox.Retention) (int, error) {
+	if r.Tickets <= 0 {
+		r.Tickets = outbox.DefaultRetention.Tickets
+	}
+	if r.KeepTickets <= 0 {
+		r.KeepTickets = outbox.DefaultRetention.KeepTickets
+	}
+	if r.Telemetry <= 0 {
+		r.Telemetry = outbox.DefaultRetention.Telemetry
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("outbox prune: %w", err)
+	}
+	defer rollback(tx)
+	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE priority < 2 AND sent_at IS NOT NULL
+		AND created_at < ?
+		AND seq < coalesce((SELECT seq FROM records WHERE priority < 2 AND sent_at IS NOT NULL
+			ORDER BY seq DESC LIMIT 1 OFFSET ?), 0)
+		AND seq NOT IN (`+openLatest+`)`, now.Add(-r.Tickets).UnixNano(), r.KeepTickets-1)
+	if err != nil {
+		return 0, fmt.Errorf("outbox prune tickets: %w", err)
+	}
+	nt, _ := res.RowsAffected()
+	res, err = tx.ExecContext(ctx, `DELETE FROM records WHERE priority = 2 AND sent_at IS NOT NULL AND created_at < ?`,
+		now.Add(-r.Telemetry).UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("outbox prune telemetry: %w", err)
+	}
+	nm, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("outbox prune: commit: %w", err)
+	}
+	return int(nt + nm), nil
+}
+
+// Size is the bytes the records take, as bounded by MaxSize: payloads
+// plus an estimated rowOverhead per record (columns, indexes). The file
+// itself may be larger until SQLite reuses the pages freed by eviction
+// (it reuses them before growing the file).
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(length(payload)), 0) + count(*) * ? FROM records`, rowOverhead).Scan(&n); err != nil {
+		return 0, fmt.Errorf("outbox size: %w", err)
+	}
+	return n, nil
+}
+
+// rowOverhead is the estimated bytes of a record beyond its payload
+// (columns, indexes).
+const rowOverhead = 160
+
+// tombstoneBytes estimates a tombstone's payload.
+const tombstoneBytes = 600
+
+// candidate is one record eviction may remove.
+type candidate struct {
+	seq   int64
+	prio  int
+	sent  bool
+	bytes int64
+}
+
+// Evict implements [outbox.Maintainer]. While the database uses more than
+// maxBytes, in this order (DESIGN §6): telemetry, oldest first; delivered
+// ticket records, oldest first; then unsent ticket records — of cleared
+// tickets first, then by level (4 before 3 before 2), oldest first — each
+// replaced by a tombstone (state dropped, same seq, event_id, ticket_id,
+// hazard, level, device; no evidence) that the link publishes in its
+// place. Never touched: records of an open level-1 ticket, the latest
+// record of any open ticket, unsent tombstones. Unsent drops are counted.
+// Each pass frees about 10 % below the limit so eviction does not run on
+// every append.
+func (s *Store) Evict(ctx context.Context, maxBytes int64) (outbox.Evicted, error) {
+	var ev outbox.Evicted
+	if maxBytes <= 0 {
+		return ev, nil
+	}
+	size, err := s.Size(ctx)
+	if err != nil {
+		return ev, err
+	}
+	ev.SizeBefore, ev.SizeAfter = size, size
+	for pass := 0; pass < 4 && size > maxBytes; pass++ {
+		need := size - maxBytes*9/10
+		n, err := s.evictPass(ctx, need, &ev)
+		if err != nil {
+			return ev, err
+		}
+		if size, err = s.Size(ctx); err != nil {
+			return ev, err
+		}
+		ev.SizeAfter = size
+		if n == 0 {
+			break // nothing left that may be evicted
+		}
+	}
+	return ev, nil
+}
+
+func (s *Store) evictPass(ctx context.Context, need int64, ev *outbox.Evicted) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("outbox evict: %w", err)
+	}
+	defer rollback(tx)
+	// Candidates in eviction order; the query stops once enough bytes are
+	// chosen (the running total is computed in Go).
+	rows, err := tx.QueryContext(ctx, `
+		WITH open_l1 AS (
+			SELECT r.ticket_id FROM records r JOIN (
+				SELECT max(seq) AS seq FROM records
+				WHERE priority < 2 AND state NOT IN ('test', 'dropped') GROUP BY ticket_id) m ON r.seq = m.seq
+			WHERE r.state IN ('open', 'escalate') AND r.level = 1),
+		cleared AS (
+			SELECT r.ticket_id FROM records r JOIN (
+				SELECT max(seq) AS seq FROM records
+				WHERE priority < 2 AND state NOT IN ('test', 'dropped') GROUP BY ticket_id) m ON r.seq = m.seq
+			WHERE r.state NOT IN ('open', 'escalate'))
+		SELECT seq, priority, sent_at IS NOT NULL, length(payload) FROM records
+		WHERE NOT (priority < 2 AND sent_at IS NULL AND state = 'dropped')
+			AND (priority = 2 OR (ticket_id NOT IN (SELECT ticket_id FROM open_l1) AND seq NOT IN (`+openLatest+`)))
+		ORDER BY
+			CASE WHEN priority = 2 THEN 0 WHEN sent_at IS NOT NULL THEN 1 ELSE 2 END,
+			CASE WHEN ticket_id IN (SELECT ticket_id FROM cleared) THEN 0 ELSE 1 END,
+			level DESC, seq`)
+	if err != nil {
+		return 0, fmt.Errorf("outbox evict: %w", err)
+	}
+	var chosen []candidate
+	var total int64
+	for rows.Next() && total < need {
+		var c candidate
+		if err := rows.Scan(&c.seq, &c.prio, &c.sent, &c.bytes); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("outbox evict: %w", err)
+		}
+		if c.prio == outbox.PriorityTelemetry || c.sent {
+			c.bytes += rowOverhead // deleted
+		} else {
+			c.bytes -= tombstoneBytes // replaced by a tombstone
+		}
+		chosen = append(chosen, c)
+		total += max(c.bytes, 0)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("outbox evict: %w", err)
+	}
+	var droppedTickets, droppedTelem int64
+	for _, c := range chosen {
+		switch {
+		case c.prio == outbox.PriorityTelemetry:
+			ev.Telemetry++
+			if !c.sent {
+				ev.DroppedTelemetry++
+				droppedTelem++
+			}
+			err = execDelete(ctx, tx, c.seq)
+		case c.sent:
+			ev.DeliveredTickets++
+			err = execDelete(ctx, tx, c.seq)
+		default:
+			ev.Tombstoned++
+			droppedTickets++
+			err = tombstone(ctx, tx, c.seq)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("outbox evict seq %d: %w", c.seq, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value + CASE name
+		WHEN 'dropped_tickets' THEN ? WHEN 'dropped_telemetry' THEN ? ELSE 0 END`, droppedTickets, droppedTelem); err != nil {
+		return 0, fmt.Errorf("outbox evict: counters: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("outbox evict: commit: %w", err)
+	}
+	return len(chosen), nil
+}
+
+func execDelete(ctx context.Context, tx *sql.Tx, seq int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM records WHERE seq = ?`, seq)
+	return err
+}
+
+// tombstone replaces an unsent ticket record's payload by its tombstone.
+// A payload that is not a ticket becomes a minimal tombstone built from
+// the record's columns.
+func tombstone(ctx context.Context, tx *sql.Tx, seq int64) error {
+	var r outbox.Record
+	if err := tx.QueryRowContext(ctx, `SELECT event_id, ticket_id, hazard, device, level, payload FROM records WHERE seq = ?`, seq).
+		Scan(&r.EventID, &r.TicketID, &r.Hazard, &r.Device, &r.Level, &r.Payload); err != nil {
+		return err
+	}
+	p, err := TombstonePayload(r)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE records SET state = 'dropped', payload = ? WHERE seq = ?`, p, seq)
+	return err
+}
+
+// TombstonePayload is the marshalled tombstone of a ticket record.
+func TombstonePayload(r outbox.Record) ([]byte, error) {
+	t, err := ticket.Parse(r.Payload)
+	if err != nil || t.Schema != ticket.Schema {
+		t = ticket.Ticket{Schema: ticket.Schema, EventID: r.EventID, TicketID: r.TicketID, Hazard: r.Hazard, Level: r.Level}
+		t.Device.ID = r.Device
+		if i := strings.Index(r.TicketID, "/"); i > 0 && t.Device.ID == "" {
+			t.Device.ID = r.TicketID[:i]
+		}
+	}
+	return ticket.Tombstone(t).Marshal()
+}

@@ -1,0 +1,58 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// AckWait sends the ack like [Ack] and waits, until ctx is done, for the
+// gateway's reply on P/T/G/reply: nil when the gateway recorded it, an
+// error with the gateway's reason when it refused it (e.g. an unknown
+// ticket id). The gateway's session is clean: an ack sent while it is
+// offline is not queued, so give ctx a deadline and retry on timeout.
+func AckWait(ctx context.Context, broker, prefix, township, gateway, ticketID, by string) (downlink.Reply, error) {
+	if township == "" || gateway == "" || ticketID == "" || strings.ContainsAny(township+gateway, "+#/") {
+		return downlink.Reply{}, errors.New("station: ack needs a township code, a gateway id (no wildcards) and a ticket id")
+	}
+	cmd := downlink.Command{ID: randomHex(8), Cmd: downlink.CmdAck, TicketID: ticketID, By: by}
+	payload, err := cmd.Marshal()
+	if err != nil {
+		return downlink.Reply{}, err
+	}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("fenghuo-ack-" + randomHex(6)).SetCleanSession(true))
+	if err := wait(ctx, c.Connect()); err != nil {
+		return downlink.Reply{}, fmt.Errorf("station: connect %s: %w", broker, err)
+	}
+	defer c.Disconnect(250)
+	tp := ticket.Topics{Prefix: prefix, Township: township, Gateway: gateway}
+	replies := make(chan downlink.Reply, 4)
+	if err := wait(ctx, c.Subscribe(tp.Reply(), 1, func(_ paho.Client, m paho.Message) {
+		if r, err := downlink.ParseReply(m.Payload()); err == nil && r.ID == cmd.ID {
+			select {
+			case replies <- r:
+			default:
+			}
+		}
+	})); err != nil {
+		return downlink.Reply{}, fmt.Errorf("station: subscribe %s: %w", tp.Reply(), err)
+	}
+	if err := wait(ctx, c.Publish(tp.Cmd(), 1, false, payload)); err != nil {
+		return downlink.Reply{}, fmt.Errorf("station: publish %s: %w", tp.Cmd(), err)
+	}
+	select {
+	case r := <-replies:
+		if !r.OK {
+			return r, fmt.Errorf("station: gateway %s refused the ack: %s", gateway, r.Error)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return downlink.Reply{}, fmt.Errorf("station: no reply from gateway %s (offline?): %w", gateway, ctx.Err())
+	}
+}
