@@ -127,6 +127,7 @@ hazard tickets (隐患工单) over MQTT to the township platform.`,
 		newConfigCmd(),
 		newSimCmd(),
 		newStationCmd(),
+		newDiagCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -115,7 +115,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want []string // substrings of stderr
 	}{
-		{nil, []string{"fenghuo: a command is required (config, demo, run, sim, station, version)", "Run 'fenghuo --help' for usage."}},
+		{nil, []string{"fenghuo: a command is required (config, demo, diag, run, sim, station, version)", "Run 'fenghuo --help' for usage."}},
 		{[]string{"bogus"}, []string{`unknown command "bogus" for "fenghuo"`, "Run 'fenghuo --help' for usage."}},
 		{[]string{"verison"}, []string{`unknown command "verison" for "fenghuo" (did you mean "version"?)`}},
 		{[]string{"version", "--nope"}, []string{"unknown flag: --nope", "Run 'fenghuo version --help' for usage."}},

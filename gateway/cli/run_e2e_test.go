@@ -49,8 +49,9 @@ devices:
 uplink:
   mqtt: {broker: "%s"}
 buffer: {path: "%s"}
+local: {socket: "%s", metrics: ""}
 log: {level: debug}
-`, addr, broker.URL(), filepath.Join(dir, "outbox.db")))
+`, addr, broker.URL(), filepath.Join(dir, "outbox.db"), filepath.Join(dir, "fenghuo.sock")))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

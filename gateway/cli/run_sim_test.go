@@ -176,8 +176,8 @@ func TestSimNothingToServe(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := fenghuoCtx(ctx, []string{"sim", "--config", path}, &stdout, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "no device on a tcp bus") ||
-		!strings.Contains(stdout.String(), "bus lan: type rtu is not simulated yet") {
+	if code != 1 || !strings.Contains(stderr.String(), "no device on a tcp or rtu-over-tcp bus") ||
+		!strings.Contains(stdout.String(), "bus lan: type rtu is not simulated") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1, nothing to simulate", code, stdout.String(), stderr.String())
 	}
 }

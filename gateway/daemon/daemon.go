@@ -48,9 +48,11 @@ type Daemon struct {
 	store   *sqlite.Store
 	link    *mqttlink.Link
 	started time.Time
+	metrics *metrics
 
-	mu      sync.Mutex // guards deviceState.online and uncommitted
-	pending []outbox.Record
+	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
+	pending     []outbox.Record
+	metricsAddr string // where /metrics listens, once it does
 }
 
 // New builds a daemon from a validated config: it compiles every device's
@@ -69,6 +71,10 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	if err := d.buildEngine(); err != nil {
+		return nil, err
+	}
+	d.metrics = newMetrics(d)
+	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
 	if err := d.openOutbox(); err != nil {
@@ -112,6 +118,12 @@ func (d *Daemon) openOutbox() error {
 // publishes the offline status and disconnects, then the outbox closes.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.store.Close()
+	stopAPI, err := d.startAPI()
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
+	defer d.startMetrics()()
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	linkDone := make(chan error, 1)
 	go func() { linkDone <- d.link.Run(linkCtx) }()
@@ -132,7 +144,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.ruleLoop(ctx, polls, busesDone)
 
 	stopLink()
-	err := <-linkDone
+	err = <-linkDone
 	d.log.Info("fenghuo stopped", "gateway", d.cfg.Gateway.ID)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -214,6 +226,7 @@ func (d *Daemon) commitPending(ctx context.Context) {
 	d.mu.Lock()
 	d.pending = d.pending[len(recs):]
 	d.mu.Unlock()
+	d.metrics.noteCommitted(committed)
 	for _, r := range committed {
 		if d.opts.OnCommitted != nil {
 			d.opts.OnCommitted(r)

@@ -25,8 +25,9 @@ type deviceState struct {
 	interval time.Duration
 	category string
 	ticket   ticket.Device
-	online   bool // guarded by Daemon.mu
-	seen     bool // answered at least once; guarded by Daemon.mu
+	online   bool      // guarded by Daemon.mu
+	seen     bool      // answered at least once; guarded by Daemon.mu
+	stats    pollStats // guarded by Daemon.mu
 }
 
 // busPlan is one bus and the devices on it.
@@ -129,7 +130,10 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 				if tr == nil {
 					return nil, fmt.Errorf("bus %q is not open: %v", b.cfg.Name, err)
 				}
-				return reader.Read(ctx, tr)
+				start := time.Now()
+				samples, err := reader.Read(ctx, tr)
+				d.noteRead(ds, time.Since(start))
+				return samples, err
 			},
 		})
 	}
@@ -149,7 +153,9 @@ func (d *Daemon) noteOnline(p rules.Poll) {
 	}
 	changed := ds.online != p.OK || !ds.seen
 	ds.online, ds.seen = p.OK, true
+	ds.stats.note(p)
 	d.mu.Unlock()
+	d.metrics.notePoll(ds.cfg.Bus, p)
 	if !changed {
 		return
 	}

@@ -156,6 +156,7 @@ func (s *site) setup(profiles *profile.Set, dir string) error {
 	}
 	cfg.Uplink.MQTT.Broker = "tcp://" + s.link.Addr()
 	cfg.Buffer.Path = filepath.Join(dir, "outbox.db")
+	cfg.Local.Socket = filepath.Join(dir, "fenghuo.sock")
 	return nil
 }
 

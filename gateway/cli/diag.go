@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
+)
+
+// diagFlags are the flags every diag subcommand takes.
+type diagFlags struct {
+	socket, config string
+	json           bool
+}
+
+// newDiagCmd is `fenghuo diag`: the maintenance crew's view of the
+// running daemon, through its local socket (the daemon owns the buses).
+func newDiagCmd() *cobra.Command {
+	var f diagFlags
+	c := &cobra.Command{
+		Use:   "diag",
+		Short: "Ask the running daemon: status, devices, alarms, queue, rules",
+		Long: `diag asks the running daemon through its local socket (local.socket; the
+daemon owns the buses: a second Modbus master would corrupt the line).
+Human tables by default; --json prints the daemon's answer for scripts.
+
+The socket is --socket, else local.socket of --config FILE, else
+` + config.DefaultSocket + `.
+
+Exit codes: 0 ok; 1 no daemon answers, or (status, devices) a device is
+offline or the uplink is down; 2 usage error.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: needCommand,
+	}
+	pf := c.PersistentFlags()
+	pf.StringVar(&f.socket, "socket", "", "the daemon's local socket (default: local.socket of --config, else "+config.DefaultSocket+")")
+	pf.StringVarP(&f.config, "config", "c", "", "config file to take local.socket from")
+	pf.BoolVar(&f.json, "json", false, "print the daemon's answer as JSON")
+	var limit int
+	queue := diagCmd(&f, "queue", "Unsent events in the order they will be sent (level 1 first, then by seq)",
+		func(ctx context.Context, cl *api.Client) (any, error) { return cl.Queue(ctx, limit) },
+		func(w io.Writer, v any) error { renderQueue(w, v.(api.Queue), localTime); return nil })
+	queue.Flags().IntVar(&limit, "limit", api.DefaultQueueLimit, "show at most N events")
+	c.AddCommand(
+		diagCmd(&f, "status", "Uplink, buffer, devices online, uptime and version",
+			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Status(ctx) },
+			func(w io.Writer, v any) error { return statusExit(renderStatus(w, v.(api.Status), localTime)) }),
+		diagCmd(&f, "devices", "Every device: online, last values, success rate, latency, last error",
+			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Devices(ctx) },
+			func(w io.Writer, v any) error { return offlineExit(renderDevices(w, v.(api.Devices), localTime)) }),
+		diagCmd(&f, "alarms", "Open tickets: level, since, device, hazard, acknowledged by",
+			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Alarms(ctx) },
+			func(w io.Writer, v any) error { renderAlarms(w, v.(api.Alarms), localTime); return nil }),
+		queue,
+		diagCmd(&f, "rules", "The rule engine's explain view: every rule on every device and its phase",
+			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Rules(ctx) },
+			func(w io.Writer, v any) error { renderRules(w, v.(api.Rules)); return nil }),
+	)
+	return c
+}
+
+// diagCmd builds one read-only diag subcommand: fetch asks the daemon,
+// render prints the answer as a table (its error sets the exit code).
+func diagCmd(f *diagFlags, name, short string, fetch func(context.Context, *api.Client) (any, error), render func(io.Writer, any) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			socket, err := f.resolveSocket()
+			if err != nil {
+				return err
+			}
+			v, err := fetch(c.Context(), api.NewClient(socket))
+			if err != nil {
+				return failed(explainDial(socket, err))
+			}
+			out := c.OutOrStdout()
+			if f.json {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(v); err != nil {
+					return err
+				}
+				out = io.Discard // the same exit code as the table
+			}
+			return render(out, v)
+		},
+	}
+}
+
+// resolveSocket is --socket, else local.socket of --config, else the
+// default.
+func (f *diagFlags) resolveSocket() (string, error) {
+	switch {
+	case f.socket != "":
+		return f.socket, nil
+	case f.config == "":
+		return config.DefaultSocket, nil
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == f.config {
+			return "", failed(fmt.Errorf("cannot read config %s: %v", f.config, pe.Err))
+		}
+		return "", failed(fmt.Errorf("%s: %v (fix it with `fenghuo config check %s`, or give --socket)", f.config, firstProblem(err), f.config))
+	}
+	if cfg.Local.Socket == "" {
+		return "", failed(fmt.Errorf("%s: local.socket is empty: the local API is off in this config", f.config))
+	}
+	return cfg.Local.Socket, nil
+}
+
+func firstProblem(err error) error {
+	if ps := config.Problems(err); len(ps) > 0 {
+		return ps[0]
+	}
+	return err
+}
+
+// explainDial turns a client error into what a maintenance worker can act
+// on.
+func explainDial(socket string, err error) error {
+	switch {
+	case errors.Is(err, api.ErrNoDaemon):
+		return fmt.Errorf("no fenghuo daemon on %s: is it running? (systemctl status fenghuo)", socket)
+	case errors.Is(err, fs.ErrPermission):
+		group := socketGroup(socket)
+		return fmt.Errorf("permission denied on %s: the socket is for the %s group (mode 0660); add yourself with `sudo usermod -aG %s $USER` and log in again, or use sudo", socket, group, group)
+	}
+	return err
+}
+
+var (
+	errOffline    = errors.New("")
+	errUplinkDown = errors.New("")
+)
+
+// statusExit and offlineExit turn "something is down" into exit 1 with no
+// further message: the table already says what.
+func statusExit(down bool) error {
+	if down {
+		return failed(errUplinkDown)
+	}
+	return nil
+}
+
+func offlineExit(offline bool) error {
+	if offline {
+		return failed(errOffline)
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/rules"
+)
+
+// renderStatus prints the gateway at a glance; it reports whether
+// something is down (uplink or a device).
+func renderStatus(w io.Writer, s api.Status, loc *time.Location) (down bool) {
+	var t table
+	t.add("gateway", s.GatewayID)
+	t.add("version", s.Version)
+	t.add("uptime", fmt.Sprintf("%s (since %s)", age(time.Duration(s.UptimeS*float64(time.Second))), clock(s.StartedAt, loc)))
+	link := "connected"
+	if !s.Uplink.Connected {
+		link = "NOT CONNECTED"
+	}
+	t.add("uplink", fmt.Sprintf("%s %s", link, s.Uplink.Broker))
+	t.add("last publish", lastPublish(s, loc))
+	t.add("buffer", bufferLine(s.Buffer, loc))
+	if b := s.Buffer; b.DroppedTickets+b.DroppedTelemetry > 0 {
+		t.add("dropped", fmt.Sprintf("%d ticket events (tombstoned), %d telemetry", b.DroppedTickets, b.DroppedTelemetry))
+	}
+	if s.Buffer.Uncommitted > 0 {
+		t.add("uncommitted", fmt.Sprintf("%d events not yet committed to the outbox (check the disk and the log)", s.Buffer.Uncommitted))
+	}
+	t.add("outbox", s.Buffer.Path)
+	devs := fmt.Sprintf("%d/%d online", s.Devices.Online, s.Devices.Total)
+	if off := s.Devices.Total - s.Devices.Online; off > 0 {
+		devs += fmt.Sprintf(" (%d offline: fenghuo diag devices)", off)
+	}
+	t.add("devices", devs)
+	t.write(w)
+	return !s.Uplink.Connected || s.Devices.Online < s.Devices.Total
+}
+
+func lastPublish(s api.Status, loc *time.Location) string {
+	if s.Uplink.LastPublishAt.IsZero() {
+		return "never (since start)"
+	}
+	return fmt.Sprintf("%s (%s)", clock(s.Uplink.LastPublishAt, loc), ago(s.Now, s.Uplink.LastPublishAt))
+}
+
+func bufferLine(b api.BufferStatus, loc *time.Location) string {
+	if b.Error != "" {
+		return "cannot read the outbox: " + b.Error
+	}
+	line := fmt.Sprintf("%d unsent", b.Depth)
+	if b.Depth > 0 {
+		line += fmt.Sprintf(", oldest %s (%s old)", clock(b.OldestUnsentAt, loc), age(time.Duration(b.OldestUnsentAgeS*float64(time.Second))))
+	}
+	return line + fmt.Sprintf("; last seq %d, %d sent", b.LastSeq, b.Sent)
+}
+
+// renderDevices prints one row per device, then each device's last
+// values; it reports whether a device is offline.
+func renderDevices(w io.Writer, ds api.Devices, loc *time.Location) (offline bool) {
+	var t table
+	t.add("ID", "NAME", "BUS/SLAVE", "PROFILE", "STATE", "LAST POLL", "SUCCESS", "LATENCY", "LAST ERROR")
+	for _, d := range ds.Devices {
+		state := "online"
+		switch {
+		case !d.Seen:
+			state = "not polled yet"
+		case !d.Online:
+			state, offline = "OFFLINE", true
+		}
+		t.add(d.ID, d.Name, fmt.Sprintf("%s/%d", d.Bus, d.Slave), d.Profile, state, ago(ds.Now, d.LastPoll),
+			successRate(d), latency(d.LastLatencyMS), lastError(ds.Now, d))
+	}
+	t.write(w)
+	for _, d := range ds.Devices {
+		fmt.Fprintf(w, "\n%s %s", d.ID, d.Name)
+		if d.Location != "" {
+			fmt.Fprintf(w, " (%s)", d.Location)
+		}
+		if d.LastOK.IsZero() {
+			fmt.Fprintln(w, ": no values yet")
+			continue
+		}
+		fmt.Fprintf(w, ", values of %s:\n", clock(d.LastOK, loc))
+		var v table
+		for _, x := range d.Values {
+			val := number(x.Value)
+			if x.Absent {
+				val = "absent"
+			}
+			v.add("  "+x.Point, val, x.Unit)
+		}
+		v.write(w)
+	}
+	return offline
+}
+
+func successRate(d api.Device) string {
+	if d.SuccessRate == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%% of %d", *d.SuccessRate*100, d.PollsOK+d.PollsFailed)
+}
+
+func latency(ms float64) string {
+	if ms <= 0 {
+		return "—"
+	}
+	if ms < 10 {
+		return fmt.Sprintf("%.1fms", ms)
+	}
+	return fmt.Sprintf("%.0fms", ms)
+}
+
+func lastError(now time.Time, d api.Device) string {
+	if d.LastError == "" {
+		return "—"
+	}
+	msg := truncate(d.LastError, 60)
+	if !d.LastErrorAt.IsZero() {
+		msg += " (" + ago(now, d.LastErrorAt) + ")"
+	}
+	return msg
+}
+
+// renderAlarms prints the open tickets, most urgent first as the daemon
+// lists them.
+func renderAlarms(w io.Writer, as api.Alarms, loc *time.Location) {
+	if len(as.Alarms) == 0 {
+		fmt.Fprintln(w, "no open alarms")
+		return
+	}
+	var t table
+	t.add("LEVEL", "SINCE", "FOR", "DEVICE", "NAME", "HAZARD", "RULE", "ACKNOWLEDGED", "TICKET")
+	for _, a := range as.Alarms {
+		ack := "no"
+		if a.AckedBy != "" || !a.AckedAt.IsZero() {
+			ack = fmt.Sprintf("%s at %s", orDash(a.AckedBy), clock(a.AckedAt, loc))
+		}
+		t.add(levelName(a.Level), clock(a.Since, loc), age(as.Now.Sub(a.Since)), a.Device, a.DeviceName,
+			strings.TrimSpace(a.LabelZh+" "+a.Hazard), a.Rule, ack, a.TicketID)
+	}
+	t.write(w)
+}
+
+func levelName(level int) string {
+	if zh := rules.LevelZh(level); zh != "" {
+		return fmt.Sprintf("%d %s", level, zh)
+	}
+	return "—"
+}
+
+// renderQueue prints the unsent records in sending order.
+func renderQueue(w io.Writer, q api.Queue, loc *time.Location) {
+	if q.Depth == 0 {
+		fmt.Fprintln(w, "queue empty: the broker has acknowledged every event")
+		return
+	}
+	head := fmt.Sprintf("%d unsent, in sending order (level 1 first, then by seq)", q.Depth)
+	if q.Truncated {
+		head += fmt.Sprintf("; the first %d shown (--limit)", len(q.Items))
+	}
+	fmt.Fprintln(w, head)
+	var t table
+	t.add("SEQ", "STATE", "LEVEL", "HAZARD", "DEVICE", "CREATED", "AGE", "TICKET")
+	for _, it := range q.Items {
+		seq := fmt.Sprint(it.Seq)
+		if it.State == "telemetry" {
+			seq = "—"
+		}
+		t.add(seq, it.State, levelName(it.Level), orDash(it.Hazard), orDash(it.Device), clock(it.CreatedAt, loc),
+			age(time.Duration(it.AgeS*float64(time.Second))), orDash(it.TicketID))
+	}
+	t.write(w)
+}
+
+// renderRules prints the explain view: every rule on every device.
+func renderRules(w io.Writer, rs api.Rules) {
+	var t table
+	t.add("DEVICE", "RULE", "HAZARD", "PHASE", "FOR", "SAMPLES", "POINT", "VALUE", "LIMIT", "LEVEL", "NOTE")
+	for _, r := range rs.Rules {
+		dur := "—"
+		if r.Phase != "inactive" {
+			dur = age(time.Duration(r.ElapsedS * float64(time.Second)))
+		}
+		note := ""
+		if r.Frozen {
+			note = "frozen: device offline"
+		}
+		if r.TicketID != "" {
+			note = strings.TrimSpace(note + " ticket " + r.TicketID)
+		}
+		t.add(r.Device, r.Rule, r.Hazard, r.Phase, dur, fmt.Sprint(r.Samples), orDash(r.Point),
+			optNumber(r.Value), optNumber(r.Threshold), fmt.Sprint(r.Level), orDash(note))
+	}
+	t.write(w)
+}
+
+func optNumber(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return number(*v)
+}

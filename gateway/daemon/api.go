@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+)
+
+// pollStats is what the daemon keeps of one device's polls for `diag
+// devices` (guarded by Daemon.mu).
+type pollStats struct {
+	lastPoll, lastOK, lastErrAt time.Time
+	ok, failed                  uint64
+	lastErr                     string
+	latency                     time.Duration // last read attempt
+	values                      []rules.Reading
+}
+
+// note counts one poll (a sweep, retries included).
+func (s *pollStats) note(p rules.Poll) {
+	s.lastPoll = p.At
+	if p.OK {
+		s.ok++
+		s.lastOK = p.At
+		s.values = p.Readings
+		return
+	}
+	s.failed++
+	s.lastErr, s.lastErrAt = p.Err, p.At
+}
+
+// noteRead records how long one read attempt of a device took; it runs on
+// the bus's owner goroutine.
+func (d *Daemon) noteRead(ds *deviceState, took time.Duration) {
+	d.mu.Lock()
+	ds.stats.latency = took
+	d.mu.Unlock()
+	d.metrics.observeRead(ds.cfg.Bus, ds.cfg.ID, took)
+}
+
+// startAPI serves the local API on local.socket ("" = off). A socket that
+// another process answers on is an error (a second daemon would be a
+// second master on the buses); any other failure is logged and the
+// gateway runs without the API, because forwarding alarms comes first.
+func (d *Daemon) startAPI() (stop func(), err error) {
+	path := d.cfg.Local.Socket
+	if path == "" {
+		return func() {}, nil
+	}
+	srv, err := api.Listen(path, d.apiHandlers())
+	if errors.Is(err, api.ErrInUse) {
+		return nil, errSecondDaemon(path)
+	}
+	if err != nil {
+		d.log.Error("local API not available; the gateway runs without it", "socket", path, "err", err)
+		return func() {}, nil
+	}
+	d.log.Info("local API listening", "socket", path)
+	return func() {
+		if err := srv.Close(); err != nil {
+			d.log.Warn("local API close", "err", err)
+		}
+	}, nil
+}
+
+// refuseSecond fails when a daemon already answers on local.socket: New
+// calls it before opening the outbox, Run again when it takes the socket.
+func (d *Daemon) refuseSecond() error {
+	if p := d.cfg.Local.Socket; p != "" && api.Answers(p) {
+		return errSecondDaemon(p)
+	}
+	return nil
+}
+
+func errSecondDaemon(path string) error {
+	return fmt.Errorf("local.socket %s: another fenghuo daemon answers on it; not starting a second one (it would be a second master on the buses)", path)
+}
+
+func (d *Daemon) apiHandlers() api.Handlers {
+	return api.Handlers{
+		Status:  d.apiStatus,
+		Devices: d.apiDevices,
+		Alarms:  d.apiAlarms,
+		Queue:   d.apiQueue,
+		Rules:   d.apiRules,
+	}
+}
+
+func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
+	now := time.Now()
+	st := api.Status{
+		Now: now, Version: d.opts.Version, GatewayID: d.cfg.Gateway.ID,
+		StartedAt: d.started, UptimeS: now.Sub(d.started).Seconds(),
+		Uplink: api.UplinkStatus{
+			Broker: brokerNoCredentials(d.cfg.Uplink.MQTT.Broker), Connected: d.link.Connected(),
+			LastPublishAt: d.link.LastPublish(),
+		},
+		Buffer: api.BufferStatus{Path: d.cfg.Buffer.Path},
+	}
+	d.mu.Lock()
+	for _, ds := range d.devices {
+		if ds.online {
+			st.Devices.Online++
+		}
+	}
+	st.Devices.Total = len(d.devices)
+	st.Buffer.Uncommitted = len(d.pending)
+	d.mu.Unlock()
+	s, err := d.store.Stats(ctx)
+	if err != nil {
+		st.Buffer.Error = err.Error()
+		return st, nil
+	}
+	st.Buffer.Depth, st.Buffer.LastSeq, st.Buffer.Sent = s.Depth, s.LastSeq, s.Sent
+	st.Buffer.DroppedTickets, st.Buffer.DroppedTelemetry = s.DroppedTickets, s.DroppedTelemetry
+	if !s.OldestUnsent.IsZero() {
+		st.Buffer.OldestUnsentAt = s.OldestUnsent
+		st.Buffer.OldestUnsentAgeS = now.Sub(s.OldestUnsent).Seconds()
+	}
+	return st, nil
+}
+
+// brokerNoCredentials is the broker URL without user or password.
+func brokerNoCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable broker URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func (d *Daemon) apiDevices(context.Context) (api.Devices, error) {
+	out := api.Devices{Now: time.Now(), Devices: make([]api.Device, 0, len(d.cfg.Devices))}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dc := range d.cfg.Devices {
+		ds := d.devices[dc.ID]
+		if ds == nil {
+			continue
+		}
+		s := ds.stats
+		dev := api.Device{
+			ID: dc.ID, Name: dc.Name, Bus: dc.Bus, Slave: dc.Slave, Profile: ds.profile.Name, Location: dc.Location,
+			Online: ds.online, Seen: ds.seen, LastPoll: s.lastPoll, LastOK: s.lastOK,
+			PollsOK: s.ok, PollsFailed: s.failed, LastLatencyMS: float64(s.latency) / float64(time.Millisecond),
+			LastError: s.lastErr, LastErrorAt: s.lastErrAt, Values: make([]api.Value, 0, len(s.values)),
+		}
+		if n := s.ok + s.failed; n > 0 {
+			r := float64(s.ok) / float64(n)
+			dev.SuccessRate = &r
+		}
+		for _, r := range s.values {
+			dev.Values = append(dev.Values, api.Value{Point: r.Point, Value: r.Value, Unit: r.Unit, Absent: r.Quality == rules.Absent})
+		}
+		out.Devices = append(out.Devices, dev)
+	}
+	return out, nil
+}
+
+func (d *Daemon) apiAlarms(ctx context.Context) (api.Alarms, error) {
+	now := time.Now()
+	hazard := map[[2]string]string{}
+	for _, rs := range d.engine.Explain(now) {
+		hazard[[2]string{rs.Device, rs.Rule}] = rs.Hazard
+	}
+	acks := d.lastAcks(ctx)
+	out := api.Alarms{Now: now, Alarms: []api.Alarm{}}
+	for _, o := range d.engine.Open() {
+		a := api.Alarm{TicketID: d.ticketID(o.TicketID), Device: o.Device, Rule: o.Rule, Level: o.Level, Since: o.Since,
+			Hazard: hazard[[2]string{o.Device, o.Rule}]}
+		if ds := d.devices[o.Device]; ds != nil {
+			a.DeviceName = ds.cfg.Name
+		}
+		if h, ok := rules.LookupHazard(a.Hazard); ok {
+			a.LabelZh = h.Zh
+		}
+		if ack, ok := acks[a.TicketID]; ok {
+			a.AckedBy, a.AckedAt = ack.By, ack.At
+		}
+		out.Alarms = append(out.Alarms, a)
+	}
+	return out, nil
+}
+
+// ticketID is an episode's ticket id as published (uplink/ticket prefixes
+// the gateway id; an episode restored from the outbox already has it).
+func (d *Daemon) ticketID(episode string) string {
+	gw := d.cfg.Gateway.ID
+	if episode == "" || gw == "" || strings.HasPrefix(episode, gw+"/") {
+		return episode
+	}
+	return gw + "/" + episode
+}
+
+// lastAcks is the latest township acknowledgement of each ticket, when the
+// outbox records them.
+func (d *Daemon) lastAcks(ctx context.Context) map[string]outbox.Ack {
+	acker, ok := any(d.store).(outbox.Acker)
+	if !ok {
+		return nil
+	}
+	acks, err := acker.Acks(ctx, "")
+	if err != nil {
+		d.log.Warn("reading acknowledgements for the local API", "err", err)
+		return nil
+	}
+	last := map[string]outbox.Ack{}
+	for _, a := range acks {
+		last[a.TicketID] = a
+	}
+	return last
+}
+
+func (d *Daemon) apiQueue(ctx context.Context, limit int) (api.Queue, error) {
+	now := time.Now()
+	s, err := d.store.Stats(ctx)
+	if err != nil {
+		return api.Queue{}, err
+	}
+	recs, err := d.store.Pending(ctx, limit)
+	if err != nil {
+		return api.Queue{}, err
+	}
+	q := api.Queue{Now: now, Depth: s.Depth, Truncated: len(recs) < s.Depth, Items: make([]api.QueueItem, 0, len(recs))}
+	for _, r := range recs {
+		state := r.State
+		if !r.IsTicket() {
+			state = "telemetry"
+		}
+		q.Items = append(q.Items, api.QueueItem{
+			Seq: r.Seq, State: state, Hazard: r.Hazard, Device: r.Device, Level: r.Level,
+			TicketID: r.TicketID, EventID: r.EventID, CreatedAt: r.CreatedAt, AgeS: now.Sub(r.CreatedAt).Seconds(),
+		})
+	}
+	return q, nil
+}
+
+func (d *Daemon) apiRules(context.Context) (api.Rules, error) {
+	now := time.Now()
+	states := d.engine.Explain(now)
+	out := api.Rules{Now: now, Rules: make([]api.Rule, 0, len(states))}
+	for _, rs := range states {
+		out.Rules = append(out.Rules, api.Rule{
+			Device: rs.Device, Rule: rs.Rule, Hazard: rs.Hazard, Phase: rs.Phase.String(), Since: rs.Since,
+			ElapsedS: rs.Elapsed.Seconds(), Samples: rs.Samples, Point: rs.Point, Value: rs.Value,
+			Threshold: rs.Threshold, TicketID: d.ticketID(rs.TicketID), Level: rs.Level, Frozen: rs.Frozen,
+		})
+	}
+	return out, nil
+}
