@@ -74,6 +74,19 @@ log: {level: debug}
 		t.Fatalf("device block %+v does not come from the config", open.Device)
 	}
 
+	// The township acknowledges the ticket; the gateway records it and replies.
+	var ackOut, ackErr syncBuffer
+	if c := run(context.Background(), []string{"station", "ack", open.TicketID, "--broker", broker.URL(),
+		"--township", "330502103", "--gateway", "gw-330502103-run-01", "--by", "织里镇值班员"}, &ackOut, &ackErr); c != 0 ||
+		!strings.Contains(ackOut.String(), "recorded the ack of "+open.TicketID) {
+		t.Fatalf("station ack: exit %d, stdout %q, stderr %q", c, ackOut.String(), ackErr.String())
+	}
+	if c := run(context.Background(), []string{"station", "ack", "no-such-ticket", "--broker", broker.URL(),
+		"--township", "330502103", "--gateway", "gw-330502103-run-01"}, &ackOut, &ackErr); c != 1 ||
+		!strings.Contains(ackErr.String(), "refused") {
+		t.Fatalf("ack of an unknown ticket: exit %d, stderr %q; want exit 1 and the gateway's refusal", c, ackErr.String())
+	}
+
 	cancel()
 	select {
 	case c := <-code:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -50,6 +51,7 @@ func newStationWatchCmd() *cobra.Command {
 
 func newStationAckCmd() *cobra.Command {
 	var broker, prefix, township, gateway, by string
+	var wait time.Duration
 	c := &cobra.Command{
 		Use:   "ack TICKET_ID --broker URL --township CODE --gateway ID [--by NAME]",
 		Short: "Acknowledge a ticket (downlink cmd ack)",
@@ -66,10 +68,16 @@ func newStationAckCmd() *cobra.Command {
 			if strings.ContainsAny(township+gateway, "+#/") {
 				return usage(errors.New("station ack: --township and --gateway name one gateway (no MQTT wildcards + # or /)"))
 			}
-			if err := station.Ack(c.Context(), broker, prefix, township, gateway, args[0], by); err != nil {
+			ctx, cancel := context.WithTimeout(c.Context(), wait)
+			defer cancel()
+			reply, err := station.AckWait(ctx, broker, prefix, township, gateway, args[0], by)
+			if err != nil {
+				if errors.Is(err, context.DeadlineExceeded) {
+					return failed(fmt.Errorf("no reply from gateway %s within %s: is it online? (an ack sent while it is offline is not queued; send it again)", gateway, wait))
+				}
 				return failed(err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "ack sent for %s\n", args[0])
+			fmt.Fprintf(c.OutOrStdout(), "gateway %s recorded the ack of %s by %s\n", gateway, reply.TicketID, by)
 			return nil
 		},
 	}
@@ -79,5 +87,6 @@ func newStationAckCmd() *cobra.Command {
 	f.StringVar(&township, "township", "", "township code of the gateway")
 	f.StringVar(&gateway, "gateway", "", "gateway id")
 	f.StringVar(&by, "by", "station", "who acknowledges")
+	f.DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the gateway's reply")
 	return c
 }

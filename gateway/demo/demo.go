@@ -218,6 +218,7 @@ func (s *site) banner() {
 	fmt.Fprintf(s.out, "fenghuo demo — %s (%s), gateway %s\n", c.Gateway.Site.Name, c.Gateway.Site.Address, c.Gateway.ID)
 	fmt.Fprintf(s.out, "simulated site on %s (%d devices), embedded broker %s, outbox %s\n",
 		c.Buses[0].Address, len(c.Devices), s.broker.URL(), c.Buffer.Path)
+	fmt.Fprintf(s.out, "while it runs: fenghuo diag devices --socket %s\n", c.Local.Socket)
 	fmt.Fprintln(s.out, "demo rule timings are shortened in configs/demo.yaml so the scenario fits in a minute")
 	fmt.Fprintln(s.out)
 }
