@@ -2,7 +2,6 @@ package sched
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
@@ -27,19 +26,27 @@ type Bus struct {
 	Devices []Device
 }
 
-// Run polls bus until ctx is done, sending one rules.Poll per device sweep
-// to out. Devices are polled at their own intervals, earliest due first; a
-// device that falls behind is polled as soon as the line is free, without a
-// burst of catch-up polls. Run returns ctx.Err().
+// Run polls bus until ctx is done, sending one rules.Poll per device poll
+// (its retries included) to out. Devices are polled at their own intervals,
+// earliest due first; a device that falls behind is polled as soon as the
+// line is free, without a burst of catch-up polls.
+//
+// The owner makes one read attempt per turn, so a dead device holds the line
+// for at most one request timeout before the next due device goes: a retry
+// (only of a timeout or broken frame, never of an exception reply, which is
+// an answer) is queued as due now, behind devices already overdue. A device
+// whose poll failed backs off (see backoff) and gets no retries until it
+// answers again. Run returns ctx.Err().
 func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	if len(bus.Devices) == 0 {
 		<-ctx.Done()
 		return ctx.Err()
 	}
+	st := make([]devState, len(bus.Devices))
 	due := make([]time.Time, len(bus.Devices))
 	start := time.Now()
 	for i := range due {
-		due[i] = start
+		due[i], st[i].base = start, start
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -52,17 +59,45 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		case <-timer.C:
 		}
 		d := bus.Devices[i]
-		p := poll(ctx, d, bus.Retries)
+		samples, err := d.Read(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		due[i] = next(due[i], d.Interval, time.Now())
+		now := time.Now()
+		s := &st[i]
+		if err != nil && !isAnswer(err) && s.fails == 0 && s.attempt < bus.Retries {
+			s.attempt++
+			due[i] = now
+			continue
+		}
+		p := rules.Poll{Device: d.ID, At: now, OK: err == nil}
+		switch {
+		case err == nil:
+			p.Readings = ToReadings(samples)
+			s.fails = 0
+		case isAnswer(err):
+			p.Err = err.Error()
+			s.fails = 0
+		default:
+			p.Err = err.Error()
+			s.fails++
+		}
+		s.attempt = 0
+		s.base = next(s.base, backoff(d.Interval, s.fails), now)
+		due[i] = s.base
 		select {
 		case out <- p:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// devState is the owner's bookkeeping of one device.
+type devState struct {
+	base    time.Time // when the current poll was due
+	attempt int       // retries made in the current poll
+	fails   int       // consecutive failed polls (exception replies excluded)
 }
 
 // earliest returns the index of the smallest time.
@@ -84,25 +119,6 @@ func next(prev time.Time, interval time.Duration, now time.Time) time.Time {
 		return now
 	}
 	return n
-}
-
-// poll reads a device, retrying a failed read up to retries times.
-func poll(ctx context.Context, d Device, retries int) rules.Poll {
-	var err error
-	for attempt := 0; attempt <= retries; attempt++ {
-		var samples []profile.Sample
-		samples, err = d.Read(ctx)
-		if err == nil {
-			return rules.Poll{Device: d.ID, At: time.Now(), OK: true, Readings: ToReadings(samples)}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = errors.New("no answer")
-	}
-	return rules.Poll{Device: d.ID, At: time.Now(), OK: false, Err: err.Error()}
 }
 
 // ToReadings converts a device's decoded samples into rule readings.
