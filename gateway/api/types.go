@@ -87,7 +87,14 @@ type Device struct {
 	LastLatencyMS float64   `json:"last_latency_ms"`
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
-	Values        []Value   `json:"values"` // of the last successful poll
+	// Read attempts (a poll may retry) and how they failed: no answer in
+	// time, a corrupt or truncated frame, a Modbus exception reply.
+	Requests      uint64  `json:"requests"`
+	Timeouts      uint64  `json:"timeouts"`
+	FrameErrors   uint64  `json:"frame_errors"`
+	Exceptions    uint64  `json:"exceptions"`
+	MeanLatencyMS float64 `json:"mean_latency_ms"`
+	Values        []Value `json:"values"` // of the last successful poll
 }
 
 // Value is one decoded point.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
@@ -21,6 +22,7 @@ type pollStats struct {
 	lastErr                     string
 	latency                     time.Duration // last read attempt
 	values                      []rules.Reading
+	health                      sched.Health // per read attempt
 }
 
 // note counts one poll (a sweep, retries included).
@@ -36,11 +38,12 @@ func (s *pollStats) note(p rules.Poll) {
 	s.lastErr, s.lastErrAt = p.Err, p.At
 }
 
-// noteRead records how long one read attempt of a device took; it runs on
-// the bus's owner goroutine.
-func (d *Daemon) noteRead(ds *deviceState, took time.Duration) {
+// noteRead records one read attempt of a device: how long it took and
+// how it failed; it runs on the bus's owner goroutine.
+func (d *Daemon) noteRead(ds *deviceState, took time.Duration, err error) {
 	d.mu.Lock()
 	ds.stats.latency = took
+	ds.stats.health.Note(err, took)
 	d.mu.Unlock()
 	d.metrics.observeRead(ds.cfg.Bus, ds.cfg.ID, took)
 }
@@ -152,6 +155,8 @@ func (d *Daemon) apiDevices(context.Context) (api.Devices, error) {
 			Online: ds.online, Seen: ds.seen, LastPoll: s.lastPoll, LastOK: s.lastOK,
 			PollsOK: s.ok, PollsFailed: s.failed, LastLatencyMS: float64(s.latency) / float64(time.Millisecond),
 			LastError: s.lastErr, LastErrorAt: s.lastErrAt, Values: make([]api.Value, 0, len(s.values)),
+			Requests: s.health.Requests, Timeouts: s.health.Timeouts, FrameErrors: s.health.FrameErrors,
+			Exceptions: s.health.Exceptions, MeanLatencyMS: float64(s.health.MeanLatency()) / float64(time.Millisecond),
 		}
 		if n := s.ok + s.failed; n > 0 {
 			r := float64(s.ok) / float64(n)

@@ -144,6 +144,10 @@ func TestLocalAPI(t *testing.T) {
 	if !dv.Online || dv.SuccessRate == nil || *dv.SuccessRate != 1 || dv.LastLatencyMS <= 0 || dv.Profile != "smoke-detector" || dv.Slave != 1 || dv.Bus != "lan" {
 		t.Errorf("device %+v", dv)
 	}
+	if dv.Requests < dv.PollsOK || dv.Timeouts != 0 || dv.FrameErrors != 0 || dv.MeanLatencyMS <= 0 {
+		t.Errorf("read counters of a healthy device: requests %d (polls ok %d), timeouts %d, frame errors %d, mean latency %.3f ms",
+			dv.Requests, dv.PollsOK, dv.Timeouts, dv.FrameErrors, dv.MeanLatencyMS)
+	}
 	if !hasValue(dv.Values, "temperature", "°C") {
 		t.Errorf("device values %+v lack temperature in °C", dv.Values)
 	}

@@ -132,7 +132,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 				}
 				start := time.Now()
 				samples, err := reader.Read(ctx, tr)
-				d.noteRead(ds, time.Since(start))
+				d.noteRead(ds, time.Since(start), err)
 				return samples, err
 			},
 		})
