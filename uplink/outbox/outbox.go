@@ -37,6 +37,10 @@ const TelemetrySeqBase uint64 = 1 << 62
 // ErrClosed is returned by the methods of a closed outbox.
 var ErrClosed = errors.New("outbox: closed")
 
+// ErrFull is wrapped by Append when the outbox cannot grow (disk full or
+// database size limit reached). Stored records can still be drained.
+var ErrFull = errors.New("outbox: disk or outbox full")
+
 // Record is one queued message.
 type Record struct {
 	Seq      uint64 // set by Append

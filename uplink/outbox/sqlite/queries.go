@@ -3,9 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
@@ -16,6 +19,15 @@ const recordCols = `seq, event_id, ticket_id, state, hazard, rule, device, level
 // seqs from the counters and inserts every record; it returns after the
 // commit is on disk (synchronous=FULL).
 func (s *Store) Append(ctx context.Context, recs ...outbox.Record) ([]outbox.Record, error) {
+	out, err := s.append(ctx, recs)
+	var se sqlite3.Error
+	if err != nil && errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return nil, fmt.Errorf("outbox %s: %w: %w", s.path, outbox.ErrFull, err)
+	}
+	return out, err
+}
+
+func (s *Store) append(ctx context.Context, recs []outbox.Record) ([]outbox.Record, error) {
 	if err := outbox.Validate(recs); err != nil {
 		return nil, err
 	}
