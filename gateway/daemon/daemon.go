@@ -53,6 +53,9 @@ type Daemon struct {
 	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
 	pending     []outbox.Record
 	metricsAddr string // where /metrics listens, once it does
+
+	// commit failures; touched only by the rule loop
+	commitFailingSince, commitLoggedAt time.Time
 }
 
 // New builds a daemon from a validated config: it compiles every device's
@@ -220,8 +223,13 @@ func (d *Daemon) commitPending(ctx context.Context) {
 	}
 	committed, err := d.store.Append(ctx, recs...)
 	if err != nil {
-		d.log.Error("outbox commit failed; events kept in memory and retried", "events", len(recs), "err", err)
+		d.noteCommitFailure(len(recs), err)
 		return
+	}
+	if !d.commitFailingSince.IsZero() {
+		d.log.Info("outbox commits again; the events kept in memory are stored", "events", len(recs),
+			"failing_for", time.Since(d.commitFailingSince).Round(time.Second))
+		d.commitFailingSince, d.commitLoggedAt = time.Time{}, time.Time{}
 	}
 	d.mu.Lock()
 	d.pending = d.pending[len(recs):]
@@ -233,6 +241,25 @@ func (d *Daemon) commitPending(ctx context.Context) {
 		}
 	}
 	d.link.Notify()
+}
+
+// noteCommitFailure logs a failed outbox commit loudly once, then at most
+// once a minute while it keeps failing (a full disk would otherwise log
+// every second). The events stay queued in memory and are retried.
+func (d *Daemon) noteCommitFailure(events int, err error) {
+	now := time.Now()
+	if d.commitFailingSince.IsZero() {
+		d.commitFailingSince = now
+	}
+	if !d.commitLoggedAt.IsZero() && now.Sub(d.commitLoggedAt) < time.Minute {
+		return
+	}
+	d.commitLoggedAt = now
+	msg := "outbox commit failed; events kept in memory and retried every second"
+	if errors.Is(err, outbox.ErrFull) {
+		msg = "OUTBOX FULL: the disk or the outbox cannot grow; events kept in memory and retried every second, stored events keep draining"
+	}
+	d.log.Error(msg, "events", events, "failing_for", now.Sub(d.commitFailingSince).Round(time.Second), "err", err)
 }
 
 // record converts a rule event into an outbox record carrying its ticket.
