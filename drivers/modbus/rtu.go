@@ -76,3 +76,23 @@ func DecodeRTU(frame []byte, slave, fc uint8) ([]byte, error) {
 	}
 	return frame[1:n], nil
 }
+
+// RTURequestLen is the length of the request frame starting buf (what a
+// slave reads): 8 for function codes 1–6, 9 + the byte count for 15 and
+// 16; 0 while buf is too short to tell, or len(buf) for bytes that cannot
+// start a request (an unknown function code), so the caller discards them.
+func RTURequestLen(buf []byte) int {
+	if len(buf) < 2 {
+		return 0
+	}
+	switch buf[1] {
+	case 1, 2, 3, 4, 5, 6:
+		return 8
+	case 15, 16:
+		if len(buf) < 7 {
+			return 0
+		}
+		return 9 + int(buf[6])
+	}
+	return len(buf)
+}

@@ -79,7 +79,7 @@ func (s *FakeRTU) serve() {
 		n, err := s.f.Read(b)
 		buf = append(buf, b[:n]...)
 		for {
-			size := requestLen(buf)
+			size := modbus.RTURequestLen(buf)
 			if size == 0 || len(buf) < size {
 				break
 			}
@@ -108,22 +108,4 @@ func (s *FakeRTU) serve() {
 			return // closed by the test, or EIO once the pty went away
 		}
 	}
-}
-
-// requestLen is the length of the request frame starting buf, 0 if not
-// known yet, or len(buf) for garbage (an unknown function code).
-func requestLen(buf []byte) int {
-	if len(buf) < 2 {
-		return 0
-	}
-	switch buf[1] {
-	case 1, 2, 3, 4, 5, 6:
-		return 8
-	case 15, 16:
-		if len(buf) < 7 {
-			return 0
-		}
-		return 9 + int(buf[6])
-	}
-	return len(buf)
 }

@@ -29,7 +29,7 @@ func (s *Server) ServeRTU(rw io.ReadWriter, opts RTUOptions) error {
 		n, err := rw.Read(b)
 		buf = append(buf, b[:n]...)
 		for {
-			size := rtuRequestLen(buf)
+			size := modbus.RTURequestLen(buf)
 			if size == 0 || len(buf) < size {
 				break
 			}
@@ -70,22 +70,4 @@ func (s *Server) answerRTU(w io.Writer, req []byte, opts RTUOptions) error {
 	}
 	_, err := w.Write(modbus.EncodeRTU(req[0], resp))
 	return err
-}
-
-// rtuRequestLen is the length of the request frame starting buf, 0 while
-// unknown, or len(buf) for a frame that cannot be a request.
-func rtuRequestLen(buf []byte) int {
-	if len(buf) < 2 {
-		return 0
-	}
-	switch buf[1] {
-	case 1, 2, 3, 4, 5, 6:
-		return 8
-	case 15, 16:
-		if len(buf) < 7 {
-			return 0
-		}
-		return 9 + int(buf[6])
-	}
-	return len(buf)
 }
