@@ -62,19 +62,7 @@ func loadConfig(path string, stderr io.Writer, after string) (*config.Config, *p
 		n := countProblems(err)
 		return nil, nil, failed(fmt.Errorf("%s: %d %s%s", path, n, plural(n, "problem"), after))
 	}
-	// config.Load has loaded the profiles once to check the references;
-	// this can still fail if profiles_dir changed in between.
-	profiles, err := profile.Load(cfg.ProfilesDir)
-	if err != nil {
-		dir := "the embedded profiles"
-		if cfg.ProfilesDir != "" {
-			dir = "profiles_dir " + cfg.ProfilesDir
-		}
-		printProblems(stderr, path, err)
-		n := countProblems(err)
-		return nil, nil, failed(fmt.Errorf("%s: %s: %d %s%s", path, dir, n, plural(n, "problem"), after))
-	}
-	return cfg, profiles, nil
+	return cfg, cfg.Profiles(), nil
 }
 
 func plural(n int, word string) string {

@@ -175,3 +175,8 @@ func (c *Config) deriveDefaults() {
 
 // defaulter is implemented by types whose zero value is not their default.
 type defaulter interface{ setDefaults() }
+
+// Profiles returns the profile set the config was validated against
+// (embedded profiles plus ProfilesDir): the set to run it with, so that
+// what was checked is what runs and profiles_dir is read once.
+func (c *Config) Profiles() *profile.Set { return c.profiles }

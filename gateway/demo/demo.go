@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/configs"
-	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/sim"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
@@ -80,11 +79,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	profiles, err := profile.Load("")
-	if err != nil {
-		return Result{}, err
-	}
-	if err := s.setup(profiles, dir); err != nil {
+	if err := s.setup(dir); err != nil {
 		return Result{}, err
 	}
 	defer s.sim.Close()
@@ -99,7 +94,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		logw = opts.Out
 	}
 	d, err := daemon.New(daemon.Options{
-		Config: s.cfg, Profiles: profiles, Version: opts.Version,
+		Config: s.cfg, Profiles: s.cfg.Profiles(), Version: opts.Version,
 		Logger:      slog.New(slog.NewTextHandler(logw, nil)),
 		OnCommitted: s.committed,
 	})
@@ -125,7 +120,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 }
 
 // setup starts the simulator and the broker and points the config at them.
-func (s *site) setup(profiles *profile.Set, dir string) error {
+func (s *site) setup(dir string) error {
 	cfg, err := config.Parse(configs.Demo)
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -134,7 +129,7 @@ func (s *site) setup(profiles *profile.Set, dir string) error {
 	s.sim = sim.NewServer()
 	s.devs = map[string]*sim.Device{}
 	for _, dc := range cfg.Devices {
-		p, ok := profiles.Get(dc.Profile)
+		p, ok := s.cfg.Profiles().Get(dc.Profile)
 		if !ok {
 			return fmt.Errorf("demo device %q: profile %q not found", dc.ID, dc.Profile)
 		}
