@@ -120,7 +120,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verison"}, []string{`unknown command "verison" for "fenghuo" (did you mean "version"?)`}},
 		{[]string{"version", "--nope"}, []string{"unknown flag: --nope", "Run 'fenghuo version --help' for usage."}},
 		{[]string{"version", "extra"}, []string{`unknown command "extra" for "fenghuo version"`}},
-		{[]string{"config"}, []string{"fenghuo: config: a command is required (check)", "Run 'fenghuo config --help' for usage."}},
+		{[]string{"config"}, []string{"fenghuo: config: a command is required (check, init)", "Run 'fenghuo config --help' for usage."}},
 		{[]string{"config", "chek", "x.yaml"}, []string{`unknown command "chek" for "fenghuo config" (did you mean "check"?)`}},
 		{[]string{"config", "check"}, []string{"config check: exactly one FILE is required", "Run 'fenghuo config check --help' for usage."}},
 		{[]string{"config", "check", "a.yaml", "b.yaml"}, []string{"config check: exactly one FILE is required"}},

@@ -13,7 +13,7 @@ import (
 
 func newConfigCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Validate and print gateway configs", Args: cobra.ArbitraryArgs, RunE: needCommand}
-	c.AddCommand(newConfigCheckCmd())
+	c.AddCommand(newConfigCheckCmd(), newConfigInitCmd()) // init: config_init.go
 	return c
 }
 
