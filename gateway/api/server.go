@@ -32,6 +32,9 @@ type Handlers struct {
 	Alarms  func(ctx context.Context) (Alarms, error)
 	Queue   func(ctx context.Context, limit int) (Queue, error)
 	Rules   func(ctx context.Context) (Rules, error)
+	// History and TestAlarm: see history.go.
+	History   func(ctx context.Context, q HistoryQuery) (History, error)
+	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
 }
 
 // Server serves Handlers on a unix socket.
@@ -144,6 +147,7 @@ func mux(h Handlers) *http.ServeMux {
 			serve(func(ctx context.Context) (Queue, error) { return h.Queue(ctx, limit) })(w, r)
 		})
 	}
+	routeHistory(m, h)
 	return m
 }
 

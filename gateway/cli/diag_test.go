@@ -19,6 +19,12 @@ import (
 // stay queued) and returns its config file, socket and smoke detector.
 func diagSite(t *testing.T) (cfgPath, socket string, smoke *sim.Device) {
 	t.Helper()
+	return diagSiteWith(t, "tcp://127.0.0.1:1")
+}
+
+// diagSiteWith is diagSite with its uplink to broker.
+func diagSiteWith(t *testing.T, broker string) (cfgPath, socket string, smoke *sim.Device) {
+	t.Helper()
 	cleanEnv(t)
 	profiles, err := profile.Load("")
 	if err != nil {
@@ -46,10 +52,10 @@ devices:
   - {id: smoke-1f-kitchen, name: 一楼厨房烟感, bus: lan, slave: 1, profile: smoke-detector, location: 一楼厨房, poll: 200ms}
   - {id: efd-1f-main, name: 一楼总配电箱, bus: lan, slave: 7, profile: electrical-fire-1p, poll: 200ms}
 uplink:
-  mqtt: {broker: "tcp://127.0.0.1:1"}
+  mqtt: {broker: "%s"}
 buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}
-`, addr, filepath.Join(dir, "outbox.db"), socket))
+`, addr, broker, filepath.Join(dir, "outbox.db"), socket))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -227,7 +233,7 @@ func TestDiagUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diag"}, "diag: a command is required (alarms, devices, queue, rules, status)"},
+		{[]string{"diag"}, "diag: a command is required (alarms, devices, history, queue, rules, status, test-alarm)"},
 		{[]string{"diag", "stauts"}, `(did you mean "status"?)`},
 		{[]string{"diag", "status", "extra"}, `unknown command "extra" for "fenghuo diag status"`},
 		{[]string{"diag", "queue", "--limit", "x"}, "invalid argument"},

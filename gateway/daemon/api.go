@@ -93,6 +93,9 @@ func (d *Daemon) apiHandlers() api.Handlers {
 		Alarms:  d.apiAlarms,
 		Queue:   d.apiQueue,
 		Rules:   d.apiRules,
+		// diag history and test-alarm: api_history.go
+		History:   d.apiHistory,
+		TestAlarm: d.apiTestAlarm,
 	}
 }
 
