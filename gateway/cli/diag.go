@@ -62,7 +62,7 @@ offline or the uplink is down; 2 usage error.`,
 		diagCmd(&f, "rules", "The rule engine's explain view: every rule on every device and its phase",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Rules(ctx) },
 			func(w io.Writer, v any) error { renderRules(w, v.(api.Rules)); return nil }),
-		newDiagHistoryCmd(&f), newDiagTestAlarmCmd(&f), // diag_history.go, diag_testalarm.go
+		newDiagHistoryCmd(&f), newDiagTestAlarmCmd(&f), newDiagUplinkCmd(&f), // diag_history.go, diag_testalarm.go, diag_uplink.go
 	)
 	return c
 }
