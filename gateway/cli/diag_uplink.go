@@ -352,7 +352,14 @@ func (p *prober) connect(clientID, user, password string, keepalive time.Duratio
 		}
 	}
 	if ca.ReturnCode != 0 {
-		p.fail("mqtt", time.Since(start), fmt.Errorf("CONNACK %d %s (%s, client id %s)", ca.ReturnCode, name, auth, clientID))
+		hint := ""
+		switch ca.ReturnCode {
+		case 4, 5:
+			hint = ": check uplink.mqtt.username and the password (password_file, FENGHUO_UPLINK_MQTT_PASSWORD) with the township"
+		case 2:
+			hint = ": the broker refuses this client id; check uplink.mqtt.client_id"
+		}
+		p.fail("mqtt", time.Since(start), fmt.Errorf("CONNACK %d %s (%s, client id %s)%s", ca.ReturnCode, name, auth, clientID, hint))
 		return false
 	}
 	p.ok("mqtt", time.Since(start), fmt.Sprintf("CONNACK 0 %s (%s)", name, auth))
