@@ -175,15 +175,26 @@ township acknowledged  TIME by 织里镇值班员 (DUR after PUBACK)
 // Without a broker the test ticket stays queued: exit 1 naming the
 // uplink. An unknown device is named with the devices there are.
 func TestDiagTestAlarmNoBroker(t *testing.T) {
-	_, socket, _ := diagSite(t)
+	_, socket, smoke := diagSite(t)
 	code, out, errOut := fenghuo(t, "diag", "test-alarm", "--socket", socket, "--device", "smoke-1f-kitchen", "--wait", "1s")
 	if code != 1 || !strings.Contains(out, "test ticket committed") || !strings.Contains(errOut, "the broker did not acknowledge the test ticket within 1s") {
 		t.Errorf("test-alarm without broker: exit %d\n%s%s", code, out, errOut)
 	}
 	var q api.Queue
 	diagJSON(t, &q, 0, "diag", "queue", "--socket", socket)
-	if q.Depth != 1 || q.Items[0].State != "test" {
+	if q.Depth != 1 || q.Items[0].State != "test" || q.Items[0].Seq != 1 {
 		t.Errorf("queue after test-alarm without broker: %+v", q)
+	}
+	// A real fire alarm raised after it goes out before it.
+	if err := smoke.SetBit("status", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the fire alarm queued", func() bool {
+		diagJSON(t, &q, 0, "diag", "queue", "--socket", socket)
+		return q.Depth == 2
+	})
+	if a, b := q.Items[0], q.Items[1]; a.State != "open" || a.Seq != 2 || b.State != "test" || b.Seq != 1 {
+		t.Errorf("sending order %+v, %+v; want the level-1 open (seq 2) before the test (seq 1)", a, b)
 	}
 	code, _, errOut = fenghuo(t, "diag", "test-alarm", "--socket", socket, "--device", "nope")
 	if code != 1 || !strings.Contains(errOut, `no device "nope" in this gateway's config (devices: smoke-1f-kitchen, efd-1f-main)`) {
