@@ -35,6 +35,9 @@ type ScanFound struct {
 	LatencyMS  float64 `json:"latency_ms"`
 	Profile    string  `json:"profile"`
 	Confidence string  `json:"confidence"`
+	// Answer is how the slave answered the probe ("registers", or a Modbus
+	// exception by name); optional.
+	Answer string `json:"answer,omitempty"`
 }
 
 // initOptions are the flags of `config init`.
@@ -191,7 +194,11 @@ func buildInitConfig(o initOptions, scan *ScanResult, profiles *profile.Set) (st
 				if f.Profile != "" {
 					why = fmt.Sprintf("matched profile %q, which this fenghuo does not ship", f.Profile)
 				}
-				w("  # TODO: slave %d answered (%.1f ms) but %s: set its profile\n", f.Slave, f.LatencyMS, why)
+				answer := ""
+				if f.Answer != "" {
+					answer = ", " + f.Answer
+				}
+				w("  # TODO: slave %d answered (%.1f ms%s) but %s: set its profile\n", f.Slave, f.LatencyMS, answer, why)
 				w("  # (one of %s, or a file in profiles_dir), then uncomment it.\n", strings.Join(profiles.Names(), ", "))
 				w("  # - id: device-%d\n  #   name: \"TODO 设备名称\"\n  #   bus: %s\n  #   slave: %d\n  #   profile: TODO\n  #   location: \"\"\n", f.Slave, q(o.bus), f.Slave)
 				continue

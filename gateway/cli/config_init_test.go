@@ -12,7 +12,7 @@ import (
 const scanJSON = `{"bus":"rs485-2","from":1,"to":247,"took_ms":1234,"found":[
  {"slave":7,"latency_ms":15.1,"profile":"electrical-fire-1p","confidence":"probe"},
  {"slave":1,"latency_ms":12.3,"profile":"smoke-detector","confidence":"probe"},
- {"slave":9,"latency_ms":20,"profile":"","confidence":""}]}`
+ {"slave":9,"latency_ms":20,"profile":"","confidence":"","answer":"exception 02 illegal data address"}]}`
 
 // config init from a scan: the matched devices, the unmatched one
 // commented out with a TODO; the file passes config check; it is not
@@ -42,7 +42,7 @@ func TestConfigInitFromScan(t *testing.T) {
 	}
 	text, _ := os.ReadFile(out)
 	for _, w := range []string{
-		"# TODO: slave 9 answered (20.0 ms) but matched no shipped profile: set its profile",
+		"# TODO: slave 9 answered (20.0 ms, exception 02 illegal data address) but matched no shipped profile: set its profile",
 		"  # - id: device-9\n",
 		"  #   slave: 9\n",
 	} {
