@@ -35,6 +35,8 @@ type ScanFound struct {
 	LatencyMS  float64 `json:"latency_ms"`
 	Profile    string  `json:"profile"`
 	Confidence string  `json:"confidence"`
+	// Candidates are every profile that matched, best first; optional.
+	Candidates []string `json:"candidates,omitempty"`
 	// Answer is how the slave answered the probe ("registers", or a Modbus
 	// exception by name); optional.
 	Answer string `json:"answer,omitempty"`
@@ -206,6 +208,9 @@ func buildInitConfig(o initOptions, scan *ScanResult, profiles *profile.Set) (st
 			conf := f.Confidence
 			if conf == "" {
 				conf = "unknown"
+			}
+			if others := slices.DeleteFunc(slices.Clone(f.Candidates), func(c string) bool { return c == p.Name }); len(others) > 0 {
+				conf += "; also matched " + strings.Join(others, ", ")
 			}
 			w("  - id: %s-%d  # matched by scan (%s), answered in %.1f ms\n", p.Name, f.Slave, conf, f.LatencyMS)
 			w("    name: %s  # TODO: the name shown on tickets, e.g. 一楼厨房烟感\n", q(fmt.Sprintf("TODO %s %d号", orDash(p.CategoryZh), f.Slave)))

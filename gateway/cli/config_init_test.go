@@ -11,7 +11,7 @@ import (
 
 const scanJSON = `{"bus":"rs485-2","from":1,"to":247,"took_ms":1234,"found":[
  {"slave":7,"latency_ms":15.1,"profile":"electrical-fire-1p","confidence":"probe"},
- {"slave":1,"latency_ms":12.3,"profile":"smoke-detector","confidence":"probe"},
+ {"slave":1,"latency_ms":12.3,"profile":"smoke-detector","confidence":"probe","candidates":["smoke-detector","smoke-485-basic"]},
  {"slave":9,"latency_ms":20,"profile":"","confidence":"","answer":"exception 02 illegal data address"}]}`
 
 // config init from a scan: the matched devices, the unmatched one
@@ -44,6 +44,7 @@ func TestConfigInitFromScan(t *testing.T) {
 	for _, w := range []string{
 		"# TODO: slave 9 answered (20.0 ms, exception 02 illegal data address) but matched no shipped profile: set its profile",
 		"  # - id: device-9\n",
+		"  - id: smoke-detector-1  # matched by scan (probe; also matched smoke-485-basic), answered in 12.3 ms\n",
 		"  #   slave: 9\n",
 	} {
 		if !strings.Contains(string(text), w) {
