@@ -93,6 +93,7 @@ func testAlarm(ctx context.Context, cl *api.Client, device string, wait time.Dur
 	}
 	fmt.Fprintf(w, "%-22s %s (seq %d): %s, level %s, rule %s\n", "test ticket committed", clock(ta.CommittedAt, localTime), ta.Seq, label, levelName(ta.Level), ta.Rule)
 	fmt.Fprintf(w, "%-22s %s\n", "ticket id", ta.TicketID)
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	tick := time.NewTicker(testAlarmPoll)
@@ -118,6 +119,9 @@ func testAlarm(ctx context.Context, cl *api.Client, device string, wait time.Dur
 		case <-tick.C:
 			continue
 		case <-ctx.Done():
+		}
+		if err := parent.Err(); err != nil {
+			return res, fmt.Errorf("interrupted (%v); the test ticket %s stays in the outbox", err, ta.TicketID)
 		}
 		if res.SentAt.IsZero() {
 			return res, fmt.Errorf("the broker did not acknowledge the test ticket within %s: is the uplink down? (fenghuo diag status, fenghuo diag uplink); it stays queued and is sent once the link is back", wait)
