@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -23,8 +24,9 @@ const DefaultPoll = time.Second
 // PlanOptions tunes Compile. The zero value gives the defaults.
 type PlanOptions struct {
 	// MaxGap is how many unused registers (or bits) between two points may
-	// be read through to save a request: 0 means 8, a negative value 0
-	// (for devices that answer exception 02 on unmapped registers).
+	// be read through to save a request: 0 means the profile's max_gap,
+	// else 8; a negative value 0 (for devices that answer exception 02 on
+	// unmapped registers).
 	MaxGap int
 	// MaxRead caps the registers (or bits) of one read below the profile's
 	// max_read and the protocol limit; 0 adds no cap.
@@ -113,7 +115,7 @@ type planPoint struct {
 // temperature, reading through the 60 s registers 3–4 between them), @3+2
 // every 60 s, @6+1 and @20+3 every 10 min.
 func Compile(p *Profile, opts PlanOptions) (*Plan, error) {
-	gap := opts.MaxGap
+	gap := cmp.Or(opts.MaxGap, p.MaxGap)
 	if gap == 0 {
 		gap = defaultGap
 	} else if gap < 0 {

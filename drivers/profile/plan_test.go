@@ -60,6 +60,12 @@ func TestCompilePlans(t *testing.T) {
 			[]Request{{3, 0, 23}}, nil},
 		{"no gaps", pts(t, 0, smoke...), PlanOptions{MaxGap: -1},
 			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap -1", withMaxGap(pts(t, 0, smoke...), -1), PlanOptions{},
+			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap 10, option -1 wins", withMaxGap(pts(t, 0, smoke...), 10), PlanOptions{MaxGap: -1},
+			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap 10", withMaxGap(pts(t, 0, smoke...), 10), PlanOptions{},
+			[]Request{{3, 0, 23}}, nil},
 		{"profile max_read", pts(t, 4, smoke...), PlanOptions{},
 			[]Request{{3, 0, 4}, {3, 4, 3}, {3, 16, 1}, {3, 20, 3}}, nil},
 		{"option cap below profile cap", pts(t, 4, smoke...), PlanOptions{MaxRead: 2},
@@ -93,6 +99,11 @@ func TestCompilePlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withMaxGap(p *Profile, gap int) *Profile {
+	p.MaxGap = gap
+	return p
 }
 
 func itoa(i int) string {

@@ -35,8 +35,12 @@ type Profile struct {
 	Poll time.Duration `yaml:"poll"`
 	// MaxRead caps the registers (or bits) of one read for this model
 	// (0: the protocol limit, 125 registers / 2000 bits).
-	MaxRead int     `yaml:"max_read"`
-	Points  []Point `yaml:"points"`
+	MaxRead int `yaml:"max_read"`
+	// MaxGap is how many unused registers (or bits) between two points a
+	// read may go through for this model: 0 the planner's default (8), -1
+	// none, for devices that answer exception 02 to an unmapped register.
+	MaxGap int     `yaml:"max_gap"`
+	Points []Point `yaml:"points"`
 	// Rules are the default rules, kept as raw YAML: the gateway decodes
 	// each into a rules.Spec (drivers know nothing of rules).
 	Rules []yaml.Node `yaml:"rules"`

@@ -51,6 +51,9 @@ func (p *Profile) Validate() error {
 	if p.MaxRead < 0 || p.MaxRead > maxRegisters {
 		ps.add("max_read", "%d is out of range 0..%d", p.MaxRead, maxRegisters)
 	}
+	if p.MaxGap < -1 || p.MaxGap > maxRegisters {
+		ps.add("max_gap", "%d is out of range -1..%d (-1: never read through unused registers)", p.MaxGap, maxRegisters)
+	}
 	if len(p.Points) == 0 {
 		ps.add("points", "a profile needs at least one point")
 	}
