@@ -166,7 +166,9 @@ func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
 	if testOn && st.firing && !st.test {
 		ob.class = unknown // a real episode is frozen in test mode
 	}
-	st.observeSteps(at, ob)
+	if d.valueRead(st.r) { // see valueRead: polls may carry some points only
+		st.observeSteps(at, ob)
+	}
 	t, ok := st.step(at, ob)
 	switch {
 	case !ok:

@@ -32,13 +32,26 @@ func NewReader(plan *profile.Plan, slave uint8) *Reader {
 // it wraps the transport's error (errors.As *transport.Exception,
 // errors.Is transport.ErrTimeout).
 func (r *Reader) Read(ctx context.Context, tr transport.Transport) ([]profile.Sample, error) {
+	return r.ReadGroups(ctx, tr, nil)
+}
+
+// ReadGroups is Read limited to the plan's groups g with due[g] true (nil
+// reads them all): the samples are those of the points of these groups,
+// in profile order.
+func (r *Reader) ReadGroups(ctx context.Context, tr transport.Transport, due []bool) ([]profile.Sample, error) {
 	responses := make([][]byte, len(r.Plan.Requests))
-	for i, req := range r.Plan.Requests {
-		data, err := tr.Read(ctx, r.Slave, req.FC, req.Address, req.Count)
-		if err != nil {
-			return nil, fmt.Errorf("slave %d fc%d @%d+%d: %w", r.Slave, req.FC, req.Address, req.Count, err)
+	for g, grp := range r.Plan.Groups {
+		if due != nil && (g >= len(due) || !due[g]) {
+			continue
 		}
-		responses[i] = data
+		for i := grp.First; i < grp.End; i++ {
+			req := r.Plan.Requests[i]
+			data, err := tr.Read(ctx, r.Slave, req.FC, req.Address, req.Count)
+			if err != nil {
+				return nil, fmt.Errorf("slave %d fc%d @%d+%d: %w", r.Slave, req.FC, req.Address, req.Count, err)
+			}
+			responses[i] = data
+		}
 	}
 	samples, err := r.Plan.Decode(responses)
 	if err != nil {

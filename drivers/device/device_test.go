@@ -145,3 +145,27 @@ func TestReadErrorNamesRequest(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestReadGroupsReadsOnlyDueGroups: a group whose registers the slave does
+// not have (exception 02) is not asked for while it is not due.
+func TestReadGroupsReadsOnlyDueGroups(t *testing.T) {
+	set, srv, tr := setup(t)
+	p, _ := set.Get("smoke-485-basic")
+	dev := srv.AddDevice(1, p)
+	if err := dev.Set("alarm", 1); err != nil {
+		t.Fatal(err)
+	}
+	two, err := profile.Parse("two.yaml", []byte("name: two\ncategory: smoke\npoints:\n  - {name: alarm, address: 16}\n  - {name: x, address: 1000, poll: 10s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := profile.Compile(two, profile.PlanOptions{})
+	r := device.NewReader(plan, 1)
+	samples, err := r.ReadGroups(context.Background(), tr, []bool{true, false})
+	if err != nil || len(samples) != 1 || samples[0].Point != "alarm" || samples[0].Value != 1 {
+		t.Fatalf("1 s group: %+v, %v; want alarm = 1 alone", samples, err)
+	}
+	if _, err := r.ReadGroups(context.Background(), tr, []bool{false, true}); err == nil || !strings.Contains(err.Error(), "fc3 @1000+1: modbus exception 2") {
+		t.Fatalf("10 s group: err = %v, want exception 2 at @1000", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pts builds a profile from "name fc address type [access]" lines.
@@ -59,6 +60,12 @@ func TestCompilePlans(t *testing.T) {
 			[]Request{{3, 0, 23}}, nil},
 		{"no gaps", pts(t, 0, smoke...), PlanOptions{MaxGap: -1},
 			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap -1", withMaxGap(pts(t, 0, smoke...), -1), PlanOptions{},
+			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap 10, option -1 wins", withMaxGap(pts(t, 0, smoke...), 10), PlanOptions{MaxGap: -1},
+			[]Request{{3, 0, 7}, {3, 16, 1}, {3, 20, 3}}, nil},
+		{"profile max_gap 10", withMaxGap(pts(t, 0, smoke...), 10), PlanOptions{},
+			[]Request{{3, 0, 23}}, nil},
 		{"profile max_read", pts(t, 4, smoke...), PlanOptions{},
 			[]Request{{3, 0, 4}, {3, 4, 3}, {3, 16, 1}, {3, 20, 3}}, nil},
 		{"option cap below profile cap", pts(t, 4, smoke...), PlanOptions{MaxRead: 2},
@@ -92,6 +99,11 @@ func TestCompilePlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withMaxGap(p *Profile, gap int) *Profile {
+	p.MaxGap = gap
+	return p
 }
 
 func itoa(i int) string {
@@ -150,9 +162,17 @@ func TestShippedPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"smoke-detector":      "fc3 @0+7: status, fault_detail, smoke_level, contamination, battery, temperature, alarm_threshold\nfc3 @16+7: alarm, serial, fw_version\n",
-		"smoke-485-basic":     "fc3 @16+1: alarm\n",
-		"peacefair-pzem-004t": "fc3 @1+1: power_alarm_threshold\nfc4 @0+10: voltage, current, power, energy, frequency, pf, power_alarm\n",
+		"smoke-detector": "fc3 @0+2 every 1s: status, fault_detail\n" +
+			"fc3 @16+1 every 1s: alarm\n" +
+			"fc3 @2+4 every 5s: smoke_level, temperature\n" +
+			"fc3 @3+2 every 1m: contamination, battery\n" +
+			"fc3 @6+1 every 10m: alarm_threshold\n" +
+			"fc3 @20+3 every 10m: serial, fw_version\n",
+		"smoke-485-basic": "fc3 @16+1 every 1s: alarm\n",
+		"peacefair-pzem-004t": "fc4 @9+1 every 1s: power_alarm\n" +
+			"fc4 @0+9 every 5s: voltage, current, power, frequency, pf\n" +
+			"fc4 @5+2 every 1m: energy\n" +
+			"fc3 @1+1 every 10m: power_alarm_threshold\n",
 	}
 	for _, name := range set.Names() {
 		p, _ := set.Get(name)
@@ -168,5 +188,96 @@ func TestShippedPlans(t *testing.T) {
 				t.Errorf("%s: bad request %v", name, r)
 			}
 		}
+	}
+}
+
+// TestShippedIntervals pins DESIGN §8.1's classes in the shipped profiles:
+// status words 1 s, analog values 5 s, energy 60 s, setpoints 10 min.
+func TestShippedIntervals(t *testing.T) {
+	set, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]time.Duration{
+		"smoke-detector":     {"status": time.Second, "alarm": time.Second, "smoke_level": 5 * time.Second, "alarm_threshold": 10 * time.Minute},
+		"electrical-fire-1p": {"alarm_flags": time.Second, "residual_current": 5 * time.Second, "residual_at_alarm": 5 * time.Second, "energy_import": time.Minute, "residual_setpoint": 10 * time.Minute},
+		"smart-meter-3p":     {"status": time.Second, "ia": 5 * time.Second, "energy_import": time.Minute, "rated_current": 10 * time.Minute},
+		"arc-fault-1p":       {"status": time.Second, "arc_halfcycles_1s": time.Second, "current": 5 * time.Second},
+		"chint-dtsu666":      {"ua": 5 * time.Second, "energy_import": time.Minute},
+	}
+	for name, pts := range want {
+		p, _ := set.Get(name)
+		for pt, iv := range pts {
+			if got := p.PollOf(p.Point(pt)); got != iv {
+				t.Errorf("%s %s: poll %v, want %v", name, pt, got, iv)
+			}
+		}
+	}
+}
+
+func TestCompileGroupsByInterval(t *testing.T) {
+	p := pts(t, 0, "status 3 0 u16", "level 3 1 u16", "alarm 3 2 u16", "energy 3 4 u32", "setp 3 6 u16 rw")
+	p.Points[1].Poll = 5 * time.Second
+	p.Points[3].Poll = time.Minute
+	p.Points[4].Poll = 10 * time.Minute
+	plan, err := Compile(p, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// status and alarm share 1 s and the hole at 1 is read through; level,
+	// in that hole, is never joined to them but read on its own every 5 s.
+	want := "fc3 @0+3 every 1s: status, alarm\n" +
+		"fc3 @1+1 every 5s: level\n" +
+		"fc3 @4+2 every 1m: energy\n" +
+		"fc3 @6+1 every 10m: setp\n"
+	if plan.String() != want {
+		t.Errorf("plan:\n%swant:\n%s", plan, want)
+	}
+	wantGroups := []Group{{time.Second, 0, 1}, {5 * time.Second, 1, 2}, {time.Minute, 2, 3}, {10 * time.Minute, 3, 4}}
+	if !reflect.DeepEqual(plan.Groups, wantGroups) {
+		t.Errorf("groups %v, want %v", plan.Groups, wantGroups)
+	}
+	// Only the 1 s and 1 min groups read: their points, in profile order.
+	got, err := plan.Decode([][]byte{{0, 2, 0, 9, 0, 1}, nil, {0, 0, 0, 7}, nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantS := []Sample{{Point: "status", Value: 2}, {Point: "alarm", Value: 1}, {Point: "energy", Value: 7}}
+	if !reflect.DeepEqual(got, wantS) {
+		t.Errorf("partial decode = %+v, want %+v", got, wantS)
+	}
+	// A device's poll: overrides every interval: one group, one read.
+	one, err := Compile(p, PlanOptions{Poll: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := one.String(); s != "fc3 @0+7 every 2s: status, level, alarm, energy, setp\n" || len(one.Groups) != 1 {
+		t.Errorf("with poll 2s: %s groups %v", s, one.Groups)
+	}
+}
+
+func TestIntervalsMustBeMultiples(t *testing.T) {
+	bad := `name: t
+category: smoke
+poll: 3s
+points:
+  - {name: a, address: 0}
+  - {name: b, address: 1, poll: 2s}
+  - {name: c, address: 2, poll: 4s}
+  - {name: d, address: 3, poll: -1s}
+  - {name: e, address: 4, poll: 5s}
+`
+	_, err := Parse("t.yaml", []byte(bad))
+	for _, want := range []string{
+		"t.yaml: points[3].poll: -1s must not be negative",
+		"t.yaml: poll: 3s is not a multiple of 2s, the profile's fastest interval",
+		"t.yaml: points[4].poll: 5s is not a multiple of 2s",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to contain %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "points[2].poll") || strings.Count(err.Error(), "t.yaml: poll:") != 1 {
+		t.Errorf("4s is a multiple of 2s, and the profile's poll is reported once: %v", err)
 	}
 }

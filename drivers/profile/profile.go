@@ -30,12 +30,17 @@ type Profile struct {
 	// GB26875ComponentType is the component type code of GB 26875.
 	GB26875ComponentType int    `yaml:"gb26875_component_type"`
 	Source               string `yaml:"source"` // where the register map comes from
-	// Poll is the device's default poll interval (0: the gateway's default).
+	// Poll is the poll interval of the points without a poll: of their own
+	// (0: DefaultPoll, 1 s).
 	Poll time.Duration `yaml:"poll"`
 	// MaxRead caps the registers (or bits) of one read for this model
 	// (0: the protocol limit, 125 registers / 2000 bits).
-	MaxRead int     `yaml:"max_read"`
-	Points  []Point `yaml:"points"`
+	MaxRead int `yaml:"max_read"`
+	// MaxGap is how many unused registers (or bits) between two points a
+	// read may go through for this model: 0 the planner's default (8), -1
+	// none, for devices that answer exception 02 to an unmapped register.
+	MaxGap int     `yaml:"max_gap"`
+	Points []Point `yaml:"points"`
 	// Rules are the default rules, kept as raw YAML: the gateway decodes
 	// each into a rules.Spec (drivers know nothing of rules).
 	Rules []yaml.Node `yaml:"rules"`
@@ -68,6 +73,12 @@ type Point struct {
 	// Default is the engineering value the simulator serves at start.
 	Default *float64 `yaml:"default"`
 	Desc    string   `yaml:"desc"` // free text, e.g. the Chinese name
+	// Poll is how often the point is read (0: the profile's poll). Every
+	// interval of a profile is a multiple of its fastest one: the
+	// scheduler reads a slower point on the turns of the fastest, so a
+	// poll that carries it also carries the faster points (DESIGN.md §8.1:
+	// status words 1 s, analog values 5 s, energy 60 s, setpoints 10 min).
+	Poll time.Duration `yaml:"poll"`
 }
 
 // Readable reports whether the point is polled (access r or rw).

@@ -51,6 +51,9 @@ func (p *Profile) Validate() error {
 	if p.MaxRead < 0 || p.MaxRead > maxRegisters {
 		ps.add("max_read", "%d is out of range 0..%d", p.MaxRead, maxRegisters)
 	}
+	if p.MaxGap < -1 || p.MaxGap > maxRegisters {
+		ps.add("max_gap", "%d is out of range -1..%d (-1: never read through unused registers)", p.MaxGap, maxRegisters)
+	}
 	if len(p.Points) == 0 {
 		ps.add("points", "a profile needs at least one point")
 	}
@@ -65,6 +68,7 @@ func (p *Profile) Validate() error {
 		validatePoint(ps, at, pt)
 	}
 	checkOverlaps(ps, p.Points)
+	checkIntervals(ps, p)
 	checkRules(ps, p)
 	return errors.Join(ps.errs...)
 }
@@ -112,6 +116,37 @@ func validatePoint(ps *problems, at string, pt *Point) {
 	if pt.Default != nil && (known || isBit) {
 		if _, err := EncodeValue(pt, *pt.Default); err != nil {
 			ps.add(at+".default", "%v", err)
+		}
+	}
+}
+
+// checkIntervals reports negative poll intervals and point intervals that
+// are not a multiple of the profile's fastest: the scheduler reads a group
+// every k turns of the fastest group (gateway/sched), so a slower point is
+// always read together with the faster ones and a rule that combines them
+// sees both in one poll.
+func checkIntervals(ps *problems, p *Profile) {
+	for i := range p.Points {
+		if p.Points[i].Poll < 0 {
+			ps.add(fmt.Sprintf("points[%d].poll", i), "%v must not be negative", p.Points[i].Poll)
+		}
+	}
+	ivs := p.intervals(0)
+	if len(ivs) < 2 || ivs[0] <= 0 {
+		return
+	}
+	profileDone := false
+	for i := range p.Points {
+		pt := &p.Points[i]
+		if iv := p.PollOf(pt); pt.Readable() && iv%ivs[0] != 0 {
+			at := fmt.Sprintf("points[%d].poll", i)
+			if pt.Poll <= 0 {
+				if profileDone {
+					continue
+				}
+				at, profileDone = "poll", true
+			}
+			ps.add(at, "%v is not a multiple of %v, the profile's fastest interval (slower points are read on the fastest points' turns)", iv, ivs[0])
 		}
 	}
 }

@@ -84,7 +84,11 @@ type Config struct {
 	// request: 0 means t3.5 (3.5 characters of 11 bits; 1.75 ms above
 	// 19200 baud), as the spec says; a positive value replaces it; a
 	// negative value keeps no gap (what libmodbus/mbpoll do), only for
-	// lines whose devices tolerate back-to-back frames.
+	// lines whose devices tolerate back-to-back frames. On rtu-over-tcp
+	// the device server times the serial line, so 0 and negative values
+	// keep no gap, and a positive value is a pause after the last byte
+	// received before the next request (for device servers that merge
+	// back-to-back frames). Modbus TCP ignores it.
 	Gap time.Duration
 }
 
@@ -118,7 +122,9 @@ func OpenWith(cfg Config, opts Options) (Transport, error) {
 		if cfg.Address == "" {
 			return nil, errors.New("transport rtu-over-tcp: no address")
 		}
-		return NewRTUOverTCP(cfg.Address, timeout, opts), nil
+		t := NewRTUOverTCP(cfg.Address, timeout, opts).(*rtu)
+		t.gap = max(cfg.Gap, 0)
+		return t, nil
 	default:
 		return nil, fmt.Errorf("transport: unknown type %q (want tcp, rtu or rtu-over-tcp)", cfg.Type)
 	}

@@ -72,7 +72,9 @@ type Device struct {
 	Slave    int    `json:"slave"`
 	Profile  string `json:"profile"`
 	Location string `json:"location,omitempty"`
-	// Online is the last poll's outcome; Seen is false until the first.
+	// Online has hysteresis: false after 3 failed polls in a row (an
+	// exception reply is a failed poll), true at the first good one, false
+	// before it; Seen is false until the first poll.
 	Online      bool      `json:"online"`
 	Seen        bool      `json:"seen"`
 	LastPoll    time.Time `json:"last_poll,omitzero"`
@@ -94,7 +96,7 @@ type Device struct {
 	FrameErrors   uint64  `json:"frame_errors"`
 	Exceptions    uint64  `json:"exceptions"`
 	MeanLatencyMS float64 `json:"mean_latency_ms"`
-	Values        []Value `json:"values"` // of the last successful poll
+	Values        []Value `json:"values"` // the latest value of each point read
 }
 
 // Value is one decoded point.

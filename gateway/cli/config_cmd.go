@@ -50,22 +50,23 @@ func newConfigCheckCmd() *cobra.Command {
 	return c
 }
 
-// printPlans shows, per device, the Modbus reads one poll makes.
+// printPlans shows, per device, the Modbus reads its polls make and how
+// often each is read.
 func printPlans(w io.Writer, cfg *config.Config, profiles *profile.Set) error {
-	fmt.Fprintln(w, "# request plan per device (one poll)")
+	fmt.Fprintln(w, "# request plan per device (each read with its interval)")
 	for _, d := range cfg.Devices {
 		p, ok := profiles.Get(d.Profile)
 		if !ok {
 			return fmt.Errorf("device %q: profile %q not found", d.ID, d.Profile)
 		}
-		plan, err := profile.Compile(p, profile.PlanOptions{})
+		plan, err := profile.Compile(p, d.PlanOptions())
 		if err != nil {
 			return fmt.Errorf("device %q: %w", d.ID, err)
 		}
 		n := len(plan.Requests)
 		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, plural(n, "request"))
-		for _, r := range plan.Requests {
-			fmt.Fprintf(w, "  %s\n", r)
+		for i, r := range plan.Requests {
+			fmt.Fprintf(w, "  %-12s every %s\n", r, profile.ShortDuration(plan.Interval(i)))
 		}
 	}
 	return nil

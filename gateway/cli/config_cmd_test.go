@@ -183,7 +183,7 @@ func TestConfigCheckProfilesDirProblems(t *testing.T) {
 }
 
 // --print shows the resolved config with the password redacted, the
-// request plan of each device, then the summary.
+// request plan of each device with each read's interval, then the summary.
 func TestConfigCheckPrint(t *testing.T) {
 	cleanEnv(t)
 	path := writeFile(t, "good.yaml", goodConfig("127.0.0.1:1502"))
@@ -199,10 +199,14 @@ func TestConfigCheckPrint(t *testing.T) {
 		"\n    username: gw\n",
 		"\n    client_id: gw-330502103-test-01\n", // a derived default
 		"\n    timeout: 300ms\n",                  // a bus default
-		"# request plan per device (one poll)\n" +
-			"smoke-1 (bus lan, slave 1, profile smoke-detector): 2 requests\n" +
-			"  fc3 @0+7\n" +
-			"  fc3 @16+7\n" +
+		"# request plan per device (each read with its interval)\n" +
+			"smoke-1 (bus lan, slave 1, profile smoke-detector): 6 requests\n" +
+			"  fc3 @0+2     every 1s\n" +
+			"  fc3 @16+1    every 1s\n" +
+			"  fc3 @2+4     every 5s\n" +
+			"  fc3 @3+2     every 1m\n" +
+			"  fc3 @6+1     every 10m\n" +
+			"  fc3 @20+3    every 10m\n" +
 			"efd-1 (bus lan, slave 7, profile electrical-fire-1p): ",
 	} {
 		if !strings.Contains(out, w) {

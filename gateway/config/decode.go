@@ -50,6 +50,9 @@ func (d decoder) decode(path string, raw any, v reflect.Value) {
 	case sizeType:
 		d.size(path, raw, v)
 		return
+	case gapType:
+		d.gap(path, raw, v)
+		return
 	case anyMapType:
 		if m, ok := asMap(raw); ok {
 			v.Set(reflect.ValueOf(m))

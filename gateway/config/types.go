@@ -58,6 +58,10 @@ type Bus struct {
 	StopBits int           `yaml:"stop_bits"` // 1 | 2, default 1
 	Timeout  time.Duration `yaml:"timeout"`   // per request, default 300ms
 	Retries  int           `yaml:"retries"`   // extra attempts per poll, default 1
+
+	// Gap is the master's silence before each request (rtu, rtu-over-tcp):
+	// left out t3.5, a duration, or minimal (see Gap).
+	Gap Gap `yaml:"gap,omitempty"`
 }
 
 // Device is one Modbus slave polled through a profile.

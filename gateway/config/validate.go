@@ -120,6 +120,7 @@ func validateBus(p *problems, at string, b Bus) {
 	if b.Retries < 0 || b.Retries > 10 {
 		p.add(at+".retries", "%d is out of range 0..10", b.Retries)
 	}
+	validateGap(p, at, b)
 }
 
 // checkHostPort returns "" for a good host:port, else what is wrong.

@@ -22,7 +22,7 @@ type pollStats struct {
 	lastErr                     string
 	latency                     time.Duration // last read attempt
 	values                      []rules.Reading
-	health                      sched.Health // per read attempt
+	health                      sched.Health // per read attempt and poll (online)
 }
 
 // note counts one poll (a sweep, retries included).
@@ -31,7 +31,7 @@ func (s *pollStats) note(p rules.Poll) {
 	if p.OK {
 		s.ok++
 		s.lastOK = p.At
-		s.values = p.Readings
+		s.values = mergeReadings(s.values, p.Readings)
 		return
 	}
 	s.failed++

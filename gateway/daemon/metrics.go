@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
@@ -39,7 +41,8 @@ func newMetrics(d *Daemon) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 10), // 5 ms … 2.56 s
 		}, []string{"bus", "device"}),
 		online: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fenghuo_device_online", Help: "1 if the device answered its last poll, else 0.",
+			Name: "fenghuo_device_online",
+			Help: fmt.Sprintf("1 if the device is online (its last poll delivered data, or fewer than %d in a row failed since one did), else 0.", sched.OfflineAfter),
 		}, []string{"bus", "device"}),
 		committed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fenghuo_events_committed_total", Help: "Ticket events committed to the outbox since start, by state.",
@@ -59,11 +62,14 @@ func newMetrics(d *Daemon) *metrics {
 	return m
 }
 
-// notePoll counts one poll outcome.
-func (m *metrics) notePoll(bus string, p rules.Poll) {
-	result, up := "ok", 1.0
+// notePoll counts one poll outcome and sets the device's online state.
+func (m *metrics) notePoll(bus string, p rules.Poll, online bool) {
+	result, up := "ok", 0.0
 	if !p.OK {
-		result, up = "failed", 0
+		result = "failed"
+	}
+	if online {
+		up = 1
 	}
 	m.polls.WithLabelValues(bus, p.Device, result).Inc()
 	m.online.WithLabelValues(bus, p.Device).Set(up)

@@ -22,13 +22,13 @@ func TestDeadDeviceKeepsHealthyIntervals(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		ok := func(ctx context.Context) ([]profile.Sample, error) {
+		ok := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			time.Sleep(10 * time.Millisecond)
 			return []profile.Sample{{Point: "status", Value: 0}}, nil
 		}
 		var deadAt []time.Duration
 		start := time.Now()
-		dead := func(ctx context.Context) ([]profile.Sample, error) {
+		dead := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			deadAt = append(deadAt, time.Since(start))
 			time.Sleep(timeout)
 			return nil, fmt.Errorf("slave 32: %w", transport.ErrTimeout)
@@ -88,7 +88,7 @@ func TestBackoffResetsOnAnswer(t *testing.T) {
 		alive := false
 		var at []time.Duration
 		start := time.Now()
-		read := func(ctx context.Context) ([]profile.Sample, error) {
+		read := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			at = append(at, time.Since(start))
@@ -126,7 +126,7 @@ func TestExceptionIsNotRetriedNorBackedOff(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		calls := 0
-		read := func(ctx context.Context) ([]profile.Sample, error) {
+		read := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			calls++
 			return nil, fmt.Errorf("slave 2 @0: %w", &modbus.Exception{Func: 3, Code: modbus.IllegalDataAddress})
 		}

@@ -9,51 +9,75 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 )
 
-// OfflineAfter is how many consecutive failed attempts take a device
-// offline; the first good answer brings it back.
+// OfflineAfter is how many consecutive failed polls take a device offline;
+// the first good poll brings it back.
+//
+// A failed poll is one that delivered no data, retries included: a
+// timeout, a broken frame, a bus that cannot be opened, and also an
+// exception reply. A device that answers every poll with exception 04 is
+// alive on the wire but tells the gateway nothing: for a fire-safety
+// gateway that is as good as offline (DESIGN §8.3 R21 counts exceptions
+// too). The scheduler still treats an exception as an answer for its own
+// purposes (no retry, no backoff: it costs one short transaction, not a
+// timeout, and the device's recovery is seen at once).
+//
+// A constant, not a config key (DESIGN §3 has none): 3 is R21's default
+// failure count (DESIGN §8.3, §8.4), so the health view counts the same
+// failures as R21 and turns offline no later than R21's count; R21 also
+// waits 30 s and 3 good polls to clear, and only R21 raises a ticket.
 const OfflineAfter = 3
 
 // Health is one device's read counters and its online state with
-// hysteresis, for diag and metrics. It is pure: the caller passes each
-// attempt's outcome and latency. The zero value is a device not yet seen.
+// hysteresis, for diag, metrics and the status message. It is pure: the
+// caller passes each attempt's outcome and latency (Note) and each poll's
+// result (NotePoll). The zero value is a device not yet polled.
 type Health struct {
 	Requests, Timeouts, FrameErrors, Exceptions, OtherErrors uint64
 	LastLatency                                              time.Duration
 	total                                                    time.Duration // sum of latencies, for Mean
 	failsInRow                                               int
-	Online                                                   bool
+	// Online: the last poll delivered data, or fewer than OfflineAfter
+	// polls in a row have failed since one did. False before the first
+	// good poll.
+	Online bool
+	// Known: Online has been decided, by a good poll or by OfflineAfter
+	// failed ones (a device that never answered is then known offline).
+	Known bool
 }
 
-// Note counts one read attempt that took latency and ended with err, and
-// reports whether Online changed. An exception reply is an answer: it
-// counts as an exception and keeps the device online.
-func (h *Health) Note(err error, latency time.Duration) (changed bool) {
+// Note counts one read attempt that took latency and ended with err (an
+// exception reply counts as an exception; see OfflineAfter for what it
+// means for Online, which Note does not change).
+func (h *Health) Note(err error, latency time.Duration) {
 	h.Requests++
 	h.LastLatency = latency
 	h.total += latency
-	was := h.Online
 	var ex *modbus.Exception
 	switch {
 	case err == nil:
-		h.failsInRow, h.Online = 0, true
 	case errors.As(err, &ex):
 		h.Exceptions++
-		h.failsInRow, h.Online = 0, true
+	case errors.Is(err, transport.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+		h.Timeouts++
+	case errors.Is(err, modbus.ErrCRC), errors.Is(err, modbus.ErrFrame):
+		h.FrameErrors++
 	default:
-		switch {
-		case errors.Is(err, transport.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded):
-			h.Timeouts++
-		case errors.Is(err, modbus.ErrCRC), errors.Is(err, modbus.ErrFrame):
-			h.FrameErrors++
-		default:
-			h.OtherErrors++
-		}
-		h.failsInRow++
-		if h.failsInRow >= OfflineAfter {
-			h.Online = false
-		}
+		h.OtherErrors++
 	}
-	return h.Online != was
+}
+
+// NotePoll records one poll (ok: it delivered data) and reports whether
+// the device's state changed: online at the first good poll, offline at
+// the OfflineAfter-th failed poll in a row. The first decision counts as
+// a change.
+func (h *Health) NotePoll(ok bool) (changed bool) {
+	was, known := h.Online, h.Known
+	if ok {
+		h.failsInRow, h.Online, h.Known = 0, true, true
+	} else if h.failsInRow++; h.failsInRow >= OfflineAfter {
+		h.Online, h.Known = false, true
+	}
+	return h.Known && (!known || h.Online != was)
 }
 
 // MeanLatency is the mean latency of all attempts, 0 before the first.

@@ -8,15 +8,24 @@ import (
 	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
-// ReadFunc reads one device once over the bus's transport. Only the bus's
-// owner goroutine calls it.
-type ReadFunc func(ctx context.Context) ([]profile.Sample, error)
+// ReadFunc reads one device once over the bus's transport: the read
+// groups g with due[g] true (len(due) is len(Device.Every), or 1). Only
+// the bus's owner goroutine calls it.
+type ReadFunc func(ctx context.Context, due []bool) ([]profile.Sample, error)
 
 // Device is one device to poll on a bus.
 type Device struct {
-	ID       string
-	Interval time.Duration // > 0
-	Read     ReadFunc
+	ID string
+	// Interval is the device's turn: how often its fastest group is read
+	// (> 0).
+	Interval time.Duration
+	// Every says, per read group (a plan's Groups, fastest first), every
+	// how many turns the group is read: 1 each turn, 5 every fifth… nil
+	// means one group read every turn. Slower groups are read on the
+	// turns of the faster ones, so a poll that carries a slow group
+	// carries the fast ones too.
+	Every []int
+	Read  ReadFunc
 }
 
 // Bus is one line and its devices.
@@ -29,14 +38,18 @@ type Bus struct {
 // Run polls bus until ctx is done, sending one rules.Poll per device poll
 // (its retries included) to out. Devices are polled at their own intervals,
 // earliest due first; a device that falls behind is polled as soon as the
-// line is free, without a burst of catch-up polls.
+// line is free, without a burst of catch-up polls. Each poll of a device
+// reads the groups due on that turn (see Device.Every), so a Poll carries
+// the points of those groups only.
 //
 // The owner makes one read attempt per turn, so a dead device holds the line
 // for at most one request timeout before the next due device goes: a retry
 // (only of a timeout or broken frame, never of an exception reply, which is
 // an answer) is queued as due now, behind devices already overdue. A device
 // whose poll failed backs off (see backoff) and gets no retries until it
-// answers again. Run returns ctx.Err().
+// answers again; the backoff is the device's, so it holds for all its
+// groups, and the first poll after a failure reads every group. Run
+// returns ctx.Err().
 func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	if len(bus.Devices) == 0 {
 		<-ctx.Done()
@@ -47,6 +60,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	start := time.Now()
 	for i := range due {
 		due[i], st[i].base = start, start
+		st[i].due = make([]bool, max(1, len(bus.Devices[i].Every)))
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -59,12 +73,12 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		case <-timer.C:
 		}
 		d := bus.Devices[i]
-		samples, err := d.Read(ctx)
+		s := &st[i]
+		samples, err := d.Read(ctx, s.groupsDue(d.Every))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := time.Now()
-		s := &st[i]
 		if err != nil && !isAnswer(err) && s.fails == 0 && s.attempt < bus.Retries {
 			s.attempt++
 			due[i] = now
@@ -75,12 +89,15 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		case err == nil:
 			p.Readings = ToReadings(samples)
 			s.fails = 0
+			s.turn++
 		case isAnswer(err):
 			p.Err = err.Error()
 			s.fails = 0
+			s.turn++ // an answer: the next turn's groups, as if it had data
 		default:
 			p.Err = err.Error()
 			s.fails++
+			s.turn = 0 // no answer: read every group when it is back
 		}
 		s.attempt = 0
 		s.base = next(s.base, backoff(d.Interval, s.fails), now)
@@ -98,6 +115,21 @@ type devState struct {
 	base    time.Time // when the current poll was due
 	attempt int       // retries made in the current poll
 	fails   int       // consecutive failed polls (exception replies excluded)
+	turn    int       // polls since the last unanswered one: picks the groups
+	due     []bool    // the groups read this turn (reused)
+}
+
+// groupsDue marks the groups read on this turn: group g when turn is a
+// multiple of every[g]; turn 0 reads them all.
+func (s *devState) groupsDue(every []int) []bool {
+	for g := range s.due {
+		n := 1
+		if g < len(every) {
+			n = max(1, every[g])
+		}
+		s.due[g] = s.turn%n == 0
+	}
+	return s.due
 }
 
 // earliest returns the index of the smallest time.

@@ -15,7 +15,7 @@ func TestRunPollsEachDeviceAtItsInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		out := make(chan rules.Poll, 100)
-		ok := func(ctx context.Context) ([]profile.Sample, error) {
+		ok := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			time.Sleep(10 * time.Millisecond) // a transaction on the wire
 			return []profile.Sample{{Point: "status", Value: 2}}, nil
 		}
@@ -50,7 +50,7 @@ func TestRunReportsFailureAfterRetries(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		calls := 0
-		fail := func(ctx context.Context) ([]profile.Sample, error) {
+		fail := func(ctx context.Context, _ []bool) ([]profile.Sample, error) {
 			calls++
 			time.Sleep(300 * time.Millisecond) // the request timeout
 			return nil, errors.New("slave 2: timeout")
