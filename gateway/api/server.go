@@ -32,6 +32,7 @@ type Handlers struct {
 	Alarms  func(ctx context.Context) (Alarms, error)
 	Queue   func(ctx context.Context, limit int) (Queue, error)
 	Rules   func(ctx context.Context) (Rules, error)
+	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
 }
 
 // Server serves Handlers on a unix socket.
@@ -118,6 +119,7 @@ func clearStale(path string) error {
 // mux routes the endpoints to the handlers.
 func mux(h Handlers) *http.ServeMux {
 	m := http.NewServeMux()
+	h.Bus.register(m)
 	if h.Status != nil {
 		m.HandleFunc("GET /v1/status", serve(h.Status))
 	}

@@ -93,6 +93,7 @@ func (d *Daemon) apiHandlers() api.Handlers {
 		Alarms:  d.apiAlarms,
 		Queue:   d.apiQueue,
 		Rules:   d.apiRules,
+		Bus:     d.busHandlers(), // read, scan, trace: busapi.go
 	}
 }
 
