@@ -80,3 +80,16 @@ func commandLine(pid int) string {
 	}
 	return s
 }
+
+// CheckPortFree reports whether port could be opened as a master now: it
+// opens the tty (which sends nothing on the line), tries the lock and
+// closes it again. A port another process holds gives an error wrapping
+// ErrPortLocked that names the holder.
+func CheckPortFree(port string) error {
+	f, err := os.OpenFile(port, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return lockPort(f, port)
+}

@@ -39,7 +39,13 @@ func TestSerialPortIsLockedWhileOpen(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, a+" is locked by pid "+strconv.Itoa(os.Getpid())+" (") {
 		t.Errorf("message %q does not name the port and this process", msg)
 	}
+	if err := transport.CheckPortFree(a); !errors.Is(err, transport.ErrPortLocked) {
+		t.Errorf("CheckPortFree while held: %v, want ErrPortLocked", err)
+	}
 	first.Close()
+	if err := transport.CheckPortFree(a); err != nil {
+		t.Errorf("CheckPortFree once released: %v", err)
+	}
 	if _, err := second.Read(ctx, 1, 3, 0, 1); !errors.Is(err, transport.ErrTimeout) {
 		t.Fatalf("after the first closed: %v, want the port open (a timeout)", err)
 	}
