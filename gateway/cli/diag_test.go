@@ -227,7 +227,7 @@ func TestDiagUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diag"}, "diag: a command is required (alarms, devices, queue, rules, status)"},
+		{[]string{"diag"}, "diag: a command is required (alarms, devices, queue, read, rules, scan, status, trace)"},
 		{[]string{"diag", "stauts"}, `(did you mean "status"?)`},
 		{[]string{"diag", "status", "extra"}, `unknown command "extra" for "fenghuo diag status"`},
 		{[]string{"diag", "queue", "--limit", "x"}, "invalid argument"},

@@ -22,16 +22,20 @@ func newBusDiag() *busDiag {
 	return &busDiag{jobs: make(chan sched.Job), stopped: make(chan struct{})}
 }
 
-// openBus opens a bus's transport with the tracer's hook; a Modbus TCP
-// transport, which has no hook, is wrapped to trace its PDUs.
+// openBus opens a bus's transport with the tracer's hook.
 func (bd *busDiag) openBus(b busPlan) (transport.Transport, error) {
-	cfg := TransportConfig(b.cfg)
-	tr, err := transport.OpenWith(cfg, transport.Options{Trace: bd.trace.hook})
+	return OpenTraced(TransportConfig(b.cfg), bd.trace.hook)
+}
+
+// OpenTraced opens a transport whose frames go to trace; a Modbus TCP
+// transport, which has no hook of its own, is wrapped to trace its PDUs.
+func OpenTraced(cfg transport.Config, trace func(transport.Frame)) (transport.Transport, error) {
+	tr, err := transport.OpenWith(cfg, transport.Options{Trace: trace})
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Type == "tcp" {
-		tr = tracedTCP{Transport: tr, trace: bd.trace.hook}
+	if cfg.Type == "tcp" && trace != nil {
+		tr = tracedTCP{Transport: tr, trace: trace}
 	}
 	return tr, nil
 }
