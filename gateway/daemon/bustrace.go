@@ -53,7 +53,7 @@ func (c *FrameConverter) Convert(f transport.Frame) []api.TraceFrame {
 		}
 		c.waiting = false
 	default:
-		tf.Dir = "drop"
+		tf.Dir, tf.Slave, tf.FC = "drop", 0, 0 // noise: its first bytes are no address
 	}
 	return append(out, tf)
 }
