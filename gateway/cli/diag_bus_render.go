@@ -195,7 +195,11 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, req api.ScanRequest) *progress {
-	return &progress{w: w, tty: isTerminal(w), total: req.To - req.From + 1, prefix: fmt.Sprintf("scan %s %d..%d", req.Bus, req.From, req.To)}
+	bus := req.Bus
+	if bus == "" {
+		bus = "direct" // --direct --port/--address: the line has no name
+	}
+	return &progress{w: w, tty: isTerminal(w), total: req.To - req.From + 1, prefix: fmt.Sprintf("scan %s %d..%d", bus, req.From, req.To)}
 }
 
 func (p *progress) event(ev api.StreamEvent) {
