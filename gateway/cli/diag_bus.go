@@ -98,9 +98,18 @@ func daemonRead(ctx context.Context, f *diagFlags, rf readFlags) (api.ReadResult
 	if rf.isRaw {
 		req = api.ReadRequest{Bus: rf.bus, Slave: rf.slave, FC: rf.fc, Addr: rf.addr, Count: rf.count}
 	}
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	res, err := api.NewClient(socket).Read(ctx, req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return res, failed(fmt.Errorf("the daemon on %s did not answer the read within %s (see its log: journalctl -u fenghuo)", socket, readTimeout))
+	}
 	return res, busError(socket, err)
 }
+
+// readTimeout bounds a read through the daemon: it waits for at most one
+// job and one poll in front of it, a few bus timeouts.
+const readTimeout = 30 * time.Second
 
 // printRead prints a read as tables or JSON; a failed read is exit 1
 // with its error (the exception by name).

@@ -268,3 +268,57 @@ func TestDiagDirect(t *testing.T) {
 		t.Errorf("read through the daemon: exit %d\n%s", code, out)
 	}
 }
+
+// With no daemon, the bus commands say so and suggest --direct.
+func TestDiagBusNoDaemon(t *testing.T) {
+	cleanEnv(t)
+	sock := filepath.Join(t.TempDir(), "fenghuo.sock")
+	want := "fenghuo: no fenghuo daemon on " + sock + ": is it running? (systemctl status fenghuo); without a daemon, add --direct to open the bus yourself\n"
+	for _, args := range [][]string{
+		{"read", "--device", "smoke-1"},
+		{"read", "--bus", "rs485-1", "--slave", "1", "--addr", "0"},
+		{"scan", "--bus", "rs485-1"},
+		{"trace", "--bus", "rs485-1"},
+	} {
+		code, out, errOut := fenghuo(t, append([]string{"diag"}, append(args, "--socket", sock)...)...)
+		if code != 1 || out != "" || errOut != want {
+			t.Errorf("diag %q: exit %d, stdout %q, stderr %q; want exit 1 and %q", args, code, out, errOut, want)
+		}
+	}
+}
+
+func TestDiagBusUsage(t *testing.T) {
+	cleanEnv(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"read"}, "read: --device D, or --bus B --slave S --addr A, is required"},
+		{[]string{"read", "--device", "d", "--bus", "b"}, "give --device D, or --bus B --slave S --addr A, not both"},
+		{[]string{"read", "--bus", "b", "--slave", "1"}, "a raw read needs --slave S and --addr A"},
+		{[]string{"read", "--bus", "b", "--point", "p"}, "--point goes with --device"},
+		{[]string{"read", "--bus", "b", "--slave", "0", "--addr", "0"}, "slave 0 is out of range 1..247"},
+		{[]string{"read", "--bus", "b", "--slave", "1", "--addr", "0", "--fc", "6"}, "fc 6: want a read function code"},
+		{[]string{"read", "--bus", "b", "--slave", "1", "--addr", "0", "--count", "126"}, "count 126 is out of range for fc3"},
+		{[]string{"read", "--bus", "b", "--slave", "1", "--addr", "65535", "--count", "2"}, "goes past register 65535"},
+		{[]string{"read", "--bus", "b", "--slave", "1", "--addr", "0", "--port", "/dev/ttyS1"}, "--port goes with --direct"},
+		{[]string{"read", "--direct", "--slave", "1", "--addr", "0"}, "--direct needs the line: --port P (serial) or --address H:P (TCP), or --config FILE with --bus B"},
+		{[]string{"read", "--direct", "--port", "/dev/x", "--address", "h:1", "--slave", "1", "--addr", "0"}, "not both"},
+		{[]string{"read", "--direct", "--device", "d"}, "--direct: --device needs --config FILE"},
+		{[]string{"scan"}, "scan: --bus B is required"},
+		{[]string{"scan", "--bus", "b", "--from", "10", "--to", "2"}, "scan range 10..2: want 1 ≤ from ≤ to ≤ 247"},
+		{[]string{"scan", "--bus", "b", "--to", "248"}, "scan range 1..248"},
+		{[]string{"trace"}, "trace: --bus B is required"},
+		{[]string{"trace", "--bus", "b", "--seconds", "0"}, "--seconds 0: want a number of seconds in (0, 3600]"},
+	} {
+		code, out, errOut := fenghuo(t, append([]string{"diag"}, tc.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	// A port that does not exist is not a usage error: the line is bad.
+	code, _, errOut := fenghuo(t, "diag", "read", "--direct", "--port", filepath.Join(t.TempDir(), "ttyUSB9"), "--slave", "1", "--addr", "0")
+	if code != 1 || !strings.Contains(errOut, "--direct: cannot open ") || !strings.Contains(errOut, "no such file or directory") {
+		t.Errorf("missing port: exit %d, %s", code, errOut)
+	}
+}
