@@ -125,5 +125,7 @@ type fakeTransport struct{}
 func (fakeTransport) Read(context.Context, uint8, uint8, uint16, uint16) ([]byte, error) {
 	return nil, errors.New("not used")
 }
-func (fakeTransport) Write(context.Context, uint8, uint16, []uint16) error { return errors.New("not used") }
-func (fakeTransport) Close() error                                           { return nil }
+func (fakeTransport) Write(context.Context, uint8, uint16, []uint16) error {
+	return errors.New("not used")
+}
+func (fakeTransport) Close() error { return nil }
