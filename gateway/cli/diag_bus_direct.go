@@ -63,7 +63,16 @@ func directConfig(f *diagFlags, stderr io.Writer, what string) (*config.Config, 
 		return nil, usage(fmt.Errorf("--direct: %s needs --config FILE", what))
 	}
 	cfg, _, err := loadConfig(f.config, stderr, "")
-	return cfg, err
+	if err != nil {
+		return nil, err
+	}
+	// The config's own daemon owns all its buses, TCP ones too (where
+	// there is no port lock): a second master to a serial device server
+	// corrupts that line as surely as one on the tty.
+	if sock := cfg.Local.Socket; sock != "" && api.Answers(sock) {
+		return nil, failed(fmt.Errorf("--direct refused: the fenghuo daemon of %s is running (it answers on %s) and owns its buses (a second master corrupts frames): run the command without --direct, it goes through the daemon", f.config, sock))
+	}
+	return cfg, nil
 }
 
 // line is the bus --direct opens: from --port/--address, else the bus

@@ -251,14 +251,26 @@ func TestDiagDirect(t *testing.T) {
 	}
 
 	startRun(t, cfgPath, socket)
+	// The port is locked: refused, naming the port and the daemon.
 	refused := "fenghuo: --direct refused: " + port + " is locked by pid " + strconv.Itoa(os.Getpid()) + " ("
 	for _, args := range [][]string{
 		{"diag", "read", "--direct", "--port", port, "--slave", "1", "--addr", "0"},
-		{"diag", "scan", "--direct", "--config", cfgPath, "--bus", "rs485-1"},
-		{"diag", "read", "--direct", "--config", cfgPath, "--device", "efd-1f-main"},
+		{"diag", "scan", "--direct", "--port", port, "--from", "1", "--to", "2"},
 	} {
 		code, out, errOut := fenghuo(t, args...)
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, refused) || !strings.Contains(errOut, "A running fenghuo daemon owns this line") {
+			t.Errorf("%q while the daemon runs: exit %d, stdout %q, stderr %q; want exit 1 and %q…", args, code, out, errOut, refused)
+		}
+	}
+	// With the daemon's own config, its socket answers: refused for any bus.
+	refused = "fenghuo: --direct refused: the fenghuo daemon of " + cfgPath + " is running (it answers on " + socket + ")"
+	for _, args := range [][]string{
+		{"diag", "scan", "--direct", "--config", cfgPath, "--bus", "rs485-1"},
+		{"diag", "read", "--direct", "--config", cfgPath, "--device", "efd-1f-main"},
+		{"diag", "trace", "--direct", "--config", cfgPath, "--bus", "rs485-1"},
+	} {
+		code, out, errOut := fenghuo(t, args...)
+		if code != 1 || out != "" || !strings.HasPrefix(errOut, refused) {
 			t.Errorf("%q while the daemon runs: exit %d, stdout %q, stderr %q; want exit 1 and %q…", args, code, out, errOut, refused)
 		}
 	}
