@@ -25,10 +25,11 @@ type Job struct {
 // ErrBusStopped is returned by [Do] when the bus owner has stopped.
 var ErrBusStopped = errors.New("the bus owner has stopped")
 
-// Do queues fn to the owner reading jobs and waits for its result. It
-// returns ctx's error if ctx ends first (fn then sees its context
-// cancelled, if it already runs), and ErrBusStopped once stopped is
-// closed.
+// Do queues fn to the owner reading jobs and waits for its result. If ctx
+// ends before the owner takes the job, Do returns ctx's error and fn never
+// runs; if it ends while fn runs, fn's context is cancelled and Do still
+// waits for fn to return (so nothing fn writes outlives Do), then returns
+// ctx's error. Once stopped is closed it returns ErrBusStopped.
 //
 // Keep fn short — one slave, a few requests: while it runs, polls wait.
 // A long piece of work (a scan of 247 ids) is many calls of Do.
@@ -47,12 +48,11 @@ func Do(ctx context.Context, jobs chan<- Job, stopped <-chan struct{}, fn JobFun
 	case <-stopped:
 		return ErrBusStopped
 	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
+	err := <-done // the owner always answers a job it took
+	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	return err
 }
 
 // jobsNow is the job channel Run listens on in a turn whose earliest poll
