@@ -111,6 +111,9 @@ func (df *directFlags) line(f *diagFlags, busName string, stderr io.Writer) (con
 		}
 		names = append(names, b.Name)
 	}
+	if busName == "" {
+		return config.Bus{}, nil, usage(fmt.Errorf("--direct --config: which bus? give --bus B (buses in %s: %s)", f.config, strings.Join(names, ", ")))
+	}
 	return config.Bus{}, nil, usage(fmt.Errorf("bus %q is not in %s (buses: %s)", busName, f.config, strings.Join(names, ", ")))
 }
 

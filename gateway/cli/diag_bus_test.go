@@ -245,6 +245,18 @@ func TestDiagDirect(t *testing.T) {
 	if code != 0 || !strings.Contains(out, " tx        1    3") || !strings.Contains(out, " rx        7    3") {
 		t.Errorf("trace --direct: exit %d\n%s", code, out)
 	}
+	code, _, errOut = fenghuo(t, "diag", "scan", "--direct", "--config", cfgPath)
+	if code != 2 || !strings.Contains(errOut, "which bus? give --bus B (buses in "+cfgPath+": rs485-1)") {
+		t.Errorf("scan --direct --config without --bus: exit %d %s", code, errOut)
+	}
+	code, _, errOut = fenghuo(t, "diag", "read", "--direct", "--config", cfgPath, "--bus", "rs485-2", "--slave", "1", "--addr", "0")
+	if code != 2 || !strings.Contains(errOut, `bus "rs485-2" is not in `+cfgPath+" (buses: rs485-1)") {
+		t.Errorf("read --direct unknown bus: exit %d %s", code, errOut)
+	}
+	code, _, errOut = fenghuo(t, "diag", "read", "--direct", "--config", cfgPath, "--device", "nope")
+	if code != 2 || !strings.Contains(errOut, `device "nope" is not in `+cfgPath+" (devices: smoke-1f-kitchen, efd-1f-main)") {
+		t.Errorf("read --direct unknown device: exit %d %s", code, errOut)
+	}
 	code, _, errOut = fenghuo(t, "diag", "trace", "--direct", "--port", port, "--seconds", "1")
 	if code != 2 || !strings.Contains(errOut, "trace --direct needs --config FILE") {
 		t.Errorf("trace --direct without config: exit %d %s", code, errOut)
