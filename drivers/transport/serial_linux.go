@@ -34,6 +34,10 @@ func openSerial(s lineSettings) (*serialPort, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lockPort(f, s.port); err != nil { // one master per line: see ErrPortLocked
+		f.Close()
+		return nil, err
+	}
 	cflag := uint32(syscall.CREAD | syscall.CLOCAL | syscall.CS8)
 	if s.stopBits == 2 {
 		cflag |= syscall.CSTOPB

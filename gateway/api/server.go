@@ -35,6 +35,7 @@ type Handlers struct {
 	// History and TestAlarm: see history.go.
 	History   func(ctx context.Context, q HistoryQuery) (History, error)
 	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
+	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
 }
 
 // Server serves Handlers on a unix socket.
@@ -121,6 +122,7 @@ func clearStale(path string) error {
 // mux routes the endpoints to the handlers.
 func mux(h Handlers) *http.ServeMux {
 	m := http.NewServeMux()
+	h.Bus.register(m)
 	if h.Status != nil {
 		m.HandleFunc("GET /v1/status", serve(h.Status))
 	}

@@ -48,6 +48,7 @@ offline or the uplink is down; 2 usage error.`,
 		func(ctx context.Context, cl *api.Client) (any, error) { return cl.Queue(ctx, limit) },
 		func(w io.Writer, v any) error { renderQueue(w, v.(api.Queue), localTime); return nil })
 	queue.Flags().IntVar(&limit, "limit", api.DefaultQueueLimit, "show at most N events")
+	c.AddCommand(newDiagReadCmd(&f), newDiagScanCmd(&f), newDiagTraceCmd(&f)) // the bus: diag_bus.go
 	c.AddCommand(
 		diagCmd(&f, "status", "Uplink, buffer, devices online, uptime and version",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Status(ctx) },

@@ -7,7 +7,6 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/device"
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
-	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
@@ -32,6 +31,7 @@ type deviceState struct {
 type busPlan struct {
 	cfg     config.Bus
 	devices []*deviceState
+	diag    *busDiag // the local API's door to the owner (busapi.go)
 }
 
 // buildDevices compiles every device's request plan and groups the devices
@@ -40,7 +40,7 @@ func (d *Daemon) buildDevices() error {
 	d.devices = map[string]*deviceState{}
 	byBus := map[string]*busPlan{}
 	for _, b := range d.cfg.Buses {
-		bp := &busPlan{cfg: b}
+		bp := &busPlan{cfg: b, diag: newBusDiag()}
 		byBus[b.Name] = bp
 	}
 	for _, dc := range d.cfg.Devices {
@@ -114,11 +114,8 @@ func (d *Daemon) buildEngine() error {
 // runBus owns one bus: it opens the transport and runs the poll schedule
 // until ctx is done.
 func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
-	tr, err := transport.Open(transport.Config{
-		Type: b.cfg.Type, Address: b.cfg.Address, Port: b.cfg.Port, Baud: b.cfg.Baud,
-		DataBits: b.cfg.DataBits, Parity: b.cfg.Parity, StopBits: b.cfg.StopBits, Timeout: b.cfg.Timeout,
-		Gap: time.Duration(b.cfg.Gap),
-	})
+	defer close(b.diag.stopped)
+	tr, err := b.diag.openBus(b)
 	if err != nil {
 		d.log.Error("bus cannot be opened; its devices will go offline", "bus", b.cfg.Name, "err", err)
 		tr = nil
@@ -126,7 +123,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 	if tr != nil {
 		defer tr.Close()
 	}
-	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries}
+	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr}
 	for _, ds := range b.devices {
 		reader := ds.reader
 		sb.Devices = append(sb.Devices, sched.Device{

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
@@ -33,6 +34,10 @@ type Bus struct {
 	Name    string
 	Retries int // extra attempts after a failed read, within one poll
 	Devices []Device
+	// Jobs, when not nil, is the diagnostic CLI's work for this line (see
+	// Job, job.go): run by the owner between polls, with Transport.
+	Jobs      <-chan Job
+	Transport transport.Transport
 }
 
 // Run polls bus until ctx is done, sending one rules.Poll per device poll
@@ -48,12 +53,12 @@ type Bus struct {
 // an answer) is queued as due now, behind devices already overdue. A device
 // whose poll failed backs off (see backoff) and gets no retries until it
 // answers again; the backoff is the device's, so it holds for all its
-// groups, and the first poll after a failure reads every group. Run
-// returns ctx.Err().
+// groups, and the first poll after a failure reads every group. Jobs from
+// bus.Jobs run between polls; a poll waits for at most one job (jobsNow).
+// Run returns ctx.Err().
 func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	if len(bus.Devices) == 0 {
-		<-ctx.Done()
-		return ctx.Err()
+		return bus.serveJobs(ctx)
 	}
 	st := make([]devState, len(bus.Devices))
 	due := make([]time.Time, len(bus.Devices))
@@ -64,12 +69,17 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var lastJob time.Time // when the last diag job ended
 	for {
 		i := earliest(due)
 		timer.Reset(time.Until(due[i]))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case j := <-bus.jobsNow(due[i], lastJob):
+			bus.runJob(ctx, j)
+			lastJob = time.Now()
+			continue
 		case <-timer.C:
 		}
 		d := bus.Devices[i]

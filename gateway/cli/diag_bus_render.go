@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+)
+
+// renderRead prints a read: a header, each request with its latency or
+// error, the points decoded by the profile (device reads) or the raw
+// registers (raw reads), and register pairs in the four orders.
+func renderRead(w io.Writer, res api.ReadResult) {
+	head := fmt.Sprintf("bus %s  slave %d", res.Bus, res.Slave)
+	if res.Device != "" {
+		head += fmt.Sprintf("  device %s  profile %s", res.Device, res.Profile)
+	}
+	fmt.Fprintln(w, head)
+	for _, b := range res.Blocks {
+		fmt.Fprintf(w, "fc%d @%d+%d: %s\n", b.FC, b.Address, b.Count, blockOutcome(b))
+	}
+	if res.Error != "" {
+		return
+	}
+	if res.Device != "" {
+		renderPoints(w, res.Points)
+		return
+	}
+	for _, b := range res.Blocks {
+		renderRegisters(w, b)
+	}
+	if len(res.Pairs) > 0 {
+		var t table
+		t.add("PAIR", "REGISTERS", "ORDER", "U32", "I32", "F32")
+		for _, p := range res.Pairs {
+			for i, o := range p.Orders {
+				pair, regs := "", ""
+				if i == 0 {
+					pair = fmt.Sprintf("%d-%d", p.Address, p.Address+1)
+					regs = fmt.Sprintf("0x%04X 0x%04X", p.Registers[0], p.Registers[1])
+				}
+				t.add(pair, regs, o.Order, strconv.FormatUint(uint64(o.U32), 10), strconv.FormatInt(int64(o.I32), 10), float32Text(o.F32))
+			}
+		}
+		fmt.Fprintln(w)
+		t.write(w)
+	}
+}
+
+// blockOutcome is "3.2 ms", or the exception by name, or the error.
+func blockOutcome(b api.Block) string {
+	switch {
+	case b.Exception != nil:
+		return fmt.Sprintf("exception %02d %s", b.Exception.Code, b.Exception.Name)
+	case b.Error != "":
+		return b.Error
+	}
+	return fmt.Sprintf("%.1f ms", b.LatencyMS)
+}
+
+// renderRegisters prints one block's registers (hex, unsigned, signed) or
+// bits.
+func renderRegisters(w io.Writer, b api.Block) {
+	var t table
+	fmt.Fprintln(w)
+	if b.Bits != nil {
+		t.add("ADDR", "BIT")
+		for i, on := range b.Bits {
+			v := "0"
+			if on {
+				v = "1"
+			}
+			t.add(strconv.Itoa(b.Address+i), v)
+		}
+		t.write(w)
+		return
+	}
+	t.add("ADDR", "HEX", "U16", "I16")
+	for i, r := range b.Registers {
+		t.add(strconv.Itoa(b.Address+i), fmt.Sprintf("0x%04X", r), strconv.Itoa(int(r)), strconv.Itoa(int(int16(r))))
+	}
+	t.write(w)
+}
+
+// renderPoints prints a device's points as its profile decodes them, then
+// its 32-bit points in the four orders.
+func renderPoints(w io.Writer, pts []api.PointValue) {
+	var t table
+	t.add("POINT", "ADDR", "TYPE", "REGISTERS", "VALUE", "")
+	var pairs []api.PointValue
+	for _, p := range pts {
+		addr := strconv.Itoa(p.Address)
+		if n := len(p.Registers); n > 1 {
+			addr = fmt.Sprintf("%d-%d", p.Address, p.Address+n-1)
+		}
+		var regs []string
+		for _, r := range p.Registers {
+			regs = append(regs, fmt.Sprintf("0x%04X", r))
+		}
+		if len(p.Registers) == 1 {
+			regs[0] += fmt.Sprintf(" (%d)", p.Registers[0])
+		}
+		typ := p.Type
+		if len(p.Registers) == 2 {
+			typ += " " + p.Order
+		}
+		value := number(float64(p.Value))
+		if math.IsNaN(float64(p.Value)) || math.IsInf(float64(p.Value), 0) {
+			value = float32Text(p.Value)
+		}
+		if p.Unit != "" {
+			value += " " + p.Unit
+		}
+		note := strings.Join(p.SetBits, ", ")
+		if p.Absent {
+			note = "absent (no sensor connected)"
+		}
+		t.add(p.Name, addr, typ, strings.Join(regs, " "), value, note)
+		if len(p.Orders) > 0 {
+			pairs = append(pairs, p)
+		}
+	}
+	fmt.Fprintln(w)
+	t.write(w)
+	if len(pairs) == 0 {
+		return
+	}
+	var o table
+	o.add("POINT", "ORDER", "U32", "I32", "F32")
+	for _, p := range pairs {
+		for i, ov := range p.Orders {
+			name, order := "", ov.Order
+			if i == 0 {
+				name = p.Name
+			}
+			if ov.Order == p.Order {
+				order += " *"
+			}
+			o.add(name, order, strconv.FormatUint(uint64(ov.U32), 10), strconv.FormatInt(int64(ov.I32), 10), float32Text(ov.F32))
+		}
+	}
+	fmt.Fprintln(w, "\n32-bit points in the four word/byte orders (* the profile's; raw, before scale):")
+	o.write(w)
+}
+
+// float32Text prints a float32 value with its 7 significant digits; NaN
+// and infinities by name.
+func float32Text(f api.Float) string {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', 7, 32)
+}
+
+// renderScan prints the devices a scan found and a summary line.
+func renderScan(w io.Writer, res api.ScanResult) {
+	took := time.Duration(res.TookMS) * time.Millisecond
+	if len(res.Found) == 0 {
+		fmt.Fprintf(w, "no device answered on bus %s (ids %d..%d) in %s\n", res.Bus, res.From, res.To, age(took))
+		return
+	}
+	var t table
+	t.add("SLAVE", "LATENCY", "ANSWER", "PROFILE", "CANDIDATES")
+	for _, f := range res.Found {
+		prof := f.Profile
+		if prof == "" {
+			prof = "— (no profile matched)"
+		}
+		t.add(strconv.Itoa(f.Slave), fmt.Sprintf("%.1f ms", f.LatencyMS), f.Answer, prof, orDash(strings.Join(f.Candidates, ", ")))
+	}
+	t.write(w)
+	fmt.Fprintf(w, "%d %s answered on bus %s (ids %d..%d) in %s\n", len(res.Found), plural(len(res.Found), "device"), res.Bus, res.From, res.To, age(took))
+}
+
+// progress shows a scan's progress on stderr: a bar redrawn in place on a
+// terminal, plain lines (every 10 % and each device found) otherwise.
+type progress struct {
+	w      io.Writer
+	tty    bool
+	total  int
+	shown  int // the last tenth printed, plain mode
+	drawn  bool
+	prefix string
+}
+
+func newProgress(w io.Writer, req api.ScanRequest) *progress {
+	bus := req.Bus
+	if bus == "" {
+		bus = "direct" // --direct --port/--address: the line has no name
+	}
+	return &progress{w: w, tty: isTerminal(w), total: req.To - req.From + 1, prefix: fmt.Sprintf("scan %s %d..%d", bus, req.From, req.To)}
+}
+
+func (p *progress) event(ev api.StreamEvent) {
+	switch {
+	case ev.Type == "found" && ev.Found != nil:
+		f := ev.Found
+		line := fmt.Sprintf("%s: slave %d answers (%s)", p.prefix, f.Slave, orDash(f.Profile))
+		if p.tty {
+			fmt.Fprintf(p.w, "\r\033[K%s\n", line)
+		} else {
+			fmt.Fprintln(p.w, line)
+		}
+	case ev.Type == "progress" && ev.Progress != nil:
+		pr := ev.Progress
+		left := age(time.Duration(pr.LeftMS * float64(time.Millisecond)))
+		if p.tty {
+			const width = 30
+			n := width * pr.Done / max(pr.Total, 1)
+			fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d ids  %d found  about %s left",
+				strings.Repeat("#", n), strings.Repeat(".", width-n), pr.Done, pr.Total, pr.Found, left)
+			p.drawn = true
+			return
+		}
+		if tenth := 10 * pr.Done / max(pr.Total, 1); tenth > p.shown {
+			p.shown = tenth
+			line := fmt.Sprintf("%s: %d/%d ids, %d found", p.prefix, pr.Done, pr.Total, pr.Found)
+			if pr.Done < pr.Total {
+				line += fmt.Sprintf(", about %s left", left)
+			}
+			fmt.Fprintln(p.w, line)
+		}
+	}
+}
+
+// end clears the bar.
+func (p *progress) end() {
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// traceWriter prints trace frames as they come: aligned columns, or one
+// JSON object a line.
+type traceWriter struct {
+	w      io.Writer
+	json   bool
+	header bool
+}
+
+func newTraceWriter(w io.Writer, asJSON bool) *traceWriter { return &traceWriter{w: w, json: asJSON} }
+
+func (t *traceWriter) frame(f api.TraceFrame) {
+	if t.json {
+		b, err := json.Marshal(f)
+		if err == nil {
+			fmt.Fprintf(t.w, "%s\n", b)
+		}
+		return
+	}
+	if !t.header {
+		t.header = true
+		fmt.Fprintf(t.w, "%-12s  %-4s  %5s  %3s  %9s  %s\n", "TIME", "DIR", "SLAVE", "FC", "LATENCY", "FRAME")
+	}
+	lat := ""
+	if f.LatencyMS > 0 {
+		lat = fmt.Sprintf("%.1f ms", f.LatencyMS)
+	}
+	body := f.Hex
+	if f.Error != "" {
+		body = strings.TrimSpace(body + "  ! " + f.Error)
+	}
+	fmt.Fprintf(t.w, "%-12s  %-4s  %5d  %3d  %9s  %s\n", f.At.In(localTime).Format("15:04:05.000"), f.Dir, f.Slave, f.FC, lat, body)
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package cli
+
+import "io"
+
+// isTerminal: plain progress lines off Linux.
+func isTerminal(io.Writer) bool { return false }

@@ -1,0 +1,148 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/transport"
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/sched"
+)
+
+// busDiag is one bus's door for the local API's bus endpoints: the job
+// queue into its owner (sched.Bus.Jobs) and its frame tracer.
+type busDiag struct {
+	jobs    chan sched.Job
+	stopped chan struct{} // closed when the owner has stopped
+	trace   tracer
+}
+
+func newBusDiag() *busDiag {
+	return &busDiag{jobs: make(chan sched.Job), stopped: make(chan struct{})}
+}
+
+// openBus opens a bus's transport with the tracer's hook.
+func (bd *busDiag) openBus(b busPlan) (transport.Transport, error) {
+	return OpenTraced(TransportConfig(b.cfg), bd.trace.hook)
+}
+
+// OpenTraced opens a transport whose frames go to trace; a Modbus TCP
+// transport, which has no hook of its own, is wrapped to trace its PDUs.
+func OpenTraced(cfg transport.Config, trace func(transport.Frame)) (transport.Transport, error) {
+	tr, err := transport.OpenWith(cfg, transport.Options{Trace: trace})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Type == "tcp" && trace != nil {
+		tr = tracedTCP{Transport: tr, trace: trace}
+	}
+	return tr, nil
+}
+
+// run is the Runner of bus work through the owner's queue.
+func (bd *busDiag) run(ctx context.Context, fn sched.JobFunc) error {
+	return sched.Do(ctx, bd.jobs, bd.stopped, fn)
+}
+
+func (d *Daemon) busHandlers() api.BusHandlers {
+	return api.BusHandlers{Read: d.apiRead, Scan: d.apiScan, Trace: d.apiTrace}
+}
+
+// bus returns the named bus's door, or a rejection naming the buses.
+func (d *Daemon) bus(name string) (*busDiag, error) {
+	names := make([]string, 0, len(d.buses))
+	for _, b := range d.buses {
+		if b.cfg.Name == name {
+			return b.diag, nil
+		}
+		names = append(names, b.cfg.Name)
+	}
+	if name == "" {
+		return nil, api.Reject("which bus? (buses: %s)", strings.Join(names, ", "))
+	}
+	return nil, api.Reject("bus %q is not configured (buses: %s)", name, strings.Join(names, ", "))
+}
+
+func (d *Daemon) apiRead(ctx context.Context, req api.ReadRequest) (api.ReadResult, error) {
+	var res api.ReadResult
+	if req.Device != "" {
+		ds := d.devices[req.Device]
+		if ds == nil {
+			ids := make([]string, 0, len(d.cfg.Devices))
+			for _, dc := range d.cfg.Devices {
+				ids = append(ids, dc.ID)
+			}
+			return res, api.Reject("device %q is not configured (devices: %s)", req.Device, strings.Join(ids, ", "))
+		}
+		if _, _, err := devicePlan(ds.profile, req.Point); err != nil {
+			return res, err
+		}
+		bd, err := d.bus(ds.cfg.Bus)
+		if err != nil {
+			return res, err
+		}
+		err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
+			var err error
+			res, err = ReadDevice(ctx, tr, ds.cfg, ds.profile, req.Point)
+			return err
+		})
+		return res, err
+	}
+	bd, err := d.bus(req.Bus)
+	if err != nil {
+		return res, err
+	}
+	if err := CheckRawRead(req.Slave, req.FC, req.Addr, req.Count); err != nil {
+		return res, err
+	}
+	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		res = ReadRaw(ctx, tr, req.Bus, req.Slave, req.FC, req.Addr, req.Count)
+		return nil
+	})
+	return res, err
+}
+
+func (d *Daemon) apiScan(ctx context.Context, req api.ScanRequest, emit func(api.StreamEvent) error) error {
+	bd, err := d.bus(req.Bus)
+	if err != nil {
+		return err
+	}
+	if err := CheckScan(req.From, req.To); err != nil {
+		return err
+	}
+	if err := emit(api.StreamEvent{Type: "start"}); err != nil {
+		return err
+	}
+	d.log.Info("diag scan", "bus", req.Bus, "from", req.From, "to", req.To)
+	_, err = Scan(ctx, req, d.opts.Profiles, bd.run, emit)
+	return err
+}
+
+func (d *Daemon) apiTrace(ctx context.Context, bus string, dur time.Duration, emit func(api.StreamEvent) error) error {
+	bd, err := d.bus(bus)
+	if err != nil {
+		return err
+	}
+	frames, stop := bd.trace.follow()
+	defer stop()
+	if err := emit(api.StreamEvent{Type: "start"}); err != nil {
+		return err
+	}
+	end := time.NewTimer(dur)
+	defer end.Stop()
+	for {
+		select {
+		case f := <-frames:
+			if err := emit(api.StreamEvent{Type: "frame", Frame: &f}); err != nil {
+				return nil // the client went away
+			}
+		case <-end.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-bd.stopped:
+			return nil
+		}
+	}
+}
