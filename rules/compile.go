@@ -61,21 +61,23 @@ type rule struct {
 	offline    bool
 	eval       evalFunc
 
-	points     []int // slots compared with the limit
-	atAlarm    []int // slot of "<point>_at_alarm" per point, -1 if none
-	sign       float64
-	threshold  float64
-	limitPt    int // slot of ThresholdPoint, -1 if none
-	factor     float64
-	offset     float64
-	hyst       float64 // absolute; 0: use hystPct
-	hystPct    float64
-	when       []bitCond
-	steps      []escStep // escalation, in spec order
-	rate       *rateRule // rate rules only
-	compound   *compoundRule
-	testMode   *bitCond // nil: the rule has no test mode
-	unitSuffix string   // appended to the point's unit in evidence ("/min")
+	points      []int // slots compared with the limit
+	atAlarm     []int // slot of "<point>_at_alarm" per point, -1 if none
+	sign        float64
+	band        *[2]float64 // op outside: the normal range [low, high]
+	ignoreBelow *float64    // values at or below are left out
+	threshold   float64
+	limitPt     int // slot of ThresholdPoint, -1 if none
+	factor      float64
+	offset      float64
+	hyst        float64 // absolute; 0: use hystPct
+	hystPct     float64
+	when        []bitCond
+	steps       []escStep // escalation, in spec order
+	rate        *rateRule // rate rules only
+	compound    *compoundRule
+	testMode    *bitCond // nil: the rule has no test mode
+	unitSuffix  string   // appended to the point's unit in evidence ("/min")
 
 	open, clear             window
 	openWindow, clearWindow string
@@ -119,9 +121,13 @@ func compile(s *Spec, d *device) *rule {
 	if r.factor == 0 {
 		r.factor = 1
 	}
-	if s.Op == "below" {
+	switch s.Op {
+	case "below":
 		r.sign = -1
+	case "outside":
+		r.band = &[2]float64{s.Band.Low, s.Band.High}
 	}
+	r.ignoreBelow = s.IgnoreBelow
 	if s.ThresholdPoint != "" {
 		r.limitPt = d.slotOf(s.ThresholdPoint)
 	}

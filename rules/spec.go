@@ -14,13 +14,22 @@ import "time"
 type Spec struct {
 	ID     string `yaml:"id" json:"id"`         // "R7"; unique per device after merging
 	Hazard string `yaml:"hazard" json:"hazard"` // code from Hazards
-	Type   string `yaml:"type" json:"type"`     // threshold | status | offline | rate | compound
+	Type   string `yaml:"type" json:"type"`     // threshold | status | offline | rate | creep | compound
 	Level  int    `yaml:"level" json:"level"`   // 1..4; 0 means the hazard's default level
 
 	// threshold: the largest (op above) or smallest (op below) good value
-	// among Points is compared with the threshold.
+	// among Points is compared with the threshold; with op outside, the
+	// value farthest outside Band.
 	Points []string `yaml:"points,omitempty" json:"points,omitempty"`
-	Op     string   `yaml:"op,omitempty" json:"op,omitempty"` // above (default) | below
+	Op     string   `yaml:"op,omitempty" json:"op,omitempty"` // above (default) | below | outside
+	// Band is the normal range of an op outside rule: a value below Low or
+	// above High triggers (the edges are inside); the hysteresis moves both
+	// clear edges inwards. R17: {low: 198, high: 235.4}.
+	Band *Band `yaml:"band,omitempty" json:"band,omitempty"`
+	// IgnoreBelow, when set, leaves a value at or below it out of the
+	// comparison, like an absent one: it neither fires nor clears. R16: a
+	// voltage ≤ 50 V is a dead supply, not an under-voltage.
+	IgnoreBelow *float64 `yaml:"ignore_below,omitempty" json:"ignore_below,omitempty"`
 	// Threshold is the constant limit, or the fallback when ThresholdPoint
 	// is set but not (yet) read from the device.
 	Threshold float64 `yaml:"threshold,omitempty" json:"threshold,omitempty"`
@@ -91,6 +100,12 @@ type Spec struct {
 	Devices  []string `yaml:"devices,omitempty" json:"devices,omitempty"`
 	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
 	Disabled bool     `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+}
+
+// Band is a closed normal range [Low, High].
+type Band struct {
+	Low  float64 `yaml:"low" json:"low"`
+	High float64 `yaml:"high" json:"high"`
 }
 
 // RuleGroup is one group of a compound rule: any of its rule ids.

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -172,8 +174,9 @@ func (c *specChecker) threshold() {
 	for i, p := range s.Points {
 		c.point(fmt.Sprintf("points[%d]", i), p)
 	}
-	if s.Op != "" && s.Op != "above" && s.Op != "below" {
-		c.add("op", "%q is not one of above, below%s", s.Op, hint(s.Op, []string{"above", "below"}))
+	ops := []string{"above", "below", "outside"}
+	if s.Op != "" && !slices.Contains(ops, s.Op) {
+		c.add("op", "%q is not one of above, below, outside%s", s.Op, hint(s.Op, ops))
 	}
 	if s.ThresholdPoint != "" {
 		c.point("threshold_point", s.ThresholdPoint)
@@ -190,6 +193,47 @@ func (c *specChecker) threshold() {
 	if s.Hysteresis != 0 && s.HysteresisPct != 0 {
 		c.add("hysteresis_pct", "set either hysteresis or hysteresis_pct, not both")
 	}
+	if s.Op == "outside" {
+		c.band()
+		return
+	}
+	if s.Band != nil {
+		c.add("band", "is used with op outside only")
+	}
+	// An above rule whose hysteresis reaches past zero would clear only
+	// below 0: a typo (a percentage in hysteresis, or the wrong unit).
+	limit := s.Threshold*cmp.Or(s.ThresholdFactor, 1) + s.ThresholdOffset
+	if s.Op != "below" && limit > 0 && s.Hysteresis > limit {
+		c.add("hysteresis", "%g is larger than the threshold %g: the rule would clear only below %g", s.Hysteresis, limit, limit-s.Hysteresis)
+	}
+}
+
+// band checks an op outside rule: a band with low < high, a hysteresis
+// that leaves a clear range inside it, and no single limit.
+func (c *specChecker) band() {
+	s := c.s
+	switch b := s.Band; {
+	case b == nil:
+		c.add("band", "op outside needs band: {low, high}")
+	case !(b.Low < b.High):
+		c.add("band", "low %g is not below high %g (an inverted or empty band)", b.Low, b.High)
+	case 2*s.Hysteresis >= b.High-b.Low:
+		c.add("hysteresis", "%g leaves no clear range inside the band %g..%g", s.Hysteresis, b.Low, b.High)
+	}
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{s.Threshold != 0, "threshold"}, {s.ThresholdPoint != "", "threshold_point"}, {s.ThresholdFactor != 0, "threshold_factor"},
+		{s.ThresholdOffset != 0, "threshold_offset"}, {s.HysteresisPct != 0, "hysteresis_pct"}} {
+		if f.set {
+			c.add(f.name, "is not used with op outside (the band is the limit; use hysteresis)")
+		}
+	}
+	for i, e := range s.Escalate {
+		if len(e.IfOpen) == 0 {
+			c.add(fmt.Sprintf("escalate[%d]", i), "a value step needs op above or below; use if_open")
+		}
+	}
 }
 
 // notThreshold reports threshold fields on a rule that does not use them
@@ -204,6 +248,8 @@ func (c *specChecker) notThreshold(typ string, hasPoints bool) {
 	c.unused(typ, s.ThresholdOffset != 0, "threshold_offset")
 	c.unused(typ, s.Hysteresis != 0, "hysteresis")
 	c.unused(typ, s.HysteresisPct != 0, "hysteresis_pct")
+	c.unused(typ, s.Band != nil, "band")
+	c.unused(typ, s.IgnoreBelow != nil, "ignore_below")
 }
 
 func (c *specChecker) unused(typ string, set bool, field string) {

@@ -26,6 +26,23 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`hazard: "smoke_fire" is unknown (did you mean "smoke_fire_alarm"?)`}},
 		{"typo hazard", func(s *Spec) { s.Hazard = "residual_curent_alarm" },
 			[]string{`hazard: "residual_curent_alarm" is unknown (did you mean "residual_current_alarm"?)`}},
+		{"hysteresis larger than the threshold", func(s *Spec) { s.HysteresisPct, s.Hysteresis = 0, 400 },
+			[]string{`hysteresis: 400 is larger than the threshold 300: the rule would clear only below -100`}},
+		{"inverted band", func(s *Spec) {
+			s.Op, s.Threshold, s.ThresholdPoint, s.HysteresisPct, s.Band = "outside", 0, "", 0, &Band{Low: 235.4, High: 198}
+		}, []string{`band: low 235.4 is not below high 198 (an inverted or empty band)`}},
+		{"band without outside", func(s *Spec) { s.Band = &Band{Low: 1, High: 2} }, []string{`band: is used with op outside only`}},
+		{"outside", func(s *Spec) {
+			s.Op, s.Band, s.Hysteresis, s.HysteresisPct = "outside", &Band{Low: 198, High: 235.4}, 20, 0
+			s.Escalate = []Escalation{{Level: 1, ThresholdFactor: 1.1}}
+		}, []string{
+			`hysteresis: 20 leaves no clear range inside the band 198..235.4`,
+			`threshold: is not used with op outside (the band is the limit; use hysteresis)`,
+			`threshold_point: is not used with op outside (the band is the limit; use hysteresis)`,
+			`escalate[0]: a value step needs op above or below; use if_open`,
+		}},
+		{"outside without band", func(s *Spec) { s.Op, s.Threshold, s.ThresholdPoint, s.HysteresisPct = "outside", 0, "", 0 },
+			[]string{`band: op outside needs band: {low, high}`}},
 		{"everything at once", func(s *Spec) {
 			s.ID, s.Op, s.Points = "", "over", nil
 			s.Hysteresis, s.HysteresisPct = -1, 120
@@ -34,7 +51,7 @@ func TestValidateMessages(t *testing.T) {
 		}, []string{
 			`id: is required`,
 			`points: a threshold rule needs at least one point`,
-			`op: "over" is not one of above, below (did you mean "above"?)`,
+			`op: "over" is not one of above, below, outside (did you mean "above"?)`,
 			`hysteresis: -1 must not be negative`,
 			`hysteresis_pct: 120 is out of range 0..100`,
 			`hysteresis_pct: set either hysteresis or hysteresis_pct, not both`,
