@@ -76,8 +76,9 @@ type rule struct {
 	steps       []escStep // escalation, in spec order
 	rate        *rateRule // rate rules only
 	compound    *compoundRule
-	testMode    *bitCond // nil: the rule has no test mode
-	unitSuffix  string   // appended to the point's unit in evidence ("/min")
+	creep       *creepRule // creep rules only
+	testMode    *bitCond   // nil: the rule has no test mode
+	unitSuffix  string     // appended to the point's unit in evidence ("/min")
 
 	open, clear             window
 	openWindow, clearWindow string
@@ -162,6 +163,10 @@ func (r *rule) setKind(s *Spec) (unit string) {
 		r.atAlarm = slices.Repeat([]int{-1}, len(r.points)) // a latched value is no slope
 	case TypeCompound:
 		r.eval, r.compound = evalCompound, compileCompound(s)
+	case TypeCreep:
+		r.eval, r.creep = evalCreep, compileCreep(s)
+		r.atAlarm = slices.Repeat([]int{-1}, len(r.points)) // a latched value is no baseline
+		unit = "nights"
 	case TypeOffline:
 		r.offline = true
 		r.open.n = cmp.Or(s.Failures, defaultFailures)
@@ -181,6 +186,8 @@ func (r *rule) setWindows(unit string) {
 		r.openWindow = r.rate.window(r.open)
 	case r.compound != nil:
 		r.openWindow, r.clearWindow = r.compound.window(), "members clear"
+	case r.creep != nil:
+		r.openWindow, r.clearWindow = r.creep.window(r.open), r.creep.window(r.clear)
 	}
 }
 

@@ -244,6 +244,9 @@ func (d *device) evidence(st *ruleState, window string) Evidence {
 	if ob.hasLimit {
 		ev.Threshold = ptr(ob.limit)
 	}
+	if ob.hasSlope {
+		ev.Slope = ptr(ob.slope)
+	}
 	ev.Snapshot = d.snapshot(ob.point)
 	return ev
 }

@@ -26,6 +26,8 @@ type observation struct {
 	value    float64
 	limit    float64
 	hasLimit bool
+	slope    float64 // creep: the baseline's slope per day
+	hasSlope bool
 }
 
 // evalStatus evaluates the bit conditions alone.

@@ -57,6 +57,13 @@ type Spec struct {
 	Per        time.Duration `yaml:"per,omitempty" json:"per,omitempty"`
 	ClearSlope float64       `yaml:"clear_slope,omitempty" json:"clear_slope,omitempty"`
 
+	// creep: a slow rise of each of Points, judged once a day on a nightly
+	// baseline (R9). Threshold and ThresholdPoint are the limit a rising
+	// baseline is projected to reach (an Escalation's CrossDays); the
+	// confirm and clear windows count nights (min_samples: 2,
+	// clear_samples: 7).
+	Creep *Creep `yaml:"creep,omitempty" json:"creep,omitempty"`
+
 	// compound: groups of other rules of the same device. The rule
 	// triggers when every group has a member with an episode open, or
 	// cleared less than Within ago, and at least one member is open now; it
@@ -108,6 +115,29 @@ type Band struct {
 	High float64 `yaml:"high" json:"high"`
 }
 
+// Creep is the baseline of a creep rule (R9, DESIGN §8.3). Each night, the
+// median of a point's good samples in the Night window (local time of the
+// site) is that night's baseline; a night whose samples are fewer than 10
+// or span less than half the window has none (missing data). After each
+// night the rule triggers when the baseline is at least MinBaseline and
+// either its least-squares slope over the last SlopeDays nights is at
+// least Slope per day, or it is at least Ratio times the median of the
+// baselines of the previous RatioDays nights. It is normal when neither
+// holds (and at least one could be computed: a slope needs half of
+// SlopeDays' nights, at least 3; a ratio a quarter of RatioDays', at
+// least 3); else unknown. Memory is bounded: one baseline a night, at most
+// max(SlopeDays, RatioDays)+1 of them, and a constant-size median
+// estimate for the night in progress.
+type Creep struct {
+	Night       string  `yaml:"night" json:"night"`                                   // "02:00-05:00", local time, not across midnight
+	UTCOffset   string  `yaml:"utc_offset,omitempty" json:"utc_offset,omitempty"`     // the site's offset from UTC, "+08:00" (default: China Standard Time)
+	Slope       float64 `yaml:"slope,omitempty" json:"slope,omitempty"`               // per day; 0: no slope condition
+	SlopeDays   int     `yaml:"slope_days,omitempty" json:"slope_days,omitempty"`     // 0 = 7
+	Ratio       float64 `yaml:"ratio,omitempty" json:"ratio,omitempty"`               // 0: no ratio condition; else > 1
+	RatioDays   int     `yaml:"ratio_days,omitempty" json:"ratio_days,omitempty"`     // 0 = 30
+	MinBaseline float64 `yaml:"min_baseline,omitempty" json:"min_baseline,omitempty"` // both conditions need a baseline at least this
+}
+
 // RuleGroup is one group of a compound rule: any of its rule ids.
 type RuleGroup struct {
 	AnyOf []string `yaml:"any_of" json:"any_of"`
@@ -135,6 +165,11 @@ type SlopeCond struct {
 //
 // IfOpen: any of these rules (ids of the same device) has a real episode
 // open. R12: level 1 if_open [R7, R10, R13].
+//
+// CrossDays (creep rules): at the latest baseline, the baseline's slope
+// projects it to reach the rule's limit (Threshold, or the read-back
+// ThresholdPoint) in fewer than CrossDays days, or it is there already.
+// R9: level 2 when the setpoint is less than 14 days away.
 type Escalation struct {
 	Level           int           `yaml:"level" json:"level"`
 	ThresholdFactor float64       `yaml:"threshold_factor,omitempty" json:"threshold_factor,omitempty"`
@@ -142,6 +177,7 @@ type Escalation struct {
 	For             time.Duration `yaml:"for,omitempty" json:"for,omitempty"`
 	MinSamples      int           `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 	IfOpen          []string      `yaml:"if_open,omitempty" json:"if_open,omitempty"`
+	CrossDays       float64       `yaml:"cross_days,omitempty" json:"cross_days,omitempty"`
 }
 
 // BitCond is true when any of Bits is set in Point's value, or, with

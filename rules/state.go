@@ -49,6 +49,10 @@ type ruleState struct {
 	// rings are the recent samples of a rate rule, one per point.
 	rings  []ring
 	slopes []slopeCache // per point and slope alternative
+	// creep is the night estimate and baselines of a creep rule, one per
+	// point; verdict its judgement after the latest night.
+	creep   []creepPoint
+	verdict creepVerdict
 	// test: the open episode is a test episode (the device was in test
 	// mode); it emits no real ticket.
 	test bool
@@ -67,6 +71,9 @@ func newRuleState(r *rule) *ruleState {
 			st.rings[i] = newRing(r.rate.capacity, r.rate.gap)
 		}
 		st.slopes = make([]slopeCache, len(r.points)*len(r.rate.alts))
+	}
+	if r.creep != nil {
+		st.creep = newCreepPoints(r.creep, len(r.points))
 	}
 	return st
 }

@@ -25,9 +25,10 @@ const (
 	TypeOffline   = "offline"
 	TypeRate      = "rate"
 	TypeCompound  = "compound"
+	TypeCreep     = "creep"
 )
 
-var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound}
+var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCreep, TypeCompound}
 
 // maxBit is the highest bit number a BitCond may test (32-bit words).
 const maxBit = 31
@@ -73,6 +74,9 @@ func (c *specChecker) foreign() {
 		c.unused(s.Type, s.Per != 0, "per")
 		c.unused(s.Type, s.ClearSlope != 0, "clear_slope")
 	}
+	if s.Type != TypeCreep {
+		c.unused(s.Type, s.Creep != nil, "creep")
+	}
 	if s.Type != TypeCompound {
 		c.unused(s.Type, len(s.AnyOf) > 0, "any_of")
 		c.unused(s.Type, len(s.AllOf) > 0, "all_of")
@@ -103,6 +107,12 @@ func (c *specChecker) byType() {
 		c.notThreshold(TypeRate, true)
 		c.unused(TypeRate, len(s.When) > 0, "when")
 		c.unused(TypeRate, s.Failures != 0, "failures")
+	case TypeCreep:
+		c.creep()
+		c.debounce()
+		c.escalate(false)
+		c.unused(TypeCreep, len(s.When) > 0, "when")
+		c.unused(TypeCreep, s.Failures != 0, "failures")
 	case TypeCompound:
 		c.compound()
 		c.debounce()
@@ -136,7 +146,7 @@ func (c *specChecker) identity() {
 		c.add("hazard", "%q is unknown%s", s.Hazard, hint(s.Hazard, hazardCodes()))
 	}
 	switch s.Type {
-	case TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound:
+	case TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCreep, TypeCompound:
 	case "":
 		c.add("type", "is required (one of %s)", strings.Join(ruleTypes, ", "))
 	default:
@@ -326,13 +336,23 @@ func (c *specChecker) escalate(value bool) {
 			c.add(f+".level", "%d is not more urgent than the rule's level %d", e.Level, base)
 		}
 		isValue := e.ThresholdFactor != 0 || e.ThresholdOffset != 0 || e.For != 0 || e.MinSamples != 0
+		kinds := 0
+		for _, set := range []bool{isValue, len(e.IfOpen) > 0, e.CrossDays != 0} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case isValue && len(e.IfOpen) > 0:
-			c.add(f, "set either a value step (threshold_factor, threshold_offset, for, min_samples) or if_open, not both")
-		case !isValue && len(e.IfOpen) == 0:
-			c.add(f, "needs a value step (threshold_factor, threshold_offset, for) or if_open")
+		case kinds > 1:
+			c.add(f, "set one of a value step (threshold_factor, threshold_offset, for, min_samples), if_open or cross_days")
+		case kinds == 0:
+			c.add(f, "needs a value step (threshold_factor, threshold_offset, for), if_open or cross_days")
 		case isValue && !value:
 			c.add(f, "a value step needs a rule with a value (threshold); use if_open")
+		case e.CrossDays < 0:
+			c.add(f+".cross_days", "%g must be positive", e.CrossDays)
+		case e.CrossDays > 0 && s.Type != TypeCreep:
+			c.add(f+".cross_days", "is used by creep rules only")
 		}
 		c.escalateNumbers(f, e)
 		c.ruleIDs(f+".if_open", e.IfOpen)
@@ -412,5 +432,56 @@ func (c *specChecker) ruleIDs(field string, ids []string) {
 		case id == c.s.ID:
 			c.add(fmt.Sprintf("%s[%d]", field, j), "%q is this rule itself", id)
 		}
+	}
+}
+
+// creep checks the fields of a creep rule.
+func (c *specChecker) creep() {
+	s := c.s
+	if len(s.Points) == 0 {
+		c.add("points", "a creep rule needs at least one point")
+	}
+	for i, p := range s.Points {
+		c.point(fmt.Sprintf("points[%d]", i), p)
+	}
+	if s.ThresholdPoint != "" {
+		c.point("threshold_point", s.ThresholdPoint)
+	}
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{s.Op != "", "op"}, {s.ThresholdFactor != 0, "threshold_factor"}, {s.ThresholdOffset != 0, "threshold_offset"},
+		{s.Hysteresis != 0, "hysteresis"}, {s.HysteresisPct != 0, "hysteresis_pct"}, {s.Band != nil, "band"},
+		{s.IgnoreBelow != nil, "ignore_below"}} {
+		c.unused(TypeCreep, f.set, f.name)
+	}
+	cr := s.Creep
+	if cr == nil {
+		c.add("creep", "a creep rule needs creep: {night, slope and/or ratio}")
+		return
+	}
+	if _, _, err := parseNight(cr.Night); err != nil {
+		c.add("creep.night", "%v", err)
+	}
+	if _, err := parseOffset(cr.UTCOffset); err != nil {
+		c.add("creep.utc_offset", "%v", err)
+	}
+	if cr.Slope < 0 {
+		c.add("creep.slope", "%g must not be negative", cr.Slope)
+	}
+	if cr.Ratio != 0 && !(cr.Ratio > 1) {
+		c.add("creep.ratio", "%g must be above 1 (tonight's baseline over the median)", cr.Ratio)
+	}
+	if cr.Slope == 0 && cr.Ratio == 0 {
+		c.add("creep", "set slope, ratio or both")
+	}
+	if cr.MinBaseline < 0 {
+		c.add("creep.min_baseline", "%g must not be negative", cr.MinBaseline)
+	}
+	if cr.SlopeDays != 0 && (cr.SlopeDays < 3 || cr.SlopeDays > maxCreepDays) {
+		c.add("creep.slope_days", "%d is out of range 3..%d", cr.SlopeDays, maxCreepDays)
+	}
+	if cr.RatioDays != 0 && (cr.RatioDays < 3 || cr.RatioDays > maxCreepDays) {
+		c.add("creep.ratio_days", "%d is out of range 3..%d", cr.RatioDays, maxCreepDays)
 	}
 }
