@@ -316,3 +316,79 @@ func TestCreepMemoryIsBounded(t *testing.T) {
 	}
 	t.Logf("creep state: %d B per point (ring of %d nights)", after, cap(st.creep[0].days))
 }
+
+// fuzzCreepDevices is a leakage point with R9 on short windows (a
+// 12-hour night, 3-night slope, 4-night ratio, 2 nights to open and to
+// clear), R7 and R21, so that random sequences of hours reach every phase.
+func fuzzCreepDevices() []DeviceRules {
+	r9 := specR9
+	r9.Creep = &Creep{Night: "00:00-12:00", Slope: 15, SlopeDays: 3, Ratio: 1.5, RatioDays: 4, MinBaseline: 100}
+	r9.MinSamples, r9.ClearSamples = 2, 2
+	r9.Escalate = []Escalation{{Level: 2, CrossDays: 5}, {Level: 1, IfOpen: []string{"R7"}}}
+	r7 := specR7
+	r7.When = nil
+	return []DeviceRules{{Device: "lk", Specs: []Spec{r9, r7, specR21}}}
+}
+
+// fuzzCreepPolls turns bytes into polls, two bytes a poll:
+//
+//	b0 bits0-3 time step in 20 min (0..5 h); bit4 the poll fails;
+//	   bits5-6 == 3: the clock steps back 7 h instead; bit7 the setpoint is read
+//	b1 residual current 0..510 mA (×2)
+func fuzzCreepPolls(data []byte) []Poll {
+	var polls []Poll
+	now := day0
+	for i := 0; i+1 < len(data); i += 2 {
+		b0, b1 := data[i], data[i+1]
+		if (b0>>5)&3 == 3 {
+			now = now.Add(-7 * time.Hour)
+		} else {
+			now = now.Add(time.Duration(b0&0x0f) * 20 * time.Minute)
+		}
+		p := Poll{Device: "lk", At: now, OK: b0&0x10 == 0}
+		if p.OK {
+			p.Readings = []Reading{{Point: "residual_current", Value: float64(b1) * 2}}
+			if b0&0x80 != 0 {
+				p.Readings = append(p.Readings, Reading{Point: "residual_setpoint", Value: 400})
+			}
+		}
+		polls = append(polls, p)
+	}
+	return polls
+}
+
+func FuzzCreep(f *testing.F) {
+	// 20 days of 40-minute polls: flat, then a creep, then back
+	seed := []byte{}
+	for d := range 20 {
+		for range 36 {
+			v := byte(40)
+			if d >= 6 && d < 12 {
+				v = byte(40 + 10*(d-5))
+			}
+			seed = append(seed, 0x02, v)
+		}
+	}
+	f.Add(seed)
+	f.Add([]byte{0x0f, 60, 0x0f, 60, 0x1f, 0, 0x6f, 90, 0x8f, 200, 0x0f, 250})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		devs := fuzzCreepDevices()
+		e, err := NewEngine(devs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newStreamChecker(devs)
+		for _, p := range fuzzCreepPolls(data) {
+			if err := c.batch(e.Step(p.At, []Poll{p})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := len(e.Open()); got != len(c.open) {
+			t.Fatalf("engine has %d open, the stream %d", got, len(c.open))
+		}
+		st := e.find("lk", "R9")
+		if st.creep[0].n > cap(st.creep[0].days) || cap(st.creep[0].days) != 5 {
+			t.Fatalf("baselines %d of %d", st.creep[0].n, cap(st.creep[0].days))
+		}
+	})
+}

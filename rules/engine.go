@@ -215,6 +215,9 @@ func (d *device) event(st *ruleState, t transition) Event {
 	if t.kind == Open || t.kind == Test {
 		st.begin(d.id, t.at)
 		st.test = t.kind == Test
+		if !st.test && st.opens != nil {
+			st.noteOpen(st.ep.since)
+		}
 		ev.At = st.ep.since
 		ev.Evidence = d.evidence(st, st.r.openWindow)
 	} else {

@@ -170,6 +170,10 @@ type SlopeCond struct {
 // projects it to reach the rule's limit (Threshold, or the read-back
 // ThresholdPoint) in fewer than CrossDays days, or it is there already.
 // R9: level 2 when the setpoint is less than 14 days away.
+//
+// Count with Within: this episode is at least the Count-th the rule has
+// opened on the device within Within (counting this one). R19: level 1
+// for the third arc-fault episode in 24 h.
 type Escalation struct {
 	Level           int           `yaml:"level" json:"level"`
 	ThresholdFactor float64       `yaml:"threshold_factor,omitempty" json:"threshold_factor,omitempty"`
@@ -178,6 +182,8 @@ type Escalation struct {
 	MinSamples      int           `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 	IfOpen          []string      `yaml:"if_open,omitempty" json:"if_open,omitempty"`
 	CrossDays       float64       `yaml:"cross_days,omitempty" json:"cross_days,omitempty"`
+	Count           int           `yaml:"count,omitempty" json:"count,omitempty"`
+	Within          time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 }
 
 // BitCond is true when any of Bits is set in Point's value, or, with

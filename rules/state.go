@@ -53,6 +53,8 @@ type ruleState struct {
 	// point; verdict its judgement after the latest night.
 	creep   []creepPoint
 	verdict creepVerdict
+	// opens are the starts of the rule's latest real episodes (count steps).
+	opens []time.Time
 	// test: the open episode is a test episode (the device was in test
 	// mode); it emits no real ticket.
 	test bool
@@ -74,6 +76,12 @@ func newRuleState(r *rule) *ruleState {
 	}
 	if r.creep != nil {
 		st.creep = newCreepPoints(r.creep, len(r.points))
+	}
+	for _, s := range r.steps {
+		if s.count > 0 {
+			st.opens = make([]time.Time, 0, maxCount)
+			break
+		}
 	}
 	return st
 }

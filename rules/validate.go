@@ -337,22 +337,29 @@ func (c *specChecker) escalate(value bool) {
 		}
 		isValue := e.ThresholdFactor != 0 || e.ThresholdOffset != 0 || e.For != 0 || e.MinSamples != 0
 		kinds := 0
-		for _, set := range []bool{isValue, len(e.IfOpen) > 0, e.CrossDays != 0} {
+		for _, set := range []bool{isValue, len(e.IfOpen) > 0, e.CrossDays != 0, e.Count != 0} {
 			if set {
 				kinds++
 			}
 		}
 		switch {
 		case kinds > 1:
-			c.add(f, "set one of a value step (threshold_factor, threshold_offset, for, min_samples), if_open or cross_days")
+			c.add(f, "set one of a value step (threshold_factor, threshold_offset, for, min_samples), if_open, cross_days or count")
 		case kinds == 0:
-			c.add(f, "needs a value step (threshold_factor, threshold_offset, for), if_open or cross_days")
+			c.add(f, "needs a value step (threshold_factor, threshold_offset, for), if_open, cross_days or count")
 		case isValue && !value:
 			c.add(f, "a value step needs a rule with a value (threshold); use if_open")
 		case e.CrossDays < 0:
 			c.add(f+".cross_days", "%g must be positive", e.CrossDays)
 		case e.CrossDays > 0 && s.Type != TypeCreep:
 			c.add(f+".cross_days", "is used by creep rules only")
+		case e.Count != 0 && (e.Count < 2 || e.Count > maxCount):
+			c.add(f+".count", "%d is out of range 2..%d", e.Count, maxCount)
+		case e.Count != 0 && e.Within <= 0:
+			c.add(f+".within", "a count step needs a positive within (count episodes within, e.g. 24h)")
+		}
+		if e.Within != 0 && e.Count == 0 {
+			c.add(f+".within", "is used with count only")
 		}
 		c.escalateNumbers(f, e)
 		c.ruleIDs(f+".if_open", e.IfOpen)
