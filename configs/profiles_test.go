@@ -109,7 +109,7 @@ func checkGrading(t *testing.T, at string, spec rules.Spec) {
 	}
 }
 
-func decodeStrict(t *testing.T, n *yaml.Node) rules.Spec {
+func decodeStrict(t testing.TB, n *yaml.Node) rules.Spec {
 	t.Helper()
 	raw, err := yaml.Marshal(n)
 	if err != nil {
