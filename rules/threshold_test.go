@@ -273,3 +273,38 @@ func TestNonFiniteReadingsAreBadQuality(t *testing.T) {
 		t.Fatalf("a bad reading started a run: %+v", rs[0])
 	}
 }
+
+func TestR7Shapes(t *testing.T) {
+	cases := []struct {
+		name string
+		s    string // 5 s polls
+		want []string
+	}{
+		// +1 mA per poll from 250 to 350 and back: one open at the first
+		// 300 (250 s), one clear when < 270 holds for 60 s (269 mA at 905 s).
+		{"slow ramp up and down", ramp(250, 1, 101) + " " + ramp(349, -1, 100) + " 249*13", []string{"open R7 @250s", "clear R7 @905s"}},
+		{"ramp up to just below", ramp(250, 0.49, 101) + " 299.9*50", nil},
+		{"step up and down", "250*6 400*24 100*13", []string{"open R7 @30s", "clear R7 @150s"}},
+		// a step up for less than 10 s (2 samples) opens nothing
+		{"short step", "250*6 400*2 250*20", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, "efd-1", specR7)
+			wantSummary(t, runEach(e, series(t, "efd-1", base, 5*time.Second, one("residual_current", c.s), flags0)), c.want...)
+		})
+	}
+}
+
+func TestClockForward(t *testing.T) {
+	// The clock jumps 1 h forward between polls of a pending run: the jump is
+	// a gap, which neither advances nor resets the run, so the third sample
+	// opens R7 with the run's first sample as occurred_at. Forward in the
+	// clearing run, the same: the clear needs its samples on both sides.
+	e := mustEngine(t, "efd-1", specR7)
+	p := func(sec int, v float64) Poll {
+		return Poll{Device: "efd-1", At: at(sec), OK: true, Readings: []Reading{{Point: "residual_current", Value: v}, {Point: "alarm_flags", Value: 0}}}
+	}
+	evs := runEach(e, []Poll{p(0, 310), p(5, 310), p(3605, 310), p(3610, 250), p(3615, 250), p(7215, 250)})
+	wantSummary(t, evs, "open R7 @0s", "clear R7 @3610s")
+}
