@@ -392,3 +392,36 @@ func FuzzCreep(f *testing.F) {
 		}
 	})
 }
+
+func TestR9BaselinesSurviveARestart(t *testing.T) {
+	// 12 nights, then a restart: with the baselines handed back, nights 12
+	// and 13 open the creep at once (the pending run restarts with the
+	// engine); without them, 2 nights are too few for a slope or a ratio.
+	v := daily(1, func(d int) float64 { return 60 + 20*float64(max(0, d-9)) })
+	e := mustEngine(t, "efd-1", specR9)
+	runDays(e, "efd-1", 12, time.Minute, v, nil)
+	saved := e.Baselines()
+	if len(saved) != 12 || !saved[0].Night.Equal(day0) || saved[0].Point != "residual_current" || math.Abs(saved[11].Value-100) > 1 {
+		t.Fatalf("baselines %+v", saved)
+	}
+	after := func(e *Engine) []Event {
+		var evs []Event
+		for t0 := day0.AddDate(0, 0, 12); t0.Before(day0.AddDate(0, 0, 14)); t0 = t0.Add(time.Minute) {
+			day := int(t0.Sub(day0) / (24 * time.Hour))
+			x, _ := v(day, float64(t0.Sub(day0.AddDate(0, 0, day)))/float64(time.Hour))
+			evs = append(evs, e.Step(t0, []Poll{{Device: "efd-1", At: t0, OK: true, Readings: []Reading{{Point: "residual_current", Value: x}}}})...)
+		}
+		return evs
+	}
+	restarted := mustEngine(t, "efd-1", specR9)
+	restarted.RestoreBaselines(append(saved, Baseline{Device: "efd-1", Rule: "R7", Point: "x"}, Baseline{Device: "nope"}))
+	if got := restarted.Baselines(); !slices.Equal(got, saved) {
+		t.Fatalf("restored %v, want %v", got, saved)
+	}
+	if got, want := nights(after(restarted)), "open R9 L2 day 12 05:00"; got != want {
+		t.Fatalf("with baselines\n got  %s\n want %s", got, want)
+	}
+	if got := nights(after(mustEngine(t, "efd-1", specR9))); got != "" {
+		t.Fatalf("without baselines: %s", got)
+	}
+}
