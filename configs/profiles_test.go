@@ -36,6 +36,10 @@ func TestShippedProfileRules(t *testing.T) {
 				if len(spec.AllOf) == 0 && len(spec.AnyOf) == 0 {
 					t.Errorf("%s: a compound rule needs groups", at)
 				}
+			case "creep":
+				if spec.Creep == nil || len(spec.Points) == 0 {
+					t.Errorf("%s: a creep rule needs points and creep", at)
+				}
 			case "offline":
 				hasOffline = spec.Failures > 0
 			default:
@@ -51,8 +55,8 @@ func TestShippedProfileRules(t *testing.T) {
 			if spec.Type == "status" && len(spec.When) == 0 {
 				t.Errorf("%s: a status rule needs when", at)
 			}
-			if spec.Type == "threshold" && (len(spec.Points) == 0 || spec.Threshold == 0) {
-				t.Errorf("%s: a threshold rule needs points and a (fallback) threshold", at)
+			if spec.Type == "threshold" && (len(spec.Points) == 0 || (spec.Threshold == 0) != (spec.Op == "outside")) {
+				t.Errorf("%s: a threshold rule needs points and a (fallback) threshold, or op outside and a band", at)
 			}
 		}
 		if !hasOffline {
@@ -87,6 +91,17 @@ func checkGrading(t *testing.T, at string, spec rules.Spec) {
 		if len(spec.AllOf) != 2 || len(spec.AllOf[1].AnyOf) != 2 || spec.Within != 10*time.Minute || spec.Level != 1 {
 			t.Errorf("%s decoded as %+v", at, spec)
 		}
+	case "electrical-fire-1p R9", "smart-meter-3p R9":
+		c := spec.Creep
+		if c == nil || c.Night != "02:00-05:00" || c.UTCOffset != "+08:00" || c.Slope != 15 || c.Ratio != 1.5 ||
+			c.MinBaseline != 100 || spec.MinSamples != 2 || spec.ClearSamples != 7 || len(spec.Escalate) != 1 ||
+			spec.Escalate[0].CrossDays != 14 || spec.Escalate[0].Level != 2 {
+			t.Errorf("%s decoded as %+v (creep %+v)", at, spec, c)
+		}
+	case "arc-fault-1p R19":
+		if len(spec.Escalate) != 2 || spec.Escalate[0].Count != 3 || spec.Escalate[0].Within != 24*time.Hour || len(spec.Escalate[1].IfOpen) != 2 {
+			t.Errorf("%s: escalation %+v", at, spec.Escalate)
+		}
 	case "smoke-detector R1":
 		if spec.TestMode == nil || spec.TestMode.Point != "status" || len(spec.TestMode.Bits) != 1 || spec.TestMode.Bits[0] != 0 {
 			t.Errorf("%s: test mode %+v", at, spec.TestMode)
@@ -94,7 +109,7 @@ func checkGrading(t *testing.T, at string, spec rules.Spec) {
 	}
 }
 
-func decodeStrict(t *testing.T, n *yaml.Node) rules.Spec {
+func decodeStrict(t testing.TB, n *yaml.Node) rules.Spec {
 	t.Helper()
 	raw, err := yaml.Marshal(n)
 	if err != nil {

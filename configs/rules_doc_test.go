@@ -1,6 +1,7 @@
 package configs_test
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -73,6 +74,10 @@ func summary(s rules.Spec) string {
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	switch s.Type {
 	case rules.TypeThreshold:
+		if s.Op == "outside" {
+			add("%s outside %g–%g", strings.Join(s.Points, "/"), s.Band.Low, s.Band.High)
+			break
+		}
 		op := "≥"
 		if s.Op == "below" {
 			op = "≤"
@@ -87,7 +92,13 @@ func summary(s rules.Spec) string {
 		if s.ThresholdOffset != 0 {
 			limit = fmt.Sprintf("%s %+g", limit, s.ThresholdOffset)
 		}
-		add("%s %s %s", strings.Join(s.Points, "/"), op, limit)
+		c := fmt.Sprintf("%s %s %s", strings.Join(s.Points, "/"), op, limit)
+		if s.IgnoreBelow != nil {
+			c += fmt.Sprintf(" (values ≤ %g left out)", *s.IgnoreBelow)
+		}
+		add("%s", c)
+	case rules.TypeCreep:
+		add("%s", creepText(s))
 	case rules.TypeOffline:
 		add("%d failed polls", s.Failures)
 	case "rate":
@@ -120,8 +131,12 @@ func summary(s rules.Spec) string {
 	if s.Type == "compound" {
 		trigger = strings.Join(parts, " and ")
 	}
-	confirm := confirmText(s.For, s.MinSamples, "confirm")
-	clear := confirmText(s.ClearFor, s.ClearSamples, "clear")
+	unit := "samples"
+	if s.Type == rules.TypeCreep {
+		unit = "nights"
+	}
+	confirm := confirmText(s.For, s.MinSamples, "confirm", unit)
+	clear := confirmText(s.ClearFor, s.ClearSamples, "clear", unit)
 	out := trigger
 	for _, x := range []string{confirm, clear} {
 		if x != "" {
@@ -135,9 +150,14 @@ func summary(s rules.Spec) string {
 		out += fmt.Sprintf("; hysteresis %g %%", s.HysteresisPct)
 	}
 	for _, e := range s.Escalate {
-		if len(e.IfOpen) > 0 {
+		switch {
+		case len(e.IfOpen) > 0:
 			out += fmt.Sprintf("; level %d if %s open", e.Level, strings.Join(e.IfOpen, "/"))
-		} else {
+		case e.CrossDays > 0:
+			out += fmt.Sprintf("; level %d if the limit is projected < %g days away", e.Level, e.CrossDays)
+		case e.Count > 0:
+			out += fmt.Sprintf("; level %d when %d episodes within %s", e.Level, e.Count, dur(e.Within))
+		default:
 			out += fmt.Sprintf("; level %d past %g × limit for %s", e.Level, e.ThresholdFactor, dur(e.For))
 		}
 	}
@@ -147,16 +167,36 @@ func summary(s rules.Spec) string {
 	return out
 }
 
-func confirmText(d time.Duration, n int, word string) string {
+func confirmText(d time.Duration, n int, word, unit string) string {
 	switch {
 	case d > 0 && n > 0:
-		return fmt.Sprintf("%s %s and %d samples", word, dur(d), n)
+		return fmt.Sprintf("%s %s and %d %s", word, dur(d), n, unit)
 	case d > 0:
 		return fmt.Sprintf("%s %s", word, dur(d))
 	case n > 0:
-		return fmt.Sprintf("%s %d samples", word, n)
+		return fmt.Sprintf("%s %d %s", word, n, unit)
 	}
 	return ""
+}
+
+// creepText reads a creep rule: "night median 02:00-05:00 (+08:00) of
+// residual_current: 7-night slope ≥ 15/day or ≥ 1.5 × 30-night median,
+// baseline ≥ 100".
+func creepText(s rules.Spec) string {
+	c := s.Creep
+	var conds []string
+	if c.Slope > 0 {
+		conds = append(conds, fmt.Sprintf("%d-night slope ≥ %g/day", cmp.Or(c.SlopeDays, 7), c.Slope))
+	}
+	if c.Ratio > 0 {
+		conds = append(conds, fmt.Sprintf("≥ %g × %d-night median", c.Ratio, cmp.Or(c.RatioDays, 30)))
+	}
+	out := fmt.Sprintf("night median %s (%s) of %s: %s", c.Night, cmp.Or(c.UTCOffset, rules.DefaultUTCOffset),
+		strings.Join(s.Points, "/"), strings.Join(conds, " or "))
+	if c.MinBaseline > 0 {
+		out += fmt.Sprintf(", baseline ≥ %g", c.MinBaseline)
+	}
+	return out
 }
 
 func dur(d time.Duration) string {

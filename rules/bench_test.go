@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -87,4 +88,40 @@ func benchPolls(devs []DeviceRules) []Poll {
 		}
 	}
 	return polls
+}
+
+// BenchmarkCreepMemory runs R9 on one point through 30 simulated days of
+// 1 s samples (2.6 million polls) and reports the heap it holds: the
+// whole engine of that one device (B/engine), the creep state of the point
+// by accounting (B/point), and the heap growth from day 1 to day 30
+// (B/growth, which must be 0: memory is bounded). Run it with
+// -benchtime=1x; each iteration is 30 days.
+func BenchmarkCreepMemory(b *testing.B) {
+	var m0, m1, m30 runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		e, err := NewEngine([]DeviceRules{{Device: "efd-1", Specs: []Spec{specR9}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		leak := daily(1, func(d int) float64 { return 60 + 2*float64(d) })
+		runDays(e, "efd-1", 1, time.Second, leak, nil)
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		p := Poll{Device: "efd-1", OK: true, Readings: []Reading{{Point: "residual_current"}}}
+		in := []Poll{p}
+		for t := day0.AddDate(0, 0, 1); t.Before(day0.AddDate(0, 0, 30)); t = t.Add(time.Second) {
+			day := int(t.Sub(day0) / (24 * time.Hour))
+			in[0].At = t
+			in[0].Readings[0].Value, _ = leak(day, float64(t.Sub(day0.AddDate(0, 0, day)))/float64(time.Hour))
+			e.Step(t, in)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m30)
+		b.ReportMetric(float64(m30.HeapAlloc)-float64(m0.HeapAlloc), "B/engine")
+		b.ReportMetric(float64(m30.HeapAlloc)-float64(m1.HeapAlloc), "B/growth")
+		b.ReportMetric(float64(creepBytes(e.find("efd-1", "R9"))), "B/point")
+		runtime.KeepAlive(e)
+	}
 }

@@ -61,21 +61,24 @@ type rule struct {
 	offline    bool
 	eval       evalFunc
 
-	points     []int // slots compared with the limit
-	atAlarm    []int // slot of "<point>_at_alarm" per point, -1 if none
-	sign       float64
-	threshold  float64
-	limitPt    int // slot of ThresholdPoint, -1 if none
-	factor     float64
-	offset     float64
-	hyst       float64 // absolute; 0: use hystPct
-	hystPct    float64
-	when       []bitCond
-	steps      []escStep // escalation, in spec order
-	rate       *rateRule // rate rules only
-	compound   *compoundRule
-	testMode   *bitCond // nil: the rule has no test mode
-	unitSuffix string   // appended to the point's unit in evidence ("/min")
+	points      []int // slots compared with the limit
+	atAlarm     []int // slot of "<point>_at_alarm" per point, -1 if none
+	sign        float64
+	band        *[2]float64 // op outside: the normal range [low, high]
+	ignoreBelow *float64    // values at or below are left out
+	threshold   float64
+	limitPt     int // slot of ThresholdPoint, -1 if none
+	factor      float64
+	offset      float64
+	hyst        float64 // absolute; 0: use hystPct
+	hystPct     float64
+	when        []bitCond
+	steps       []escStep // escalation, in spec order
+	rate        *rateRule // rate rules only
+	compound    *compoundRule
+	creep       *creepRule // creep rules only
+	testMode    *bitCond   // nil: the rule has no test mode
+	unitSuffix  string     // appended to the point's unit in evidence ("/min")
 
 	open, clear             window
 	openWindow, clearWindow string
@@ -119,9 +122,13 @@ func compile(s *Spec, d *device) *rule {
 	if r.factor == 0 {
 		r.factor = 1
 	}
-	if s.Op == "below" {
+	switch s.Op {
+	case "below":
 		r.sign = -1
+	case "outside":
+		r.band = &[2]float64{s.Band.Low, s.Band.High}
 	}
+	r.ignoreBelow = s.IgnoreBelow
 	if s.ThresholdPoint != "" {
 		r.limitPt = d.slotOf(s.ThresholdPoint)
 	}
@@ -156,6 +163,10 @@ func (r *rule) setKind(s *Spec) (unit string) {
 		r.atAlarm = slices.Repeat([]int{-1}, len(r.points)) // a latched value is no slope
 	case TypeCompound:
 		r.eval, r.compound = evalCompound, compileCompound(s)
+	case TypeCreep:
+		r.eval, r.creep = evalCreep, compileCreep(s)
+		r.atAlarm = slices.Repeat([]int{-1}, len(r.points)) // a latched value is no baseline
+		unit = "nights"
 	case TypeOffline:
 		r.offline = true
 		r.open.n = cmp.Or(s.Failures, defaultFailures)
@@ -175,6 +186,8 @@ func (r *rule) setWindows(unit string) {
 		r.openWindow = r.rate.window(r.open)
 	case r.compound != nil:
 		r.openWindow, r.clearWindow = r.compound.window(), "members clear"
+	case r.creep != nil:
+		r.openWindow, r.clearWindow = r.creep.window(r.open), r.creep.window(r.clear)
 	}
 }
 

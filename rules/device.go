@@ -1,6 +1,9 @@
 package rules
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // pointState says what one poll (or the device's history) knows of a point.
 type pointState uint8
@@ -30,6 +33,7 @@ type device struct {
 	slots   []slot
 	units   map[string]string
 	epoch   uint64 // current poll
+	bad     uint64 // readings taken as bad quality (NaN, ±Inf, Quality Bad)
 	rules   []*ruleState
 	lastAt  time.Time // time of the previous poll
 	started bool
@@ -61,12 +65,19 @@ func (d *device) lookup(name string) int {
 	return -1
 }
 
-// load makes readings the current poll.
+// load makes readings the current poll. A bad reading (Quality Bad, NaN
+// or ±Inf: a decoder fault) is counted and kept as missing: it neither
+// fires nor clears, and the point's latest value stays the last trusted one.
 func (d *device) load(rs []Reading) {
 	d.epoch++
 	for _, r := range rs {
 		s := &d.slots[d.slotOf(r.Point)]
 		s.epoch = d.epoch
+		if r.Quality == Bad || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			s.cur, s.curSt = 0, missing
+			d.bad++
+			continue
+		}
 		s.cur = r.Value
 		s.curSt = good
 		if r.Quality == Absent {

@@ -33,10 +33,16 @@
 //     value never reached the limit) clears when the bit drops: for it, the
 //     band counts as normal.
 //   - unknown: missing data. A failed poll, a point missing from the poll,
-//     or an Absent reading neither advances nor resets any run. Missing
+//     an Absent reading, or a bad one (Quality Bad, NaN or ±Inf: a decoder
+//     fault, counted by [Engine.BadReadings]) neither advances nor resets
+//     any run. Missing
 //     data never opens and never clears. Absent points are left out of a
 //     threshold rule's comparison (an unwired channel); a missing point
 //     can still let the others trigger, but never lets them look normal.
+//
+// Op outside compares the value farthest outside Band with the nearer
+// edge (edges inside; the hysteresis moves both clear edges inwards).
+// IgnoreBelow leaves a value at or below it out, like an absent one.
 //
 // The limit is Threshold, or the device's own setpoint (the latest good
 // value of ThresholdPoint, read back from the device) when there is one,
@@ -67,7 +73,9 @@
 // limit × ThresholdFactor + ThresholdOffset for its own For and
 // MinSamples (R13: > 105 % of rated for 60 s → level 2), an IfOpen step
 // while another rule of the device has a real episode open (R12: level 1
-// with R7, R10 or R13). The episode then emits Escalate: same TicketID,
+// with R7, R10 or R13), a Count step when the episode is the rule's
+// Count-th within Within (R19: the third in 24 h), a CrossDays step on a
+// creep rule's projection (R9). The episode then emits Escalate: same TicketID,
 // the new Level, At when the step's condition was first observed (no
 // earlier than the rule's previous event). A step already met when the
 // rule opens makes it open at that level: one Open, no Escalate. Levels
@@ -95,6 +103,22 @@
 //
 // Absent points are left out; a back-online device or a clock step back
 // empties the rings, so slopes are judged from fresh samples only.
+//
+// # Creep
+//
+// A creep rule (R9) keeps, per point, a P² median estimate of the good
+// samples of the night in progress (Night, in the site's UTCOffset) and a
+// ring of one baseline per night, at most max(SlopeDays, RatioDays)+1.
+// The poll that ends a night (the first at or after its end, or on a
+// later day) turns a night with at least 10 samples spanning half its
+// window into a baseline and judges it: trigger when the baseline reaches
+// MinBaseline and its least-squares slope over SlopeDays nights reaches
+// Slope, or it is Ratio times the median of the previous RatioDays
+// nights; normal when neither holds and one could be judged; unknown on
+// every other poll, so MinSamples and ClearSamples count nights. A night
+// not after the newest baseline (the clock stepped back) is dropped. A
+// CrossDays step grades on the days the slope needs to carry the baseline
+// to the rule's limit.
 //
 // # Compound rules
 //

@@ -217,6 +217,9 @@ func (d *device) event(st *ruleState, t transition) Event {
 	if t.kind == Open || t.kind == Test {
 		st.begin(d.id, t.at)
 		st.test = t.kind == Test
+		if !st.test && st.opens != nil {
+			st.noteOpen(st.ep.since)
+		}
 		ev.At = st.ep.since
 		ev.Evidence = d.evidence(st, st.r.openWindow)
 	} else {
@@ -245,6 +248,9 @@ func (d *device) evidence(st *ruleState, window string) Evidence {
 	}
 	if ob.hasLimit {
 		ev.Threshold = ptr(ob.limit)
+	}
+	if ob.hasSlope {
+		ev.Slope = ptr(ob.slope)
 	}
 	ev.Snapshot = d.snapshot(ob.point)
 	return ev

@@ -14,20 +14,34 @@ type escStep struct {
 	window         string // evidence window
 	ifOpen         []string
 	members        []*ruleState // ifOpen, resolved on the device
+	crossDays      float64      // creep: projected crossing of the limit in fewer days
+	count          int          // the count-th episode of the rule within within
+	within         time.Duration
 }
+
+// isValue reports whether s is a value step (not if_open, cross_days or count).
+func (s *escStep) isValue() bool { return len(s.ifOpen) == 0 && s.crossDays == 0 && s.count == 0 }
+
+// maxCount bounds an escalation's count (and the opens a rule remembers).
+const maxCount = 16
 
 // compileSteps compiles s.Escalate.
 func compileSteps(s *Spec) []escStep {
 	steps := make([]escStep, 0, len(s.Escalate))
 	for _, e := range s.Escalate {
 		st := escStep{level: e.Level, factor: e.ThresholdFactor, offset: e.ThresholdOffset,
-			open: window{e.For, e.MinSamples}, ifOpen: e.IfOpen}
+			open: window{e.For, e.MinSamples}, ifOpen: e.IfOpen, crossDays: e.CrossDays, count: e.Count, within: e.Within}
 		if st.factor == 0 {
 			st.factor = 1
 		}
 		st.window = st.open.String("samples")
-		if len(e.IfOpen) > 0 {
+		switch {
+		case len(e.IfOpen) > 0:
 			st.window = "with " + strings.Join(e.IfOpen, "|") + " open"
+		case e.CrossDays > 0:
+			st.window = fmt.Sprintf("limit projected within %g days", e.CrossDays)
+		case e.Count > 0:
+			st.window = fmt.Sprintf("%d episodes within %s", e.Count, shortDuration(e.Within))
 		}
 		steps = append(steps, st)
 	}
@@ -78,7 +92,7 @@ func (st *ruleState) observeSteps(at time.Time, ob observation) {
 	}
 	for i := range st.r.steps {
 		s := &st.r.steps[i]
-		if len(s.ifOpen) > 0 {
+		if !s.isValue() {
 			continue
 		}
 		if ob.hasLimit && ob.point >= 0 && ob.byValue &&
@@ -110,7 +124,11 @@ func (d *device) escalate(st *ruleState, out []Event) []Event {
 		switch {
 		case len(s.ifOpen) > 0 && anyOpen(s.members):
 			best, since = s.level, openSince(s.members)
-		case len(s.ifOpen) == 0 && s.open.met(st.escRuns[i].n, st.escRuns[i].since, d.lastAt):
+		case s.count > 0 && st.opensWithin(s.within) >= s.count:
+			best, since = s.level, st.ep.since
+		case s.crossDays > 0 && st.verdict.known && st.verdict.cross < s.crossDays:
+			best, since = s.level, st.verdict.at
+		case s.isValue() && s.open.met(st.escRuns[i].n, st.escRuns[i].since, d.lastAt):
 			best, since = s.level, st.escRuns[i].since
 		default:
 			continue
@@ -137,7 +155,7 @@ func (d *device) escalateEvent(st *ruleState, since time.Time) Event {
 	ev := Event{Kind: Escalate, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard, At: at,
 		TicketID: st.ep.ticket, Level: st.ep.level, OccurrenceCount: st.ep.count}
 	ev.Evidence = d.evidence(st, s.window)
-	if len(s.ifOpen) == 0 && st.last.hasLimit {
+	if s.isValue() && st.last.hasLimit {
 		ev.Evidence.Threshold = ptr(s.limit(st.last.limit))
 	}
 	return ev
@@ -162,4 +180,29 @@ func anyOpen(sts []*ruleState) bool {
 		}
 	}
 	return false
+}
+
+// noteOpen remembers the start of a real episode, for count steps: the
+// latest maxCount of them.
+func (st *ruleState) noteOpen(at time.Time) {
+	if len(st.opens) < cap(st.opens) {
+		st.opens = append(st.opens, at)
+		return
+	}
+	if len(st.opens) > 0 {
+		copy(st.opens, st.opens[1:])
+		st.opens[len(st.opens)-1] = at
+	}
+}
+
+// opensWithin counts the episodes that opened within window before the
+// open episode's start, this one included.
+func (st *ruleState) opensWithin(window time.Duration) int {
+	n := 0
+	for _, t := range st.opens {
+		if !t.After(st.ep.since) && st.ep.since.Sub(t) < window {
+			n++
+		}
+	}
+	return n
 }

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,5 +123,38 @@ func TestExplainShowsTheSlope(t *testing.T) {
 	rs := e.Explain(at(60))[0]
 	if rs.Phase != Firing || rs.Point != "t1" || *rs.Threshold != 4 || *rs.Value < 5.9 || rs.Level != 2 {
 		t.Errorf("explain %+v", rs)
+	}
+}
+
+// specR19 is the arc-fault rule: 14 half-cycles in 1 s or the device's
+// arc bit, one read; clear at ≤ 9 for 5 min; level 2, level 1 for the
+// third episode in 24 h or with heat (R10, R12).
+var specR19 = Spec{ID: "R19", Hazard: "arc_fault", Type: "threshold", Level: 2,
+	Points: []string{"arc_halfcycles_1s"}, Threshold: 14, Hysteresis: 4,
+	When: []BitCond{{Point: "status", Bits: []int{1}}}, MinSamples: 1, ClearFor: 5 * time.Minute,
+	Escalate: []Escalation{{Level: 1, Count: 3, Within: 24 * time.Hour}, {Level: 1, IfOpen: []string{"R10"}}}}
+
+func TestR19ThirdArcIn24HoursIsLevel1(t *testing.T) {
+	e := mustEngine(t, "afd-1", specR19, specR10)
+	var evs []Event
+	// bursts of 20 half-cycles at 0 h, 1 h, 2 h and 25 h, each followed
+	// by 10 min of quiet (5 min clears); 1 s polls around each burst
+	for _, h := range []int{0, 1, 2, 25} {
+		start := base.Add(time.Duration(h) * time.Hour)
+		polls := series(t, "afd-1", start, time.Second, one("arc_halfcycles_1s", "0 20 25 3*600"),
+			map[string]float64{"status": 0, "t1": 30, "t2": 30})
+		evs = append(evs, runEach(e, polls)...)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%s L%d %s", ev.Kind, ev.Level, ev.At.Sub(base)))
+	}
+	want := []string{"open L2 1s", "clear L2 3s", "open L2 1h0m1s", "clear L2 1h0m3s",
+		"open L1 2h0m1s", "clear L1 2h0m3s", "open L2 25h0m1s", "clear L2 25h0m3s"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("events\n got  %q\n want %q", got, want)
+	}
+	if w := evs[4].Evidence.Window; w != "1 sample" {
+		t.Errorf("the third open keeps its own window, got %q", w)
 	}
 }

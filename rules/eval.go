@@ -26,6 +26,8 @@ type observation struct {
 	value    float64
 	limit    float64
 	hasLimit bool
+	slope    float64 // creep: the baseline's slope per day
+	hasSlope bool
 }
 
 // evalStatus evaluates the bit conditions alone.
@@ -56,21 +58,29 @@ func evalWhen(when []bitCond, d *device) observation {
 }
 
 // evalThreshold compares the largest (op above) or smallest (op below)
-// good value of the rule's points with the limit, then ORs the bit
-// conditions. Absent points are left out; a missing point makes a
-// non-triggering value unknown, since the missing one might trigger.
+// good value of the rule's points with the limit (op outside: the value
+// farthest outside the band with its nearer edge), then ORs the bit
+// conditions. Absent and ignored points are left out; a missing point
+// makes a non-triggering value unknown, since the missing one might
+// trigger.
 func evalThreshold(st *ruleState, d *device) observation {
 	r := st.r
 	limit, hyst := r.limitOf(d)
-	ob := r.extreme(d)
+	ob, excess := r.extreme(d, limit)
 	ob.limit, ob.hasLimit = limit, true
+	if r.band != nil {
+		limit = r.band[1]
+		if ob.value < r.band[0] {
+			limit = r.band[0]
+		}
+		ob.limit = limit
+	}
 	if ob.point >= 0 {
-		sv, sl := r.sign*ob.value, r.sign*limit
 		switch {
-		case sv >= sl:
+		case excess > 0 || (excess == 0 && r.band == nil):
 			ob.class, ob.byValue = trigger, true
 		case ob.class == unknown:
-		case sv < sl-hyst:
+		case excess < -hyst:
 			ob.class = normal
 		default:
 			ob.class = band
@@ -79,27 +89,37 @@ func evalThreshold(st *ruleState, d *device) observation {
 	return r.withBits(ob, d)
 }
 
-// extreme finds the point with the largest signed value. Its class is
-// normal when every point was read (good or absent) and at least one is
-// good, unknown otherwise.
-func (r *rule) extreme(d *device) observation {
+// excess is how far v is past the limit in the rule's direction: v −
+// limit (above), limit − v (below), the distance outside the band
+// (outside; negative inside, the distance to the nearer edge).
+func (r *rule) excess(v, limit float64) float64 {
+	if r.band != nil {
+		return max(r.band[0]-v, v-r.band[1])
+	}
+	return r.sign * (v - limit)
+}
+
+// extreme finds the point whose value is farthest past the limit, and by
+// how much. Its class is normal when every point was read (good, absent or
+// ignored) and at least one is good, unknown otherwise.
+func (r *rule) extreme(d *device, limit float64) (observation, float64) {
 	ob := observation{class: normal, point: -1}
 	best := math.Inf(-1)
 	for _, p := range r.points {
 		v, st := d.now(p)
-		switch st {
-		case missing:
+		switch {
+		case st == missing:
 			ob.class = unknown
-		case good:
-			if sv := r.sign * v; sv > best || ob.point < 0 {
-				best, ob.point, ob.value = sv, p, v
+		case st == good && !(r.ignoreBelow != nil && v <= *r.ignoreBelow):
+			if e := r.excess(v, limit); e > best || ob.point < 0 {
+				best, ob.point, ob.value = e, p, v
 			}
 		}
 	}
 	if ob.point < 0 {
 		ob.class = unknown
 	}
-	return ob
+	return ob, best
 }
 
 // withBits combines a value observation with the rule's bit conditions.

@@ -53,6 +53,7 @@ type Evidence struct {
 	Value        *float64            `json:"value,omitempty"`
 	Unit         string              `json:"unit,omitempty"`
 	Threshold    *float64            `json:"threshold,omitempty"`
+	Slope        *float64            `json:"slope,omitempty"` // creep: the baseline's slope per day
 	Window       string              `json:"window,omitempty"`
 	ValueAtAlarm *float64            `json:"value_at_alarm,omitempty"`
 	Snapshot     map[string]*float64 `json:"snapshot,omitempty"`

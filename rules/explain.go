@@ -157,3 +157,14 @@ func (st *ruleState) explain(d *device, now time.Time) RuleState {
 	}
 	return rs
 }
+
+// BadReadings returns how many readings of device were taken as bad
+// quality (NaN, ±Inf or Quality Bad) since the engine was built.
+func (e *Engine) BadReadings(device string) uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if d := e.byID[device]; d != nil {
+		return d.bad
+	}
+	return 0
+}

@@ -23,7 +23,10 @@ func fuzzDevices() []DeviceRules {
 	r7.Escalate = []Escalation{{Level: 1, ThresholdFactor: 1.3, For: 2 * time.Second}}
 	r7.TestMode = &BitCond{Point: "alarm_flags", Bits: []int{3}}
 	r10 := specR10
-	r10.Escalate = []Escalation{{Level: 1, IfOpen: []string{"R7"}}}
+	r10.Escalate = []Escalation{{Level: 1, IfOpen: []string{"R7"}}, {Level: 1, Count: 2, Within: time.Minute}}
+	r17 := specR17
+	r17.Points, r17.Band, r17.Hysteresis, r17.IgnoreBelow = []string{"t1", "t3"}, &Band{Low: 10, High: 100}, 5, f(2)
+	r17.For, r17.ClearFor = 3*time.Second, 3*time.Second
 	r12 := Spec{ID: "R12", Hazard: "temp_rise_rate", Type: TypeRate, Points: []string{"t1", "t3"}, Per: time.Second,
 		Slopes:     []SlopeCond{{Window: 20 * time.Second, Slope: 1, Samples: 3}, {Window: time.Minute, Slope: 0.5, MinValue: f(40)}},
 		ClearSlope: 0.2, ClearFor: 5 * time.Second,
@@ -32,7 +35,7 @@ func fuzzDevices() []DeviceRules {
 	r22.AllOf, r22.Within = []RuleGroup{{AnyOf: []string{"R7"}}, {AnyOf: []string{"R10", "R12"}}}, 10*time.Second
 	return []DeviceRules{
 		{Device: "sd", Specs: []Spec{r3, r1, r21}},
-		{Device: "efd", Specs: []Spec{r22, r7, r12, r10, r21}},
+		{Device: "efd", Specs: []Spec{r22, r7, r12, r10, r17, r21}},
 	}
 }
 

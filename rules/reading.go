@@ -11,12 +11,19 @@ const (
 	// Absent is a value equal to one of the point's `absent` sentinels
 	// (an unwired channel). It feeds no rule and clears nothing.
 	Absent
+	// Bad is a value that cannot be trusted (a decoder fault). The engine
+	// also takes every NaN or infinite value as Bad, whatever its Quality.
+	// Like missing data, it never opens, clears or resets anything.
+	Bad
 )
 
-// String returns "good" or "absent".
+// String returns "good", "absent" or "bad".
 func (q Quality) String() string {
-	if q == Absent {
+	switch q {
+	case Absent:
 		return "absent"
+	case Bad:
+		return "bad"
 	}
 	return "good"
 }

@@ -14,13 +14,22 @@ import "time"
 type Spec struct {
 	ID     string `yaml:"id" json:"id"`         // "R7"; unique per device after merging
 	Hazard string `yaml:"hazard" json:"hazard"` // code from Hazards
-	Type   string `yaml:"type" json:"type"`     // threshold | status | offline | rate | compound
+	Type   string `yaml:"type" json:"type"`     // threshold | status | offline | rate | creep | compound
 	Level  int    `yaml:"level" json:"level"`   // 1..4; 0 means the hazard's default level
 
 	// threshold: the largest (op above) or smallest (op below) good value
-	// among Points is compared with the threshold.
+	// among Points is compared with the threshold; with op outside, the
+	// value farthest outside Band.
 	Points []string `yaml:"points,omitempty" json:"points,omitempty"`
-	Op     string   `yaml:"op,omitempty" json:"op,omitempty"` // above (default) | below
+	Op     string   `yaml:"op,omitempty" json:"op,omitempty"` // above (default) | below | outside
+	// Band is the normal range of an op outside rule: a value below Low or
+	// above High triggers (the edges are inside); the hysteresis moves both
+	// clear edges inwards. R17: {low: 198, high: 235.4}.
+	Band *Band `yaml:"band,omitempty" json:"band,omitempty"`
+	// IgnoreBelow, when set, leaves a value at or below it out of the
+	// comparison, like an absent one: it neither fires nor clears. R16: a
+	// voltage ≤ 50 V is a dead supply, not an under-voltage.
+	IgnoreBelow *float64 `yaml:"ignore_below,omitempty" json:"ignore_below,omitempty"`
 	// Threshold is the constant limit, or the fallback when ThresholdPoint
 	// is set but not (yet) read from the device.
 	Threshold float64 `yaml:"threshold,omitempty" json:"threshold,omitempty"`
@@ -47,6 +56,13 @@ type Spec struct {
 	Slopes     []SlopeCond   `yaml:"slopes,omitempty" json:"slopes,omitempty"`
 	Per        time.Duration `yaml:"per,omitempty" json:"per,omitempty"`
 	ClearSlope float64       `yaml:"clear_slope,omitempty" json:"clear_slope,omitempty"`
+
+	// creep: a slow rise of each of Points, judged once a day on a nightly
+	// baseline (R9). Threshold and ThresholdPoint are the limit a rising
+	// baseline is projected to reach (an Escalation's CrossDays); the
+	// confirm and clear windows count nights (min_samples: 2,
+	// clear_samples: 7).
+	Creep *Creep `yaml:"creep,omitempty" json:"creep,omitempty"`
 
 	// compound: groups of other rules of the same device. The rule
 	// triggers when every group has a member with an episode open, or
@@ -93,6 +109,35 @@ type Spec struct {
 	Disabled bool     `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
+// Band is a closed normal range [Low, High].
+type Band struct {
+	Low  float64 `yaml:"low" json:"low"`
+	High float64 `yaml:"high" json:"high"`
+}
+
+// Creep is the baseline of a creep rule (R9, DESIGN §8.3). Each night, the
+// median of a point's good samples in the Night window (local time of the
+// site) is that night's baseline; a night whose samples are fewer than 10
+// or span less than half the window has none (missing data). After each
+// night the rule triggers when the baseline is at least MinBaseline and
+// either its least-squares slope over the last SlopeDays nights is at
+// least Slope per day, or it is at least Ratio times the median of the
+// baselines of the previous RatioDays nights. It is normal when neither
+// holds (and at least one could be computed: a slope needs half of
+// SlopeDays' nights, at least 3; a ratio a quarter of RatioDays', at
+// least 3); else unknown. Memory is bounded: one baseline a night, at most
+// max(SlopeDays, RatioDays)+1 of them, and a constant-size median
+// estimate for the night in progress.
+type Creep struct {
+	Night       string  `yaml:"night" json:"night"`                                   // "02:00-05:00", local time, not across midnight
+	UTCOffset   string  `yaml:"utc_offset,omitempty" json:"utc_offset,omitempty"`     // the site's offset from UTC, "+08:00" (default: China Standard Time)
+	Slope       float64 `yaml:"slope,omitempty" json:"slope,omitempty"`               // per day; 0: no slope condition
+	SlopeDays   int     `yaml:"slope_days,omitempty" json:"slope_days,omitempty"`     // 0 = 7
+	Ratio       float64 `yaml:"ratio,omitempty" json:"ratio,omitempty"`               // 0: no ratio condition; else > 1
+	RatioDays   int     `yaml:"ratio_days,omitempty" json:"ratio_days,omitempty"`     // 0 = 30
+	MinBaseline float64 `yaml:"min_baseline,omitempty" json:"min_baseline,omitempty"` // both conditions need a baseline at least this
+}
+
 // RuleGroup is one group of a compound rule: any of its rule ids.
 type RuleGroup struct {
 	AnyOf []string `yaml:"any_of" json:"any_of"`
@@ -120,6 +165,15 @@ type SlopeCond struct {
 //
 // IfOpen: any of these rules (ids of the same device) has a real episode
 // open. R12: level 1 if_open [R7, R10, R13].
+//
+// CrossDays (creep rules): at the latest baseline, the baseline's slope
+// projects it to reach the rule's limit (Threshold, or the read-back
+// ThresholdPoint) in fewer than CrossDays days, or it is there already.
+// R9: level 2 when the setpoint is less than 14 days away.
+//
+// Count with Within: this episode is at least the Count-th the rule has
+// opened on the device within Within (counting this one). R19: level 1
+// for the third arc-fault episode in 24 h.
 type Escalation struct {
 	Level           int           `yaml:"level" json:"level"`
 	ThresholdFactor float64       `yaml:"threshold_factor,omitempty" json:"threshold_factor,omitempty"`
@@ -127,6 +181,9 @@ type Escalation struct {
 	For             time.Duration `yaml:"for,omitempty" json:"for,omitempty"`
 	MinSamples      int           `yaml:"min_samples,omitempty" json:"min_samples,omitempty"`
 	IfOpen          []string      `yaml:"if_open,omitempty" json:"if_open,omitempty"`
+	CrossDays       float64       `yaml:"cross_days,omitempty" json:"cross_days,omitempty"`
+	Count           int           `yaml:"count,omitempty" json:"count,omitempty"`
+	Within          time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 }
 
 // BitCond is true when any of Bits is set in Point's value, or, with

@@ -49,6 +49,12 @@ type ruleState struct {
 	// rings are the recent samples of a rate rule, one per point.
 	rings  []ring
 	slopes []slopeCache // per point and slope alternative
+	// creep is the night estimate and baselines of a creep rule, one per
+	// point; verdict its judgement after the latest night.
+	creep   []creepPoint
+	verdict creepVerdict
+	// opens are the starts of the rule's latest real episodes (count steps).
+	opens []time.Time
 	// test: the open episode is a test episode (the device was in test
 	// mode); it emits no real ticket.
 	test bool
@@ -67,6 +73,15 @@ func newRuleState(r *rule) *ruleState {
 			st.rings[i] = newRing(r.rate.capacity, r.rate.gap)
 		}
 		st.slopes = make([]slopeCache, len(r.points)*len(r.rate.alts))
+	}
+	if r.creep != nil {
+		st.creep = newCreepPoints(r.creep, len(r.points))
+	}
+	for _, s := range r.steps {
+		if s.count > 0 {
+			st.opens = make([]time.Time, 0, maxCount)
+			break
+		}
 	}
 	return st
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,4 +96,14 @@ func TestSameMillisecondAcrossDevicesIsOrdered(t *testing.T) {
 	if len(evs) != 2 || evs[0].Device != "a" || evs[1].Device != "b" {
 		t.Fatalf("order %+v", evs)
 	}
+}
+
+func TestR3FlappingBitOpensOnceClearsOnce(t *testing.T) {
+	// R3 (10 s to open, 60 s to clear), 1 s polls: a fault bit flapping
+	// every second never opens; held for 10 s it opens; flapping again
+	// for 5 min never clears; 60 s of quiet clears, once.
+	flap := strings.Repeat("4 0 ", 60)
+	s := flap + "4*11 " + strings.Repeat("0 4 ", 150) + "0*61"
+	e := mustEngine(t, "sd-1", specR3)
+	wantSummary(t, runEach(e, series(t, "sd-1", base, time.Second, one("status", s), nil)), "open R3 @120s", "clear R3 @431s")
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
@@ -195,4 +196,115 @@ func TestBatchEqualsOneByOne(t *testing.T) {
 	if len(a) < 2 || !reflect.DeepEqual(a, b) {
 		t.Fatalf("batch %v != one by one %v", summary(b), summary(a))
 	}
+}
+
+// specR17 is the voltage band of GB/T 12325 for 220 V systems, with
+// 15 min to open and to clear (shortened to 60 s here).
+var specR17 = Spec{ID: "R17", Hazard: "voltage_deviation", Type: "threshold", Level: 4,
+	Points: []string{"ua", "ub", "uc"}, Op: "outside", Band: &Band{Low: 198, High: 235.4}, Hysteresis: 2,
+	For: 60 * time.Second, ClearFor: 60 * time.Second}
+
+func TestR17OutsideTheBand(t *testing.T) {
+	cases := []struct {
+		name string
+		cols map[string]string
+		want []string
+		edge float64
+	}{
+		// ub sags below 198 for 2 min, then comes back to 201 (inside the
+		// clear range 200..233.4) for 2 min.
+		{"low edge", map[string]string{"ua": "220*30", "ub": "220*2 196*12 201*16", "uc": "221*30"},
+			[]string{"open R17 @20s", "clear R17 @140s"}, 198},
+		{"high edge", map[string]string{"ua": "236*14 230*16", "ub": "220*30", "uc": "221*30"},
+			[]string{"open R17 @0s", "clear R17 @140s"}, 235.4},
+		// the edges are inside; 199 and 234.4 are in the hysteresis band:
+		// they neither open nor clear
+		{"edges are inside", map[string]string{"ua": "198*30", "ub": "235.4*30", "uc": "220*30"}, nil, 0},
+		{"band keeps it open", map[string]string{"ua": "196*14 199*16", "ub": "220*30", "uc": "221*30"},
+			[]string{"open R17 @0s"}, 198},
+		// a sag, then 30 min of noise across the low edge (195..199.9,
+		// never past the clear edge 200): one open, one clear
+		{"noise", map[string]string{"ua": "190*7 " + noise(5, 180, 195, 199.9) + " 210*7", "ub": "220*194", "uc": "220*194"},
+			[]string{"open R17 @0s", "clear R17 @1870s"}, 198},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, "m-1", specR17)
+			evs := runEach(e, series(t, "m-1", base, 10*time.Second, c.cols, nil))
+			wantSummary(t, evs, c.want...)
+			if len(evs) > 0 && *evs[0].Evidence.Threshold != c.edge {
+				t.Errorf("threshold %v, want the crossed edge %v", *evs[0].Evidence.Threshold, c.edge)
+			}
+		})
+	}
+}
+
+func TestR16IgnoresADeadSupply(t *testing.T) {
+	r16 := specR16
+	r16.IgnoreBelow = f(50)
+	// A dead supply (0 V) neither opens R16 nor clears it.
+	e := mustEngine(t, "m-1", r16)
+	wantSummary(t, runEach(e, series(t, "m-1", base, 5*time.Second, one("voltage", "220 0*30 220*20"), nil)))
+	e = mustEngine(t, "m-1", r16)
+	evs := runEach(e, series(t, "m-1", base, 5*time.Second, one("voltage", "180*3 0*30 30*5 180 200*13"), nil))
+	wantSummary(t, evs, "open R16 @0s", "clear R16 @195s")
+}
+
+func TestNonFiniteReadingsAreBadQuality(t *testing.T) {
+	// NaN and ±Inf (a decoder fault) never fire, never clear, never reset
+	// a run: R7 opens on 3 real samples around them and clears only on
+	// 60 s of real normal ones.
+	s := "250 NaN +Inf 310 NaN 320 -Inf 330 Inf*20 NaN*20 250*13"
+	e := mustEngine(t, "efd-1", specR7)
+	evs := runEach(e, series(t, "efd-1", base, 5*time.Second, one("residual_current", s), flags0))
+	wantSummary(t, evs, "open R7 @15s", "clear R7 @240s")
+	// A bad read-back setpoint keeps the last trusted one.
+	cols := map[string]string{"residual_current": "10 40 40 40 40", "residual_setpoint": "30 NaN - Inf -"}
+	e = mustEngine(t, "efd-1", specR7)
+	wantSummary(t, runEach(e, series(t, "efd-1", base, 5*time.Second, cols, flags0)), "open R7 @5s")
+	// Quality Bad counts like NaN; both are counted.
+	e = mustEngine(t, "efd-1", specR7)
+	p := Poll{Device: "efd-1", At: base, OK: true, Readings: []Reading{
+		{Point: "residual_current", Value: 900, Quality: Bad}, {Point: "alarm_flags", Value: 0}, {Point: "voltage", Value: math.NaN()}}}
+	if evs := e.Step(base, []Poll{p}); len(evs) != 0 || e.BadReadings("efd-1") != 2 {
+		t.Fatalf("events %v, bad readings %d", summary(evs), e.BadReadings("efd-1"))
+	}
+	if rs := e.Explain(base); rs[0].Phase != Inactive {
+		t.Fatalf("a bad reading started a run: %+v", rs[0])
+	}
+}
+
+func TestR7Shapes(t *testing.T) {
+	cases := []struct {
+		name string
+		s    string // 5 s polls
+		want []string
+	}{
+		// +1 mA per poll from 250 to 350 and back: one open at the first
+		// 300 (250 s), one clear when < 270 holds for 60 s (269 mA at 905 s).
+		{"slow ramp up and down", ramp(250, 1, 101) + " " + ramp(349, -1, 100) + " 249*13", []string{"open R7 @250s", "clear R7 @905s"}},
+		{"ramp up to just below", ramp(250, 0.49, 101) + " 299.9*50", nil},
+		{"step up and down", "250*6 400*24 100*13", []string{"open R7 @30s", "clear R7 @150s"}},
+		// a step up for less than 10 s (2 samples) opens nothing
+		{"short step", "250*6 400*2 250*20", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, "efd-1", specR7)
+			wantSummary(t, runEach(e, series(t, "efd-1", base, 5*time.Second, one("residual_current", c.s), flags0)), c.want...)
+		})
+	}
+}
+
+func TestClockForward(t *testing.T) {
+	// The clock jumps 1 h forward between polls of a pending run: the jump is
+	// a gap, which neither advances nor resets the run, so the third sample
+	// opens R7 with the run's first sample as occurred_at. Forward in the
+	// clearing run, the same: the clear needs its samples on both sides.
+	e := mustEngine(t, "efd-1", specR7)
+	p := func(sec int, v float64) Poll {
+		return Poll{Device: "efd-1", At: at(sec), OK: true, Readings: []Reading{{Point: "residual_current", Value: v}, {Point: "alarm_flags", Value: 0}}}
+	}
+	evs := runEach(e, []Poll{p(0, 310), p(5, 310), p(3605, 310), p(3610, 250), p(3615, 250), p(7215, 250)})
+	wantSummary(t, evs, "open R7 @0s", "clear R7 @3610s")
 }

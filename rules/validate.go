@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -23,9 +25,10 @@ const (
 	TypeOffline   = "offline"
 	TypeRate      = "rate"
 	TypeCompound  = "compound"
+	TypeCreep     = "creep"
 )
 
-var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound}
+var ruleTypes = []string{TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCreep, TypeCompound}
 
 // maxBit is the highest bit number a BitCond may test (32-bit words).
 const maxBit = 31
@@ -71,6 +74,9 @@ func (c *specChecker) foreign() {
 		c.unused(s.Type, s.Per != 0, "per")
 		c.unused(s.Type, s.ClearSlope != 0, "clear_slope")
 	}
+	if s.Type != TypeCreep {
+		c.unused(s.Type, s.Creep != nil, "creep")
+	}
 	if s.Type != TypeCompound {
 		c.unused(s.Type, len(s.AnyOf) > 0, "any_of")
 		c.unused(s.Type, len(s.AllOf) > 0, "all_of")
@@ -101,6 +107,12 @@ func (c *specChecker) byType() {
 		c.notThreshold(TypeRate, true)
 		c.unused(TypeRate, len(s.When) > 0, "when")
 		c.unused(TypeRate, s.Failures != 0, "failures")
+	case TypeCreep:
+		c.creep()
+		c.debounce()
+		c.escalate(false)
+		c.unused(TypeCreep, len(s.When) > 0, "when")
+		c.unused(TypeCreep, s.Failures != 0, "failures")
 	case TypeCompound:
 		c.compound()
 		c.debounce()
@@ -134,7 +146,7 @@ func (c *specChecker) identity() {
 		c.add("hazard", "%q is unknown%s", s.Hazard, hint(s.Hazard, hazardCodes()))
 	}
 	switch s.Type {
-	case TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCompound:
+	case TypeThreshold, TypeStatus, TypeOffline, TypeRate, TypeCreep, TypeCompound:
 	case "":
 		c.add("type", "is required (one of %s)", strings.Join(ruleTypes, ", "))
 	default:
@@ -172,8 +184,9 @@ func (c *specChecker) threshold() {
 	for i, p := range s.Points {
 		c.point(fmt.Sprintf("points[%d]", i), p)
 	}
-	if s.Op != "" && s.Op != "above" && s.Op != "below" {
-		c.add("op", "%q is not one of above, below%s", s.Op, hint(s.Op, []string{"above", "below"}))
+	ops := []string{"above", "below", "outside"}
+	if s.Op != "" && !slices.Contains(ops, s.Op) {
+		c.add("op", "%q is not one of above, below, outside%s", s.Op, hint(s.Op, ops))
 	}
 	if s.ThresholdPoint != "" {
 		c.point("threshold_point", s.ThresholdPoint)
@@ -190,6 +203,19 @@ func (c *specChecker) threshold() {
 	if s.Hysteresis != 0 && s.HysteresisPct != 0 {
 		c.add("hysteresis_pct", "set either hysteresis or hysteresis_pct, not both")
 	}
+	if s.Op == "outside" {
+		c.band()
+		return
+	}
+	if s.Band != nil {
+		c.add("band", "is used with op outside only")
+	}
+	// An above rule whose hysteresis reaches past zero would clear only
+	// below 0: a typo (a percentage in hysteresis, or the wrong unit).
+	limit := s.Threshold*cmp.Or(s.ThresholdFactor, 1) + s.ThresholdOffset
+	if s.Op != "below" && limit > 0 && s.Hysteresis > limit {
+		c.add("hysteresis", "%g is larger than the threshold %g: the rule would clear only below %g", s.Hysteresis, limit, limit-s.Hysteresis)
+	}
 }
 
 // notThreshold reports threshold fields on a rule that does not use them
@@ -204,6 +230,8 @@ func (c *specChecker) notThreshold(typ string, hasPoints bool) {
 	c.unused(typ, s.ThresholdOffset != 0, "threshold_offset")
 	c.unused(typ, s.Hysteresis != 0, "hysteresis")
 	c.unused(typ, s.HysteresisPct != 0, "hysteresis_pct")
+	c.unused(typ, s.Band != nil, "band")
+	c.unused(typ, s.IgnoreBelow != nil, "ignore_below")
 }
 
 func (c *specChecker) unused(typ string, set bool, field string) {
@@ -280,13 +308,30 @@ func (c *specChecker) escalate(value bool) {
 			c.add(f+".level", "%d is not more urgent than the rule's level %d", e.Level, base)
 		}
 		isValue := e.ThresholdFactor != 0 || e.ThresholdOffset != 0 || e.For != 0 || e.MinSamples != 0
+		kinds := 0
+		for _, set := range []bool{isValue, len(e.IfOpen) > 0, e.CrossDays != 0, e.Count != 0} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case isValue && len(e.IfOpen) > 0:
-			c.add(f, "set either a value step (threshold_factor, threshold_offset, for, min_samples) or if_open, not both")
-		case !isValue && len(e.IfOpen) == 0:
-			c.add(f, "needs a value step (threshold_factor, threshold_offset, for) or if_open")
+		case kinds > 1:
+			c.add(f, "set one of a value step (threshold_factor, threshold_offset, for, min_samples), if_open, cross_days or count")
+		case kinds == 0:
+			c.add(f, "needs a value step (threshold_factor, threshold_offset, for), if_open, cross_days or count")
 		case isValue && !value:
 			c.add(f, "a value step needs a rule with a value (threshold); use if_open")
+		case e.CrossDays < 0:
+			c.add(f+".cross_days", "%g must be positive", e.CrossDays)
+		case e.CrossDays > 0 && s.Type != TypeCreep:
+			c.add(f+".cross_days", "is used by creep rules only")
+		case e.Count != 0 && (e.Count < 2 || e.Count > maxCount):
+			c.add(f+".count", "%d is out of range 2..%d", e.Count, maxCount)
+		case e.Count != 0 && e.Within <= 0:
+			c.add(f+".within", "a count step needs a positive within (count episodes within, e.g. 24h)")
+		}
+		if e.Within != 0 && e.Count == 0 {
+			c.add(f+".within", "is used with count only")
 		}
 		c.escalateNumbers(f, e)
 		c.ruleIDs(f+".if_open", e.IfOpen)
@@ -302,58 +347,6 @@ func (c *specChecker) escalateNumbers(f string, e Escalation) {
 	}
 	if e.MinSamples < 0 {
 		c.add(f+".min_samples", "%d must not be negative", e.MinSamples)
-	}
-}
-
-// rate checks the fields of a rate rule.
-func (c *specChecker) rate() {
-	s := c.s
-	if len(s.Points) == 0 {
-		c.add("points", "a rate rule needs at least one point")
-	}
-	for i, p := range s.Points {
-		c.point(fmt.Sprintf("points[%d]", i), p)
-	}
-	if len(s.Slopes) == 0 {
-		c.add("slopes", "a rate rule needs at least one {window, slope}")
-	}
-	if s.Per < 0 {
-		c.add("per", "%s must not be negative", s.Per)
-	}
-	for i, sc := range s.Slopes {
-		f := fmt.Sprintf("slopes[%d]", i)
-		if sc.Window <= 0 {
-			c.add(f+".window", "%s must be positive", sc.Window)
-		}
-		if sc.Slope <= 0 {
-			c.add(f+".slope", "%g must be positive (a rate of rise)", sc.Slope)
-		}
-		if sc.Samples != 0 && sc.Samples < 3 {
-			c.add(f+".samples", "%d is below 3 (one outlier is left out of each fit)", sc.Samples)
-		}
-		if s.ClearSlope < 0 || (sc.Slope > 0 && s.ClearSlope > sc.Slope) {
-			c.add("clear_slope", "%g is out of range 0..%g (slopes[%d].slope)", s.ClearSlope, sc.Slope, i)
-		}
-	}
-}
-
-// compound checks the groups of a compound rule; that the ids name other
-// rules of the device is checked when the device's rules are compiled.
-func (c *specChecker) compound() {
-	s := c.s
-	if len(s.AnyOf) == 0 && len(s.AllOf) == 0 {
-		c.add("all_of", "a compound rule needs all_of groups or any_of")
-	}
-	for i, g := range s.AllOf {
-		f := fmt.Sprintf("all_of[%d].any_of", i)
-		if len(g.AnyOf) == 0 {
-			c.add(f, "a group needs at least one rule id")
-		}
-		c.ruleIDs(f, g.AnyOf)
-	}
-	c.ruleIDs("any_of", s.AnyOf)
-	if s.Within < 0 {
-		c.add("within", "%s must not be negative", s.Within)
 	}
 }
 

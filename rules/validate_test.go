@@ -20,12 +20,40 @@ func TestValidateMessages(t *testing.T) {
 		{"unknown point", func(s *Spec) { s.ThresholdPoint = "residual_setpoint2" },
 			[]string{`threshold_point: "residual_setpoint2" is not a point of this profile`}},
 		{"bad type", func(s *Spec) { s.Type = "slope" },
-			[]string{`type: "slope" is not one of threshold, status, offline, rate, compound`}},
+			[]string{`type: "slope" is not one of threshold, status, offline, rate, creep, compound`}},
 		{"bad level", func(s *Spec) { s.Level = 7 }, []string{`level: 7 is out of range 1..4`}},
 		{"unknown hazard", func(s *Spec) { s.Hazard = "smoke_fire" },
 			[]string{`hazard: "smoke_fire" is unknown (did you mean "smoke_fire_alarm"?)`}},
 		{"typo hazard", func(s *Spec) { s.Hazard = "residual_curent_alarm" },
 			[]string{`hazard: "residual_curent_alarm" is unknown (did you mean "residual_current_alarm"?)`}},
+		{"hysteresis larger than the threshold", func(s *Spec) { s.HysteresisPct, s.Hysteresis = 0, 400 },
+			[]string{`hysteresis: 400 is larger than the threshold 300: the rule would clear only below -100`}},
+		{"inverted band", func(s *Spec) {
+			s.Op, s.Threshold, s.ThresholdPoint, s.HysteresisPct, s.Band = "outside", 0, "", 0, &Band{Low: 235.4, High: 198}
+		}, []string{`band: low 235.4 is not below high 198 (an inverted or empty band)`}},
+		{"band without outside", func(s *Spec) { s.Band = &Band{Low: 1, High: 2} }, []string{`band: is used with op outside only`}},
+		{"outside", func(s *Spec) {
+			s.Op, s.Band, s.Hysteresis, s.HysteresisPct = "outside", &Band{Low: 198, High: 235.4}, 20, 0
+			s.Escalate = []Escalation{{Level: 1, ThresholdFactor: 1.1}}
+		}, []string{
+			`hysteresis: 20 leaves no clear range inside the band 198..235.4`,
+			`threshold: is not used with op outside (the band is the limit; use hysteresis)`,
+			`threshold_point: is not used with op outside (the band is the limit; use hysteresis)`,
+			`escalate[0]: a value step needs op above or below; use if_open`,
+		}},
+		{"outside without band", func(s *Spec) { s.Op, s.Threshold, s.ThresholdPoint, s.HysteresisPct = "outside", 0, "", 0 },
+			[]string{`band: op outside needs band: {low, high}`}},
+		{"count and cross steps", func(s *Spec) {
+			s.Escalate = []Escalation{{Level: 1, Count: 1, Within: time.Hour}, {Level: 1, Count: 3}, {Level: 1, CrossDays: 14},
+				{Level: 1, IfOpen: []string{"R8"}, Within: time.Hour}}
+		}, []string{
+			`escalate[0].count: 1 is out of range 2..16`,
+			`escalate[1].within: a count step needs a positive within (count episodes within, e.g. 24h)`,
+			`escalate[2].cross_days: is used by creep rules only`,
+			`escalate[3].within: is used with count only`,
+		}},
+		{"creep keys on a threshold rule", func(s *Spec) { s.Creep = &Creep{Night: "02:00-05:00", Slope: 15} },
+			[]string{`creep: is not used by threshold rules`}},
 		{"everything at once", func(s *Spec) {
 			s.ID, s.Op, s.Points = "", "over", nil
 			s.Hysteresis, s.HysteresisPct = -1, 120
@@ -34,7 +62,7 @@ func TestValidateMessages(t *testing.T) {
 		}, []string{
 			`id: is required`,
 			`points: a threshold rule needs at least one point`,
-			`op: "over" is not one of above, below (did you mean "above"?)`,
+			`op: "over" is not one of above, below, outside (did you mean "above"?)`,
 			`hysteresis: -1 must not be negative`,
 			`hysteresis_pct: 120 is out of range 0..100`,
 			`hysteresis_pct: set either hysteresis or hysteresis_pct, not both`,
@@ -58,8 +86,8 @@ func TestValidateMessages(t *testing.T) {
 			`escalate[1].level: 5 is out of range 1..4`,
 			`escalate[1].threshold_factor: -1 must not be negative`,
 			`escalate[1].for: -1s must not be negative`,
-			`escalate[2]: needs a value step (threshold_factor, threshold_offset, for) or if_open`,
-			`escalate[3]: set either a value step (threshold_factor, threshold_offset, for, min_samples) or if_open, not both`,
+			`escalate[2]: needs a value step (threshold_factor, threshold_offset, for), if_open, cross_days or count`,
+			`escalate[3]: set one of a value step (threshold_factor, threshold_offset, for, min_samples), if_open, cross_days or count`,
 			`escalate[4].if_open[0]: a rule id is required`,
 			`escalate[4].if_open[1]: "R7" is this rule itself`,
 		}},
@@ -138,7 +166,7 @@ func TestValidateWithoutPoints(t *testing.T) {
 }
 
 func TestShippedRuleShapesAreValid(t *testing.T) {
-	for _, s := range []Spec{specR1, specR3, specR7, specR10, specR12, specR13, specR16, specR21, specR22} {
+	for _, s := range []Spec{specR1, specR3, specR7, specR9, specR10, specR12, specR13, specR16, specR17, specR19, specR21, specR22} {
 		if errs := s.Validate(nil); len(errs) != 0 {
 			t.Errorf("%s: %v", s.ID, errs)
 		}
@@ -162,5 +190,53 @@ func TestSuggest(t *testing.T) {
 		if got := Suggest(word, cands); got != want {
 			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
 		}
+	}
+}
+
+func TestValidateCreep(t *testing.T) {
+	points := func(name string) bool { return name == "residual_current" || name == "residual_setpoint" }
+	cases := []struct {
+		name string
+		edit func(s *Spec)
+		want []string
+	}{
+		{"good", func(s *Spec) {}, nil},
+		{"no creep", func(s *Spec) { s.Creep = nil }, []string{`creep: a creep rule needs creep: {night, slope and/or ratio}`}},
+		{"bad numbers", func(s *Spec) {
+			s.Points = []string{"leak"}
+			s.Creep = &Creep{Night: "05:00-02:00", UTCOffset: "CST", Slope: -1, Ratio: 0.8, SlopeDays: 2, RatioDays: 90, MinBaseline: -5}
+			s.Hysteresis, s.For = 5, -time.Hour
+			s.Escalate = []Escalation{{Level: 2, ThresholdFactor: 1.1}}
+		}, []string{
+			`points[0]: "leak" is not a point of this profile`,
+			`hysteresis: is not used by creep rules`,
+			`creep.night: "05:00-02:00" must start before it ends, within one day (02:00-05:00)`,
+			`creep.utc_offset: "CST" is not an offset like +08:00`,
+			`creep.slope: -1 must not be negative`,
+			`creep.ratio: 0.8 must be above 1 (tonight's baseline over the median)`,
+			`creep.min_baseline: -5 must not be negative`,
+			`creep.slope_days: 2 is out of range 3..60`,
+			`creep.ratio_days: 90 is out of range 3..60`,
+			`for: -1h0m0s must not be negative`,
+			`escalate[0]: a value step needs a rule with a value (threshold); use if_open`,
+		}},
+		{"nothing to judge", func(s *Spec) { s.Creep = &Creep{Night: "2-5"} }, []string{
+			`creep.night: "2-5" is not HH:MM-HH:MM`,
+			`creep: set slope, ratio or both`,
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := specR9
+			s.Creep = new(*specR9.Creep)
+			c.edit(&s)
+			var got []string
+			for _, err := range s.Validate(points) {
+				got = append(got, err.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
 	}
 }

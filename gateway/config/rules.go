@@ -57,7 +57,7 @@ func (c *Config) validateProfileRules(p *problems) {
 		specs := decodeProfileRules(p, pr)
 		for i := range specs {
 			at := fmt.Sprintf("profile %s: rules[%d].", pr.Name, i)
-			p.addAt(at, specs[i].Validate(pointsOf(pr)))
+			p.addAt(at, named(specs[i].ID, specs[i].Validate(pointsOf(pr))))
 			if specs[i].Disabled || len(specs[i].Devices) > 0 || len(specs[i].Profiles) > 0 {
 				p.add(at+"devices", "devices, profiles and disabled belong in the config's rules: section, not in a profile")
 			}
@@ -98,7 +98,7 @@ func (c *Config) validateRules(p *problems) {
 		if r.Disabled {
 			c.checkDisabled(p, at, r, profs)
 		} else {
-			p.addAt(at+".", r.Validate(pointsOfAll(profs)))
+			p.addAt(at+".", named(r.ID, r.Validate(pointsOfAll(profs))))
 		}
 		for _, d := range devs {
 			key := r.ID + "/" + d
@@ -223,4 +223,19 @@ func Problems(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// named appends the rule's id to each of its problems, so that a message
+// names the rule as well as the key: `rules[1].for: -10s must not be
+// negative (rule R7)`.
+func named(id string, errs []error) []error {
+	if strings.TrimSpace(id) == "" {
+		return errs
+	}
+	for i, e := range errs {
+		if fe, ok := e.(*rules.FieldError); ok {
+			errs[i] = &rules.FieldError{Field: fe.Field, Msg: fe.Msg + " (rule " + id + ")"}
+		}
+	}
+	return errs
 }

@@ -103,7 +103,7 @@ func TestConfigRuleProblems(t *testing.T) {
 `))
 	want := `rules[0].id: "R4" is not a default rule of electrical-fire-1p (its rules: …)
 rules[1].id: "R99" is not a default rule of smoke-detector (its rules: …)
-rules[2].points[0]: "current" is not a point of this profile
+rules[2].points[0]: "current" is not a point of this profile (rule X1)
 rules[4].id: "X2" also applies to device efd through rules[3]
 rules[5].profiles[0]: "smoke-detectr" is not a known profile (did you mean "smoke-detector"?)
 `
