@@ -6,13 +6,18 @@
 // There is no TCP listener: who may read the gateway's state is decided by
 // the socket file's mode (0660) and group.
 //
-// Endpoints (all GET, JSON):
+// Endpoints (GET and JSON unless said otherwise):
 //
-//	/v1/status   Status
-//	/v1/devices  Devices
-//	/v1/alarms   Alarms
-//	/v1/queue    Queue   (?limit=N, default 100)
-//	/v1/rules    Rules
+//	/v1/status      Status
+//	/v1/devices     Devices
+//	/v1/alarms      Alarms
+//	/v1/queue       Queue   (?limit=N, default 100)
+//	/v1/rules       Rules
+//	/v1/history     History (?since=T&until=T&ticket=ID&limit=N; history.go)
+//	/v1/test-alarm  TestAlarm (POST ?device=D; history.go)
+//	/v1/bus/read    ReadResult (?device=D[&point=P] or ?bus=B&slave=S&fc=F&addr=A&count=N; bus.go)
+//	/v1/bus/scan    newline-delimited StreamEvent stream (?bus=B&from=F&to=T; bus.go)
+//	/v1/bus/trace   newline-delimited StreamEvent stream (?bus=B&seconds=N; bus.go)
 package api
 
 import "time"

@@ -26,10 +26,14 @@ func newDiagCmd() *cobra.Command {
 	var f diagFlags
 	c := &cobra.Command{
 		Use:   "diag",
-		Short: "Ask the running daemon: status, devices, alarms, queue, rules",
+		Short: "Ask the running daemon: status, devices, alarms, queue, history, rules, the bus, the uplink",
 		Long: `diag asks the running daemon through its local socket (local.socket; the
 daemon owns the buses: a second Modbus master would corrupt the line).
 Human tables by default; --json prints the daemon's answer for scripts.
+
+read, scan and trace are bus work done by the daemon's bus owner between
+polls; with --direct they open the bus themselves when no daemon runs.
+uplink needs no daemon: it checks the configured broker step by step.
 
 The socket is --socket, else local.socket of --config FILE, else
 ` + config.DefaultSocket + `.
