@@ -32,13 +32,18 @@ var exceptionNames = map[uint8]string{
 	0x0B:               "gateway target device failed to respond",
 }
 
+// Name is the exception code's name in the Modbus specification, e.g.
+// "illegal data address", or "unknown".
+func (e *Exception) Name() string {
+	if name, ok := exceptionNames[e.Code]; ok {
+		return name
+	}
+	return "unknown"
+}
+
 // Error returns e.g. "modbus exception 2 (illegal data address) to fc3".
 func (e *Exception) Error() string {
-	name, ok := exceptionNames[e.Code]
-	if !ok {
-		name = "unknown"
-	}
-	return fmt.Sprintf("modbus exception %d (%s) to fc%d", e.Code, name, e.Func)
+	return fmt.Sprintf("modbus exception %d (%s) to fc%d", e.Code, e.Name(), e.Func)
 }
 
 // Sentinel errors of the frame decoder; returned errors wrap them with

@@ -149,10 +149,7 @@ func exceptionOf(err error) *api.Exception {
 	if !errors.As(err, &ex) {
 		return nil
 	}
-	// Exception.Error is "modbus exception 2 (illegal data address) to fc3".
-	_, rest, _ := strings.Cut(ex.Error(), "(")
-	name, _, _ := strings.Cut(rest, ")")
-	return &api.Exception{Code: int(ex.Code), Name: name}
+	return &api.Exception{Code: int(ex.Code), Name: ex.Name()}
 }
 
 // decodePoint takes pt's registers out of the blocks read and decodes them.
