@@ -23,12 +23,11 @@ func (e *linkError) Unwrap() error { return e.err }
 
 // session runs one connected session until ctx is done (nil) or the
 // connection fails (an error).
-func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}) error {
+func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}, cmds chan cmdMsg) error {
 	l.setConnected(true)
 	// The cmd subscription comes first, so a station that sees the
 	// online status can send commands.
-	cmds, err := l.subscribeCmds(c)
-	if err != nil {
+	if err := l.subscribeCmds(c, cmds); err != nil {
 		return err
 	}
 	cmdCtx, stopCmds := context.WithCancel(ctx)
