@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -125,7 +126,8 @@ func drain(path, broker string, window int) error {
 	backlog := s.Depth
 	var published atomic.Int64
 	done := make(chan struct{})
-	l, err := mqttlink.New(mqttlink.Options{Broker: broker, TownshipCode: township, GatewayID: gateway, Outbox: st, Window: window,
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	l, err := mqttlink.New(mqttlink.Options{Broker: broker, TownshipCode: township, GatewayID: gateway, Outbox: st, Window: window, Logger: log,
 		OnPublished: func(outbox.Record, time.Time) {
 			if published.Add(1) == int64(backlog) {
 				close(done)
