@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -44,7 +45,10 @@ func BenchmarkAlarmToTicket(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = srv.Close() })
-	broker := mqtttest.StartMosquitto(b)
+	// FENGHUO_BENCH_NODELAY=1: mosquitto with set_tcp_nodelay, as
+	// docs/operations.md recommends (Nagle can hold a PUBACK or a delivery
+	// until the peer's delayed ACK).
+	broker := mqtttest.StartMosquittoWith(b, mqtttest.Options{NoDelay: os.Getenv("FENGHUO_BENCH_NODELAY") == "1"})
 	tickets := mqtttest.Subscribe(b, broker.URL(), "fenghuo/v1/+/+/tickets")
 
 	var mu sync.Mutex
