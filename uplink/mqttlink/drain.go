@@ -71,11 +71,11 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{},
 // read per chunk and one commit per two windows, while a live event is
 // marked as soon as its PUBACK arrives. An acknowledged record not yet
 // marked is published again after a crash (at most two windows more
-// duplicates; at-least-once, stations dedup by event_id). Outbox errors are logged and retried at the next poll; link
-// errors end the session, and whatever was in flight or not yet marked is
-// published again after reconnect. Notify (an Append) drops the chunk read
-// so far, so a level-1 ticket appended during a replay overtakes the
-// backlog after at most one window.
+// duplicates; at-least-once, stations dedup by event_id). Outbox errors are
+// logged and retried at the next poll; link errors end the session, and
+// whatever was in flight is published again after reconnect. Notify (an
+// Append) drops the chunk read so far, so a level-1 ticket appended during
+// a replay overtakes the backlog after at most one window.
 func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, hb *time.Ticker) error {
 	var (
 		queue    []outbox.Record // read from the outbox, not yet published
