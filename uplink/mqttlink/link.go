@@ -248,6 +248,8 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		SetCleanSession(l.opts.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
 		// A fresh in-memory store per connection: paho never resends a
 		// publish from an earlier connection; the outbox does that.
+		// OrderMatters stays true: it only orders the handlers of incoming
+		// messages (commands); a PUBACK completes its token directly.
 		SetStore(paho.NewMemoryStore()).
 		// MQTT 3.1.1 only: paho would otherwise retry every refused
 		// connection with MQTT 3.1, doubling each failed attempt.
