@@ -21,26 +21,32 @@ type cmdMsg struct {
 	retained bool
 }
 
-// subscribeCmds subscribes P/T/G/cmd at QoS 1 on this connection. paho
-// calls the handler on its own goroutine, which must not block: it only
-// queues the message for serveCmds.
-func (l *Link) subscribeCmds(c paho.Client) (<-chan cmdMsg, error) {
-	cmds := make(chan cmdMsg, cmdQueue)
-	tok := c.Subscribe(l.topics.Cmd(), 1, func(_ paho.Client, m paho.Message) {
+// cmdHandler is the paho handler of P/T/G/cmd. paho calls it on its own
+// goroutine, which must not block: it only queues the message for
+// serveCmds.
+func (l *Link) cmdHandler(cmds chan<- cmdMsg) paho.MessageHandler {
+	return func(_ paho.Client, m paho.Message) {
 		select {
 		case cmds <- cmdMsg{payload: m.Payload(), retained: m.Retained()}:
 		default:
 			l.cmdBad.Add(1)
 			l.log.Warn("uplink: downlink command dropped: too many waiting", "topic", m.Topic(), "bytes", len(m.Payload()))
 		}
-	})
+	}
+}
+
+// subscribeCmds subscribes P/T/G/cmd at QoS 1 on this connection (the
+// route to cmds was added before connecting; with a persistent session
+// the broker already has the subscription, and renewing it is harmless).
+func (l *Link) subscribeCmds(c paho.Client, cmds chan<- cmdMsg) error {
+	tok := c.Subscribe(l.topics.Cmd(), 1, l.cmdHandler(cmds))
 	if !tok.WaitTimeout(l.opts.AckTimeout) {
-		return nil, &linkError{fmt.Errorf("subscribe %s: no SUBACK within %s", l.topics.Cmd(), l.opts.AckTimeout)}
+		return &linkError{fmt.Errorf("subscribe %s: no SUBACK within %s", l.topics.Cmd(), l.opts.AckTimeout)}
 	}
 	if err := tok.Error(); err != nil {
-		return nil, &linkError{fmt.Errorf("subscribe %s: %w", l.topics.Cmd(), err)}
+		return &linkError{fmt.Errorf("subscribe %s: %w", l.topics.Cmd(), err)}
 	}
-	return cmds, nil
+	return nil
 }
 
 // serveCmds answers queued commands on P/T/G/reply until ctx is done.

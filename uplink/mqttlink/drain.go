@@ -23,12 +23,11 @@ func (e *linkError) Unwrap() error { return e.err }
 
 // session runs one connected session until ctx is done (nil) or the
 // connection fails (an error).
-func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}) error {
+func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}, cmds chan cmdMsg) error {
 	l.setConnected(true)
 	// The cmd subscription comes first, so a station that sees the
 	// online status can send commands.
-	cmds, err := l.subscribeCmds(c)
-	if err != nil {
+	if err := l.subscribeCmds(c, cmds); err != nil {
 		return err
 	}
 	cmdCtx, stopCmds := context.WithCancel(ctx)
@@ -64,15 +63,43 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{})
 // drain publishes pending records until none is left, with up to Window
 // QoS 1 publishes awaiting their PUBACK (a sliding window: a new record is
 // published as soon as the oldest in flight is acknowledged, so the broker
-// never waits on a delayed TCP ACK). Records are marked sent in publish
-// order, each acknowledged run in one outbox transaction. Outbox errors
-// are logged and retried at the next poll; link errors end the session,
-// and whatever was in flight is published again after reconnect. A level-1
-// ticket appended during a replay overtakes the backlog after at most one
-// window.
+// never waits on a delayed TCP ACK).
+//
+// Records are read from the outbox a chunk at a time (fetchChunk) and marked
+// sent in publish order, two windows of acknowledged records per outbox
+// transaction, and whenever nothing is left in flight: a backlog costs one
+// read per chunk and one commit per two windows, while a live event is
+// marked as soon as its PUBACK arrives. An acknowledged record not yet
+// marked is published again after a crash (at most two windows more
+// duplicates; at-least-once, stations dedup by event_id). Outbox errors are
+// logged and retried at the next poll; link errors end the session, and
+// whatever was in flight is published again after reconnect. Notify (an
+// Append) drops the chunk read so far, so a level-1 ticket appended during
+// a replay overtakes the backlog after at most one window.
 func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, hb *time.Ticker) error {
-	var inflight []flight
-	busy := map[uint64]bool{} // seqs in flight
+	var (
+		queue    []outbox.Record // read from the outbox, not yet published
+		inflight []flight        // published, awaiting PUBACK, in publish order
+		acked    []outbox.Record // acknowledged, not yet marked sent
+		busy     = map[uint64]bool{}
+	)
+	markBatch := 2 * l.opts.Window
+	mark := func() error {
+		if len(acked) == 0 {
+			return nil
+		}
+		err := l.markSent(acked, time.Now())
+		if err != nil {
+			l.log.Error("uplink: outbox update failed; the records will be published again", "from_seq", acked[0].Seq, "err", err)
+		}
+		for _, r := range acked {
+			delete(busy, r.Seq)
+		}
+		acked = acked[:0]
+		return err
+	}
+	// Acknowledged records are marked even when the session ends.
+	defer func() { _ = mark() }()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
@@ -83,10 +110,13 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 			if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
 				return err
 			}
+		case <-l.notify:
+			queue = nil // new records: read again, in priority order
 		default:
 		}
-		if free := l.opts.Window - len(inflight); free > 0 {
-			recs, err := l.opts.Outbox.Pending(ctx, l.opts.Window+len(inflight))
+		free := l.opts.Window - len(inflight)
+		if free > 0 && len(queue) == 0 {
+			recs, err := l.opts.Outbox.Pending(ctx, fetchChunk+len(busy))
 			if err != nil {
 				if ctx.Err() == nil {
 					l.log.Error("uplink: outbox read failed; retrying", "err", err)
@@ -94,23 +124,25 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 				if len(inflight) == 0 {
 					return nil
 				}
-				recs = nil // finish what is in flight first
 			}
-			now := time.Now()
+			queue = queue[:0]
 			for _, r := range recs {
-				if free == 0 {
-					break
+				if !busy[r.Seq] {
+					queue = append(queue, r)
 				}
-				if busy[r.Seq] {
-					continue
-				}
-				busy[r.Seq] = true
-				inflight = append(inflight, l.publishRecord(c, r, now))
-				free--
 			}
 		}
+		if free > 0 && len(queue) > 0 {
+			now := time.Now()
+			n := min(free, len(queue))
+			for _, r := range queue[:n] {
+				busy[r.Seq] = true
+				inflight = append(inflight, l.publishRecord(c, r, now))
+			}
+			queue = queue[n:]
+		}
 		if len(inflight) == 0 {
-			return nil
+			return nil // nothing pending: marked by the deferred mark
 		}
 		// Wait for the oldest, then take every acknowledged one behind it.
 		n := 0
@@ -130,19 +162,22 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 				return &linkError{fmt.Errorf("publish seq %d: %w", f.rec.Seq, err)}
 			}
 		}
-		acked := make([]outbox.Record, n)
-		for i, f := range inflight[:n] {
-			acked[i] = f.rec
-			delete(busy, f.rec.Seq)
+		for _, f := range inflight[:n] {
+			acked = append(acked, f.rec)
 		}
 		inflight = inflight[n:]
-		if err := l.markSent(acked, time.Now()); err != nil {
-			l.log.Error("uplink: outbox update failed; the records will be published again", "from_seq", acked[0].Seq, "err", err)
-			return nil
+		if len(acked) >= markBatch || len(inflight) == 0 {
+			if err := mark(); err != nil {
+				return nil // retried at the next poll
+			}
 		}
 	}
 	return nil
 }
+
+// fetchChunk is how many pending records drain reads from the outbox at a
+// time; reading before every publish cost as much as the publish itself.
+const fetchChunk = 256
 
 func isDone(tok paho.Token) bool {
 	select {

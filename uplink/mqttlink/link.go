@@ -5,11 +5,18 @@
 // tickets, other tickets, telemetry; seq within each), stamped, published
 // at QoS 1 with up to Options.Window publishes awaiting their PUBACK, and
 // marked sent, in order, only after the broker's PUBACK.
-// The outbox is the source of truth, so the MQTT session is clean: after a
-// reconnect, whatever was not acknowledged is simply published again with
-// the same event_id (at-least-once; stations dedup by event_id). A
-// persistent session would add a second, paho-side queue that could
-// disagree with the outbox after a restart, for no gain.
+// The outbox is the source of truth for the uplink: after a reconnect,
+// whatever was not acknowledged is published again from the outbox with
+// the same event_id (at-least-once; stations dedup by event_id).
+//
+// Session: persistent (clean_session false, the client id stays the
+// gateway id), so the broker keeps the cmd subscription and queues QoS 1
+// commands while the gateway is offline: a township ack sent during an
+// outage is delivered when the gateway reconnects instead of being lost.
+// The uplink does not use the session: paho's store is in memory and new
+// for every connection, so paho never resends a publish on its own, and
+// there is no second queue on the gateway to disagree with the outbox.
+// [Options.CleanSession] restores a clean session.
 //
 // Downlink: P/T/G/cmd is subscribed on every connect; ack, ping and diag
 // are answered on P/T/G/reply (see uplink/downlink). R25: a transmission
@@ -142,7 +149,7 @@ func (l *Link) Run(ctx context.Context) error {
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
 	failures := 0 // consecutive failed connection attempts
 	for ctx.Err() == nil {
-		c, lost, err := l.connect(ctx)
+		c, lost, cmds, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				failures++
@@ -152,7 +159,7 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		failures = 0
 		bo.reset()
-		err = l.session(ctx, c, lost)
+		err = l.session(ctx, c, lost, cmds)
 		l.setConnected(false)
 		if ctx.Err() != nil {
 			l.shutdown(c)
@@ -226,17 +233,24 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// connect opens one clean MQTT session with the offline status as will.
-// lost is closed when paho reports the connection lost.
-func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, error) {
+// connect opens one MQTT connection with the offline status as will.
+// lost is closed when paho reports the connection lost; cmds receives the
+// downlink commands, including those the broker queued in the persistent
+// session while the gateway was offline, which arrive right after CONNACK.
+func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan cmdMsg, error) {
 	will, err := l.statusPayload(ticket.StatusOffline)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	lost := make(chan struct{})
 	var once sync.Once
 	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
-		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
+		SetCleanSession(l.opts.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
+		// A fresh in-memory store per connection: paho never resends a
+		// publish from an earlier connection; the outbox does that.
+		// OrderMatters stays true: it only orders the handlers of incoming
+		// messages (commands); a PUBACK completes its token directly.
+		SetStore(paho.NewMemoryStore()).
 		// MQTT 3.1.1 only: paho would otherwise retry every refused
 		// connection with MQTT 3.1, doubling each failed attempt.
 		SetProtocolVersion(4).
@@ -256,17 +270,21 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, error
 		o.SetCustomOpenConnectionFn(l.openConn)
 	}
 	c := paho.NewClient(o)
+	// The route exists before CONNACK, so queued commands are not lost to
+	// paho's default handler.
+	cmds := make(chan cmdMsg, cmdQueue)
+	c.AddRoute(l.topics.Cmd(), l.cmdHandler(cmds))
 	tok := c.Connect()
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
 		c.Disconnect(0)
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, lost, nil
+	return c, lost, cmds, nil
 }
 
 // openConn dials through Options.Dial, adding TLS for TLS schemes.

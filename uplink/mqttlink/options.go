@@ -35,6 +35,11 @@ type Options struct {
 	TownshipCode string
 	GatewayID    string
 
+	// CleanSession asks the broker for a clean MQTT session. The default
+	// (false) is a persistent session under ClientID, so the broker queues
+	// QoS 1 downlink commands (township acks) while the gateway is offline.
+	CleanSession bool
+
 	Keepalive time.Duration // MQTT keepalive, default 30 s
 	Heartbeat time.Duration // retained online status period, default 30 s
 

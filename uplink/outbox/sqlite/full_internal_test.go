@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,10 +18,18 @@ import (
 // max_page_count on the store's single connection, as a full disk would),
 // Append fails with an error wrapping outbox.ErrFull that names the file,
 // what is stored still drains, and Append works again once there is room.
+// Concurrent appenders hitting the full database each get ErrFull or
+// success, and exactly the successful ones are stored, without a seq gap.
 func TestFullOutbox(t *testing.T) {
+	for _, noGroup := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no_group_commit=%v", noGroup), func(t *testing.T) { testFull(t, noGroup) })
+	}
+}
+
+func testFull(t *testing.T, noGroup bool) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	s, err := Open(path, Options{})
+	s, err := Open(path, Options{NoGroupCommit: noGroup})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +56,41 @@ func TestFullOutbox(t *testing.T) {
 	if !errors.Is(full, outbox.ErrFull) || !strings.Contains(full.Error(), path) {
 		t.Fatalf("append into a full database: %v; want an error wrapping outbox.ErrFull naming %s", full, path)
 	}
-	pending, err := s.Pending(ctx, 100)
+	before, err := s.Pending(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := map[uint64]bool{}
+	for i := range 8 {
+		wg.Go(func() {
+			out, err := s.Append(ctx, rec(100+i))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored[out[0].Seq] = true
+			case !errors.Is(err, outbox.ErrFull):
+				t.Errorf("concurrent append into a full database: %v; want nil or ErrFull", err)
+			}
+		})
+	}
+	wg.Wait()
+	pending, err := s.Pending(ctx, 0)
 	if err != nil || len(pending) == 0 {
 		t.Fatalf("pending while full: %d records, %v", len(pending), err)
+	}
+	for i, r := range pending {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("pending #%d has seq %d: a failed batch left a gap or a half-commit", i, r.Seq)
+		}
+		if i >= len(before) && !stored[r.Seq] {
+			t.Fatalf("seq %d is stored but no Append succeeded with it", r.Seq)
+		}
+	}
+	if len(pending) != len(before)+len(stored) {
+		t.Fatalf("%d records stored, want %d before plus %d successful appends", len(pending), len(before), len(stored))
 	}
 	if err := s.MarkSent(ctx, time.Now(), pending[0].Seq); err != nil {
 		t.Fatalf("mark sent while full: %v", err)

@@ -17,9 +17,13 @@ const recordCols = `seq, event_id, ticket_id, state, hazard, rule, device, level
 
 // Append implements [outbox.Outbox]: one IMMEDIATE transaction assigns the
 // seqs from the counters and inserts every record; it returns after the
-// commit is on disk (synchronous=FULL).
+// commit is on disk (synchronous=FULL). With group commit (the default) the
+// transaction may also hold the records of other Appends queued at the
+// same time; a failure fails all of them and commits none. Once queued, an
+// Append waits for its batch even if ctx is cancelled, so a nil error
+// always means the records are durable and an error means they are not.
 func (s *Store) Append(ctx context.Context, recs ...outbox.Record) ([]outbox.Record, error) {
-	out, err := s.append(ctx, recs)
+	out, err := s.appendOrQueue(ctx, recs)
 	var se sqlite3.Error
 	if err != nil && errors.As(err, &se) && se.Code == sqlite3.ErrFull {
 		return nil, fmt.Errorf("outbox %s: %w: %w", s.path, outbox.ErrFull, err)
@@ -27,10 +31,31 @@ func (s *Store) Append(ctx context.Context, recs ...outbox.Record) ([]outbox.Rec
 	return out, err
 }
 
-func (s *Store) append(ctx context.Context, recs []outbox.Record) ([]outbox.Record, error) {
+func (s *Store) appendOrQueue(ctx context.Context, recs []outbox.Record) ([]outbox.Record, error) {
 	if err := outbox.Validate(recs); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("outbox append: %w", err)
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("outbox %s: append: %w", s.path, outbox.ErrClosed)
+	}
+	if s.appends == nil {
+		defer s.mu.RUnlock() // Close waits for this transaction
+		return s.commit(ctx, recs)
+	}
+	req := &appendReq{ctx: ctx, recs: recs, done: make(chan appendResult, 1)}
+	s.appends <- req
+	s.mu.RUnlock()
+	res := <-req.done
+	return res.recs, res.err
+}
+
+// commit appends recs in one transaction.
+func (s *Store) commit(ctx context.Context, recs []outbox.Record) ([]outbox.Record, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("outbox append: %w", err)

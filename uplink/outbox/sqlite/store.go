@@ -1,7 +1,13 @@
 // Package sqlite is the durable [outbox.Outbox]: SQLite (mattn/go-sqlite3)
 // in WAL mode with synchronous=FULL, so a record is on disk when Append
 // returns. Seqs come from a counter table, so they never repeat even after
-// rows are deleted. A corrupt or unreadable database file is moved aside
+// rows are deleted.
+//
+// Group commit: one writer goroutine takes every Append queued while the
+// previous commit was being synced and commits them together, in one
+// transaction with one fsync; each Append still returns only after its own
+// records are on disk. A burst of alarms from many devices therefore costs
+// a few fsyncs, not one per alarm ([Options.NoGroupCommit] turns it off). A corrupt or unreadable database file is moved aside
 // (path.corrupt-<timestamp>) and a fresh one is created: the gateway keeps
 // forwarding (DESIGN §6).
 package sqlite
@@ -15,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -34,6 +41,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for CreatedAt and the corrupt-file suffix; nil means time.Now.
 	Now func() time.Time
+	// NoGroupCommit commits every Append in its own transaction (one fsync
+	// each) instead of batching concurrent Appends; for benchmarks.
+	NoGroupCommit bool
 }
 
 // CorruptError says the database at Path could not be used and was moved
@@ -56,6 +66,16 @@ type Store struct {
 	path      string
 	now       func() time.Time
 	recovered *CorruptError
+
+	// mu guards closed and sending on appends: Close takes it for writing,
+	// so no Append sends on a closed channel or starts on a closed db.
+	mu      sync.RWMutex
+	closed  bool
+	appends chan *appendReq // nil without group commit
+	written chan struct{}   // closed when the writer has drained appends
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ interface {
@@ -105,8 +125,23 @@ func (s *Store) Recovered() *CorruptError { return s.recovered }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database; later calls fail.
-func (s *Store) Close() error { return s.db.Close() }
+// Close waits for the Appends already queued to be committed, then closes
+// the database; later calls fail with [outbox.ErrClosed].
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		if s.appends != nil {
+			close(s.appends)
+		}
+		s.mu.Unlock()
+		if s.written != nil {
+			<-s.written
+		}
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
 
 func open(path string, opts Options) (*Store, error) {
 	q := url.Values{}
@@ -127,6 +162,11 @@ func open(path string, opts Options) (*Store, error) {
 	}
 	if err := s.migrate(); err != nil {
 		return nil, errors.Join(err, db.Close())
+	}
+	if !opts.NoGroupCommit {
+		s.appends = make(chan *appendReq, appendQueue)
+		s.written = make(chan struct{})
+		go s.writer()
 	}
 	return s, nil
 }

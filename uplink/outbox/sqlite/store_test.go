@@ -33,12 +33,28 @@ func closeT(t *testing.T, s *sqlite.Store) {
 	}
 }
 
+// modes are the two ways a Store commits Appends.
+var modes = []struct {
+	name string
+	opts sqlite.Options
+}{
+	{"group_commit", sqlite.Options{}},
+	{"no_group_commit", sqlite.Options{NoGroupCommit: true}},
+}
+
 func TestConformance(t *testing.T) {
-	outboxtest.Run(t, func(t *testing.T) outbox.Outbox {
-		s := openT(t, filepath.Join(t.TempDir(), "outbox.db"))
-		t.Cleanup(func() { closeT(t, s) })
-		return s
-	})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			outboxtest.Run(t, func(t *testing.T) outbox.Outbox {
+				s, err := sqlite.Open(filepath.Join(t.TempDir(), "outbox.db"), m.opts)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				t.Cleanup(func() { closeT(t, s) })
+				return s
+			})
+		})
+	}
 }
 
 // TestDurableAcrossReopen: records, sent marks and the seq counter survive
