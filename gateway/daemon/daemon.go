@@ -52,7 +52,8 @@ type Daemon struct {
 
 	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
 	pending     []outbox.Record
-	metricsAddr string // where /metrics listens, once it does
+	confirmBuf  []string // the rule loop's: devices to read again (confirm.go)
+	metricsAddr string   // where /metrics listens, once it does
 
 	// commit failures; touched only by the rule loop
 	commitFailingSince, commitLoggedAt time.Time
@@ -198,6 +199,7 @@ func (d *Daemon) step(batch []rules.Poll) {
 		d.noteOnline(p)
 	}
 	events := d.engine.Step(time.Now(), batch)
+	d.askConfirmationReads()
 	for _, ev := range events {
 		rec, err := d.record(ev)
 		if err != nil {

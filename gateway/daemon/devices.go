@@ -20,6 +20,7 @@ type deviceState struct {
 	reader   *device.Reader
 	interval time.Duration // the device's turn: its fastest group's interval
 	every    []int         // per read group: every how many turns it is read
+	confirm  chan<- string // its bus owner's confirmation reads (confirm.go)
 	category string
 	ticket   ticket.Device
 	online   bool      // stats.health.Online, with hysteresis; guarded by Daemon.mu
@@ -31,7 +32,8 @@ type deviceState struct {
 type busPlan struct {
 	cfg     config.Bus
 	devices []*deviceState
-	diag    *busDiag // the local API's door to the owner (busapi.go)
+	diag    *busDiag    // the local API's door to the owner (busapi.go)
+	confirm chan string // confirmation reads asked by the rule loop (confirm.go)
 }
 
 // buildDevices compiles every device's request plan and groups the devices
@@ -40,7 +42,7 @@ func (d *Daemon) buildDevices() error {
 	d.devices = map[string]*deviceState{}
 	byBus := map[string]*busPlan{}
 	for _, b := range d.cfg.Buses {
-		bp := &busPlan{cfg: b, diag: newBusDiag()}
+		bp := &busPlan{cfg: b, diag: newBusDiag(), confirm: make(chan string, confirmQueue)}
 		byBus[b.Name] = bp
 	}
 	for _, dc := range d.cfg.Devices {
@@ -68,6 +70,7 @@ func (d *Daemon) buildDevices() error {
 			},
 		}
 		ds.interval, ds.every = turns(plan)
+		ds.confirm = bp.confirm
 		d.devices[dc.ID] = ds
 		bp.devices = append(bp.devices, ds)
 	}
@@ -123,7 +126,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 	if tr != nil {
 		defer tr.Close()
 	}
-	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr}
+	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm}
 	for _, ds := range b.devices {
 		reader := ds.reader
 		sb.Devices = append(sb.Devices, sched.Device{

@@ -38,6 +38,9 @@ type Bus struct {
 	// Job, job.go): run by the owner between polls, with Transport.
 	Jobs      <-chan Job
 	Transport transport.Transport
+	// Confirm, when not nil, takes the ids of devices to read again as
+	// soon as the line is free (a confirmation read, confirm.go).
+	Confirm <-chan string
 }
 
 // Run polls bus until ctx is done, sending one rules.Poll per device poll
@@ -80,11 +83,19 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			bus.runJob(ctx, j)
 			lastJob = time.Now()
 			continue
+		case id := <-bus.Confirm:
+			bus.confirm(id, st, due, time.Now())
+			continue
 		case <-timer.C:
 		}
 		d := bus.Devices[i]
 		s := &st[i]
-		samples, err := d.Read(ctx, s.groupsDue(d.Every))
+		groups := s.groupsDue(d.Every)
+		confirming := s.confirm
+		if confirming {
+			groups = s.confirmGroups(d.Every)
+		}
+		samples, err := d.Read(ctx, groups)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -95,6 +106,16 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			continue
 		}
 		p := rules.Poll{Device: d.ID, At: now, OK: err == nil}
+		if confirming {
+			s.confirmed(&p, samples, err)
+			due[i] = s.base // the regular poll keeps its time and its turn
+			select {
+			case out <- p:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		switch {
 		case err == nil:
 			p.Readings = ToReadings(samples)
@@ -127,6 +148,7 @@ type devState struct {
 	fails   int       // consecutive failed polls (exception replies excluded)
 	turn    int       // polls since the last unanswered one: picks the groups
 	due     []bool    // the groups read this turn (reused)
+	confirm bool      // a confirmation read is due (confirm.go)
 }
 
 // groupsDue marks the groups read on this turn: group g when turn is a
