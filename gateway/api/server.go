@@ -35,7 +35,7 @@ type Handlers struct {
 	// History and TestAlarm: see history.go.
 	History   func(ctx context.Context, q HistoryQuery) (History, error)
 	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
-	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	Bus       BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
 }
 
 // Server serves Handlers on a unix socket.

@@ -82,7 +82,7 @@ func TestConfigInitBadInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, scan, want string
-		args           []string
+		args             []string
 	}{
 		{"nothing matched", `{"bus":"rs485-1","found":[{"slave":3,"profile":""}]}`, "no answering slave (3) matched a profile", nil},
 		{"nothing found", `{"bus":"rs485-1","found":[]}`, "the scan of bus rs485-1 found no device", nil},

@@ -96,7 +96,7 @@ func (d *Daemon) apiHandlers() api.Handlers {
 		// diag history and test-alarm: api_history.go
 		History:   d.apiHistory,
 		TestAlarm: d.apiTestAlarm,
-		Bus:     d.busHandlers(), // read, scan, trace: busapi.go
+		Bus:       d.busHandlers(), // read, scan, trace: busapi.go
 	}
 }
 
