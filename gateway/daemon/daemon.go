@@ -35,6 +35,10 @@ type Options struct {
 	// OnCommitted, when set, is called for every record committed to the
 	// outbox (the demo counts what was raised).
 	OnCommitted func(outbox.Record)
+
+	// tuneLink, when set, adjusts the link's options before it is built
+	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
+	tuneLink func(*mqttlink.Options)
 }
 
 // Daemon is one running gateway.
@@ -83,7 +87,11 @@ func New(opts Options) (*Daemon, error) {
 	if err := d.openOutbox(); err != nil {
 		return nil, err
 	}
-	link, err := mqttlink.New(d.linkOptions())
+	lo := d.linkOptions()
+	if opts.tuneLink != nil {
+		opts.tuneLink(&lo)
+	}
+	link, err := mqttlink.New(lo)
 	if err != nil {
 		d.store.Close()
 		return nil, fmt.Errorf("uplink: %w", err)
@@ -156,7 +164,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 // ruleLoop steps the engine with every batch of polls and commits the
-// resulting events, until the buses have stopped.
+// resulting events, until the buses have stopped. Every second it also
+// polls the gateway pseudo-device (R25, gateway.go), and retries a failed
+// commit.
 func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDone <-chan struct{}) {
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
@@ -166,7 +176,8 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 		case p := <-polls:
 			batch = append(batch, p)
 			batch = drain(polls, batch)
-		case <-retry.C:
+		case now := <-retry.C:
+			batch = append(batch, d.gatewayPoll(ctx, now))
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
@@ -264,15 +275,15 @@ func (d *Daemon) noteCommitFailure(events int, err error) {
 
 // record converts a rule event into an outbox record carrying its ticket.
 func (d *Daemon) record(ev rules.Event) (outbox.Record, error) {
-	ds := d.devices[ev.Device]
-	if ds == nil {
+	dev, category, ok := d.eventDevice(ev.Device)
+	if !ok {
 		return outbox.Record{}, fmt.Errorf("unknown device %q", ev.Device)
 	}
 	info, ok := rules.LookupHazard(ev.Hazard)
 	if !ok {
 		return outbox.Record{}, fmt.Errorf("unknown hazard %q", ev.Hazard)
 	}
-	t := ticket.FromEvent(ev, hazardMeta(info, ds.category), d.gatewayInfo(), ds.ticket)
+	t := ticket.FromEvent(ev, hazardMeta(info, category), d.gatewayInfo(), dev)
 	payload, err := t.Marshal()
 	if err != nil {
 		return outbox.Record{}, err
