@@ -9,6 +9,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ type Options struct {
 	// tuneLink, when set, adjusts the link's options before it is built
 	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
 	tuneLink func(*mqttlink.Options)
+	// baselineEvery overrides defaultBaselineEvery (tests).
+	baselineEvery time.Duration
 }
 
 // Daemon is one running gateway.
@@ -60,6 +63,12 @@ type Daemon struct {
 
 	// commit failures; touched only by the rule loop
 	commitFailingSince, commitLoggedAt time.Time
+
+	// creep baselines on disk (baselines.go); touched only by New and the
+	// rule loop
+	baselineEvery      time.Duration
+	baselinesCheckedAt time.Time
+	baselinesSaved     []byte
 }
 
 // New builds a daemon from a validated config: it compiles every device's
@@ -73,7 +82,8 @@ func New(opts Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now()}
+	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now(),
+		baselineEvery: cmp.Or(opts.baselineEvery, defaultBaselineEvery)}
 	if err := d.buildDevices(); err != nil {
 		return nil, err
 	}
@@ -87,6 +97,7 @@ func New(opts Options) (*Daemon, error) {
 	if err := d.openOutbox(); err != nil {
 		return nil, err
 	}
+	d.restoreBaselines()
 	lo := d.linkOptions()
 	if opts.tuneLink != nil {
 		opts.tuneLink(&lo)
@@ -165,8 +176,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // ruleLoop steps the engine with every batch of polls and commits the
 // resulting events, until the buses have stopped. Every second it also
-// polls the gateway pseudo-device (R25, gateway.go), and retries a failed
-// commit.
+// polls the gateway pseudo-device (R25, gateway.go), retries a failed
+// commit and sees whether the creep baselines need saving (baselines.go).
 func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDone <-chan struct{}) {
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
@@ -178,9 +189,11 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 			batch = drain(polls, batch)
 		case now := <-retry.C:
 			batch = append(batch, d.gatewayPoll(ctx, now))
+			d.saveBaselines(now, false)
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
+			d.saveBaselines(time.Now(), true)
 			return
 		}
 		d.step(batch)
