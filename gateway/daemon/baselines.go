@@ -33,17 +33,20 @@ const baselineSchema = "fenghuo.baselines.v1"
 const defaultBaselineEvery = 10 * time.Minute
 
 type baselineFile struct {
-	Schema    string          `json:"schema"`
-	SavedAt   time.Time       `json:"saved_at"`
-	Baselines []savedBaseline `json:"baselines"`
+	Schema  string       `json:"schema"`
+	SavedAt time.Time    `json:"saved_at"`
+	Points  []savedPoint `json:"points"`
 }
 
-type savedBaseline struct {
-	Device string    `json:"device"`
-	Rule   string    `json:"rule"`
-	Point  string    `json:"point"`
-	Night  time.Time `json:"night"` // local midnight of the night's day
-	Value  float64   `json:"value"`
+// savedPoint is the baselines of one point of one creep rule, oldest
+// first: Nights[i] (local midnight of the night's day, in the rule's
+// utc_offset) had the median Values[i].
+type savedPoint struct {
+	Device string      `json:"device"`
+	Rule   string      `json:"rule"`
+	Point  string      `json:"point"`
+	Nights []time.Time `json:"nights"`
+	Values []float64   `json:"values"`
 }
 
 // baselinePath is the file beside the outbox.
@@ -70,9 +73,11 @@ func (d *Daemon) restoreBaselines() {
 		d.log.Warn("creep baselines not restored; R9 starts counting nights afresh", "file", path, "err", err)
 		return
 	}
-	bs := make([]rules.Baseline, 0, len(f.Baselines))
-	for _, b := range f.Baselines {
-		bs = append(bs, rules.Baseline{Device: b.Device, Rule: b.Rule, Point: b.Point, Night: b.Night, Value: b.Value})
+	var bs []rules.Baseline
+	for _, p := range f.Points {
+		for i := range min(len(p.Nights), len(p.Values)) {
+			bs = append(bs, rules.Baseline{Device: p.Device, Rule: p.Rule, Point: p.Point, Night: p.Nights[i], Value: p.Values[i]})
+		}
 	}
 	d.engine.RestoreBaselines(bs)
 	d.baselinesSaved = encodeBaselines(d.engine.Baselines())
@@ -93,11 +98,17 @@ func (d *Daemon) saveBaselines(now time.Time, force bool) {
 	if bytes.Equal(enc, d.baselinesSaved) {
 		return
 	}
-	f := baselineFile{Schema: baselineSchema, SavedAt: now, Baselines: make([]savedBaseline, 0, len(bs))}
+	f := baselineFile{Schema: baselineSchema, SavedAt: now, Points: []savedPoint{}}
 	for _, b := range bs {
-		f.Baselines = append(f.Baselines, savedBaseline{Device: b.Device, Rule: b.Rule, Point: b.Point, Night: b.Night, Value: b.Value})
+		n := len(f.Points)
+		if n == 0 || f.Points[n-1].Device != b.Device || f.Points[n-1].Rule != b.Rule || f.Points[n-1].Point != b.Point {
+			f.Points = append(f.Points, savedPoint{Device: b.Device, Rule: b.Rule, Point: b.Point})
+			n++
+		}
+		p := &f.Points[n-1]
+		p.Nights, p.Values = append(p.Nights, b.Night), append(p.Values, b.Value)
 	}
-	data, err := json.MarshalIndent(f, "", " ")
+	data, err := json.Marshal(f)
 	if err == nil {
 		err = writeFileAtomic(d.baselinePath(), append(data, '\n'))
 	}

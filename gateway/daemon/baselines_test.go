@@ -75,9 +75,9 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 	var saved baselineFile
 	waitFor(t, 10*time.Second, "the baselines file while the daemon runs", func() bool {
 		data, err := os.ReadFile(file)
-		return err == nil && json.Unmarshal(data, &saved) == nil && len(saved.Baselines) == 3
+		return err == nil && json.Unmarshal(data, &saved) == nil && len(saved.Points) == 1 && len(saved.Points[0].Values) == 3
 	})
-	if saved.Schema != baselineSchema || saved.Baselines[0].Device != "efd-1f-main" || saved.Baselines[0].Rule != "R9" {
+	if p := saved.Points[0]; saved.Schema != baselineSchema || p.Device != "efd-1f-main" || p.Rule != "R9" || p.Point != "residual_current" {
 		t.Fatalf("baselines file: %+v", saved)
 	}
 	stop()

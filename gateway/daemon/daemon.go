@@ -64,6 +64,10 @@ type Daemon struct {
 	// commit failures; touched only by the rule loop
 	commitFailingSince, commitLoggedAt time.Time
 
+	// gatewayDraining: R25 may be open, the backlog is read (gateway.go);
+	// touched only by the rule loop
+	gatewayDraining bool
+
 	// creep baselines on disk (baselines.go); touched only by New and the
 	// rule loop
 	baselineEvery      time.Duration
@@ -82,7 +86,7 @@ func New(opts Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now(),
+	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now(), gatewayDraining: true,
 		baselineEvery: cmp.Or(opts.baselineEvery, defaultBaselineEvery)}
 	if err := d.buildDevices(); err != nil {
 		return nil, err

@@ -39,11 +39,17 @@ func (d *Daemon) gatewayRules() (rules.DeviceRules, error) {
 // and the ticket backlog. R25 clears only once no ticket waits in the
 // outbox (telemetry is not waited for); while tickets are still draining,
 // or the outbox cannot be read, the poll carries no reading, so R25
-// neither opens nor clears.
+// neither opens nor clears. The backlog is read (a count over the unsent
+// records: about 20 ms with 50 000 of them) only from the first raised verdict
+// until the first drained poll, and once at start for an R25 restored
+// open; otherwise a link without fault reads as 0.
 func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 	raised := d.link.TransmissionFault()
 	backlog := 0
-	if !raised {
+	switch {
+	case raised:
+		d.gatewayDraining = true
+	case d.gatewayDraining:
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		st, err := d.store.Stats(ctx)
 		cancel()
@@ -52,6 +58,8 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 			backlog = -1 // unknown: no reading, no decision
 		case !st.OldestUnsentTicket.IsZero():
 			backlog = max(st.Depth, 1)
+		default:
+			d.gatewayDraining = false
 		}
 	}
 	return rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
