@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,57 @@ func TestR25TicketsAfterTheUplinkReturns(t *testing.T) {
 	}
 	if d.link.TransmissionFault() {
 		t.Fatal("the link still reports the transmission fault after the clear")
+	}
+}
+
+// TestR25RestoredAfterARestart: a gateway restarted during the outage
+// restores its open R25 from the outbox like any hazard; once the link
+// works, the township gets the open and its clear under one ticket id,
+// and no second open.
+func TestR25RestoredAfterARestart(t *testing.T) {
+	const gw = "gw-330502103-test-01"
+	slave := modbustest.Start(t, map[uint8]map[uint16]uint16{1: {16: 0}})
+	broker := mqtttest.StartMosquitto(t)
+	validator := mqtttest.NewValidator(t)
+	tickets := mqtttest.Subscribe(t, broker.URL(), "fenghuo/v1/330502103/"+gw+"/tickets")
+	cfgText := fmt.Sprintf(testConfig, slave.Addr, broker.URL(), filepath.Join(t.TempDir(), "outbox.db"))
+	var r25 atomic.Bool
+	cut := &linkCutter{refuse: true}
+	_, stop := runDaemon(t, cfgText, Options{
+		OnCommitted: func(r outbox.Record) {
+			if r.Rule == "R25" {
+				r25.Store(true)
+			}
+		},
+		tuneLink:    func(o *mqttlink.Options) { o.FaultAfter, o.Dial = 500*time.Millisecond, cut.dial },
+	})
+	slave.SetHolding(1, 16, 1)
+	waitFor(t, 20*time.Second, "R25 committed while the uplink is cut", r25.Load)
+	stop()
+
+	runDaemon(t, cfgText, Options{tuneLink: func(o *mqttlink.Options) { o.FaultAfter = 500 * time.Millisecond }})
+	msgs := tickets.WaitUntil("R25 cleared", 20*time.Second, func(ms []mqtttest.Message) bool {
+		return slices.ContainsFunc(ms, func(m mqtttest.Message) bool {
+			tk := decodeNoSchema(t, m.Payload)
+			return tk.Rule == "R25" && tk.State == "clear"
+		})
+	})
+	var got []string
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		tk := decode(t, validator, m.Payload)
+		got = append(got, fmt.Sprintf("%d %s %s", tk.Seq, tk.State, tk.Rule))
+		if tk.Rule == "R25" {
+			ids[tk.TicketID] = true
+		}
+	}
+	if want := []string{"1 open R1", "2 open R25", "3 clear R25"}; !slices.Equal(got, want) {
+		t.Fatalf("tickets after the restart:\n got  %v\n want %v", got, want)
+	}
+	for id := range ids {
+		if len(ids) != 1 || !strings.HasPrefix(id, gw+"/"+gw+"/R25/") {
+			t.Fatalf("R25 ticket ids %v, want one %s/%s/R25/…", ids, gw, gw)
+		}
 	}
 }
 
