@@ -161,7 +161,7 @@ func TestR25RestoredAfterARestart(t *testing.T) {
 				r25.Store(true)
 			}
 		},
-		tuneLink:    func(o *mqttlink.Options) { o.FaultAfter, o.Dial = 500*time.Millisecond, cut.dial },
+		tuneLink: func(o *mqttlink.Options) { o.FaultAfter, o.Dial = 500*time.Millisecond, cut.dial },
 	})
 	slave.SetHolding(1, 16, 1)
 	waitFor(t, 20*time.Second, "R25 committed while the uplink is cut", r25.Load)
