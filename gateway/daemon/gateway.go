@@ -40,9 +40,9 @@ func (d *Daemon) gatewayRules() (rules.DeviceRules, error) {
 // outbox (telemetry is not waited for); while tickets are still draining,
 // or the outbox cannot be read, the poll carries no reading, so R25
 // neither opens nor clears. The backlog is read (a count over the unsent
-// records: about 20 ms with 50 000 of them) only from the first raised verdict
-// until the first drained poll, and once at start for an R25 restored
-// open; otherwise a link without fault reads as 0.
+// records: about 20 ms with 50 000 of them) only from the first raised
+// verdict until the first drained poll, and from the start (an R25
+// restored open) until then; otherwise a link without fault reads as 0.
 func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 	raised := d.link.TransmissionFault()
 	backlog := 0
