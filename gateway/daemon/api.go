@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // pollStats is what the daemon keeps of one device's polls for `diag
@@ -183,10 +183,10 @@ func (d *Daemon) apiAlarms(ctx context.Context) (api.Alarms, error) {
 	acks := d.lastAcks(ctx)
 	out := api.Alarms{Now: now, Alarms: []api.Alarm{}}
 	for _, o := range d.engine.Open() {
-		a := api.Alarm{TicketID: d.ticketID(o.TicketID), Device: o.Device, Rule: o.Rule, Level: o.Level, Since: o.Since,
+		a := api.Alarm{TicketID: d.ticketID(o.Device, o.TicketID), Device: o.Device, Rule: o.Rule, Level: o.Level, Since: o.Since,
 			Hazard: hazard[[2]string{o.Device, o.Rule}]}
-		if ds := d.devices[o.Device]; ds != nil {
-			a.DeviceName = ds.cfg.Name
+		if dev, _, ok := d.eventDevice(o.Device); ok {
+			a.DeviceName = dev.Name
 		}
 		if h, ok := rules.LookupHazard(a.Hazard); ok {
 			a.LabelZh = h.Zh
@@ -199,14 +199,9 @@ func (d *Daemon) apiAlarms(ctx context.Context) (api.Alarms, error) {
 	return out, nil
 }
 
-// ticketID is an episode's ticket id as published (uplink/ticket prefixes
-// the gateway id; an episode restored from the outbox already has it).
-func (d *Daemon) ticketID(episode string) string {
-	gw := d.cfg.Gateway.ID
-	if episode == "" || gw == "" || strings.HasPrefix(episode, gw+"/") {
-		return episode
-	}
-	return gw + "/" + episode
+// ticketID is an episode's ticket id as published (ticket.TicketID).
+func (d *Daemon) ticketID(device, episode string) string {
+	return ticket.TicketID(d.cfg.Gateway.ID, device, episode)
 }
 
 // lastAcks is the latest township acknowledgement of each ticket, when the
@@ -260,7 +255,7 @@ func (d *Daemon) apiRules(context.Context) (api.Rules, error) {
 		out.Rules = append(out.Rules, api.Rule{
 			Device: rs.Device, Rule: rs.Rule, Hazard: rs.Hazard, Phase: rs.Phase.String(), Since: rs.Since,
 			ElapsedS: rs.Elapsed.Seconds(), Samples: rs.Samples, Point: rs.Point, Value: rs.Value,
-			Threshold: rs.Threshold, TicketID: d.ticketID(rs.TicketID), Level: rs.Level, Frozen: rs.Frozen,
+			Threshold: rs.Threshold, TicketID: d.ticketID(rs.Device, rs.TicketID), Level: rs.Level, Frozen: rs.Frozen,
 		})
 	}
 	return out, nil

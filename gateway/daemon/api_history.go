@@ -33,8 +33,8 @@ func (d *Daemon) apiHistory(ctx context.Context, q api.HistoryQuery) (api.Histor
 		if info, ok := rules.LookupHazard(r.Hazard); ok {
 			hr.LabelZh, hr.LabelEn, hr.Kind = info.Zh, info.En, info.Kind
 		}
-		if ds := d.devices[r.Device]; ds != nil {
-			hr.DeviceName = ds.cfg.Name
+		if dev, _, ok := d.eventDevice(r.Device); ok {
+			hr.DeviceName = dev.Name
 		}
 		if a, ok := acks[r.TicketID]; ok {
 			hr.AckedBy, hr.AckedAt = a.By, a.At

@@ -9,6 +9,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,12 @@ type Options struct {
 	// OnCommitted, when set, is called for every record committed to the
 	// outbox (the demo counts what was raised).
 	OnCommitted func(outbox.Record)
+
+	// tuneLink, when set, adjusts the link's options before it is built
+	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
+	tuneLink func(*mqttlink.Options)
+	// baselineEvery overrides defaultBaselineEvery (tests).
+	baselineEvery time.Duration
 }
 
 // Daemon is one running gateway.
@@ -57,6 +64,16 @@ type Daemon struct {
 
 	// commit failures; touched only by the rule loop
 	commitFailingSince, commitLoggedAt time.Time
+
+	// gatewayDraining: R25 may be open, the backlog is read (gateway.go);
+	// touched only by the rule loop
+	gatewayDraining bool
+
+	// creep baselines on disk (baselines.go); touched only by New and the
+	// rule loop
+	baselineEvery      time.Duration
+	baselinesCheckedAt time.Time
+	baselinesSaved     []byte
 }
 
 // New builds a daemon from a validated config: it compiles every device's
@@ -70,7 +87,8 @@ func New(opts Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now()}
+	d := &Daemon{opts: opts, log: log, cfg: opts.Config, started: time.Now(), gatewayDraining: true,
+		baselineEvery: cmp.Or(opts.baselineEvery, defaultBaselineEvery)}
 	if err := d.buildDevices(); err != nil {
 		return nil, err
 	}
@@ -84,7 +102,12 @@ func New(opts Options) (*Daemon, error) {
 	if err := d.openOutbox(); err != nil {
 		return nil, err
 	}
-	link, err := mqttlink.New(d.linkOptions())
+	d.restoreBaselines()
+	lo := d.linkOptions()
+	if opts.tuneLink != nil {
+		opts.tuneLink(&lo)
+	}
+	link, err := mqttlink.New(lo)
 	if err != nil {
 		d.store.Close()
 		return nil, fmt.Errorf("uplink: %w", err)
@@ -157,7 +180,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 // ruleLoop steps the engine with every batch of polls and commits the
-// resulting events, until the buses have stopped.
+// resulting events, until the buses have stopped. Every second it also
+// polls the gateway pseudo-device (R25, gateway.go), retries a failed
+// commit and sees whether the creep baselines need saving (baselines.go).
 func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDone <-chan struct{}) {
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
@@ -167,10 +192,13 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 		case p := <-polls:
 			batch = append(batch, p)
 			batch = drain(polls, batch)
-		case <-retry.C:
+		case now := <-retry.C:
+			batch = append(batch, d.gatewayPoll(ctx, now))
+			d.saveBaselines(now, false)
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
+			d.saveBaselines(time.Now(), true)
 			return
 		}
 		d.step(batch)
@@ -266,15 +294,15 @@ func (d *Daemon) noteCommitFailure(events int, err error) {
 
 // record converts a rule event into an outbox record carrying its ticket.
 func (d *Daemon) record(ev rules.Event) (outbox.Record, error) {
-	ds := d.devices[ev.Device]
-	if ds == nil {
+	dev, category, ok := d.eventDevice(ev.Device)
+	if !ok {
 		return outbox.Record{}, fmt.Errorf("unknown device %q", ev.Device)
 	}
 	info, ok := rules.LookupHazard(ev.Hazard)
 	if !ok {
 		return outbox.Record{}, fmt.Errorf("unknown hazard %q", ev.Hazard)
 	}
-	t := ticket.FromEvent(ev, hazardMeta(info, ds.category), d.gatewayInfo(), ds.ticket)
+	t := ticket.FromEvent(ev, hazardMeta(info, category), d.gatewayInfo(), dev)
 	payload, err := t.Marshal()
 	if err != nil {
 		return outbox.Record{}, err

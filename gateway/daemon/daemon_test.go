@@ -53,6 +53,21 @@ buffer:
 // startDaemon runs a daemon on cfgText until the test ends or stop is called.
 func startDaemon(t testing.TB, cfgText string, onCommitted func(outbox.Record)) (stop func()) {
 	t.Helper()
+	_, stop = runDaemon(t, cfgText, Options{OnCommitted: onCommitted})
+	return stop
+}
+
+// runDaemon is startDaemon with more options (Config, Profiles and
+// Version are filled in) and the daemon itself.
+func runDaemon(t testing.TB, cfgText string, opts Options) (d *Daemon, stop func()) {
+	t.Helper()
+	d = newDaemon(t, cfgText, opts)
+	return d, runUntilStopped(t, d)
+}
+
+// newDaemon builds a daemon on cfgText without running it.
+func newDaemon(t testing.TB, cfgText string, opts Options) *Daemon {
+	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -62,10 +77,17 @@ func startDaemon(t testing.TB, cfgText string, onCommitted func(outbox.Record)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Options{Config: cfg, Profiles: profiles, Version: "test", OnCommitted: onCommitted})
+	opts.Config, opts.Profiles, opts.Version = cfg, profiles, "test"
+	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// runUntilStopped runs d until the test ends or stop is called.
+func runUntilStopped(t testing.TB, d *Daemon) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

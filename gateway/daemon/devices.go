@@ -96,16 +96,22 @@ func turns(plan *profile.Plan) (time.Duration, []int) {
 	return base, every
 }
 
-// buildEngine compiles the effective rules of every device.
+// buildEngine compiles the effective rules of every device, and of the
+// gateway itself (gateway.go).
 func (d *Daemon) buildEngine() error {
 	sets, err := d.cfg.DeviceRules(d.opts.Profiles)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
-	devs := make([]rules.DeviceRules, 0, len(sets))
+	gw, err := d.gatewayRules()
+	if err != nil {
+		return err
+	}
+	devs := make([]rules.DeviceRules, 0, len(sets)+1)
 	for _, s := range sets {
 		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs, Points: s.Points})
 	}
+	devs = append(devs, gw)
 	eng, err := rules.NewEngine(devs)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)

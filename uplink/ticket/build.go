@@ -41,8 +41,8 @@ func FormatTime(t time.Time) string {
 // FromEvent builds the ticket for one rule event. The result has no seq,
 // published_at or buffered yet: [Stamp] fills them when it is published.
 // ticket_id is the engine's episode id prefixed with the gateway id
-// ("gw-…/device/R7/20261129T081502"); an id that already carries the
-// prefix is kept as is.
+// ("gw-…/device/R7/20261129T081502"), see [TicketID]. For an event of the
+// gateway itself (R25), dev is [GatewayDevice].
 func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 	state := ev.Kind.String()
 	evidence := ev.Evidence
@@ -56,7 +56,7 @@ func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 	return Ticket{
 		Schema:          Schema,
 		EventID:         NewEventID(time.Now()),
-		TicketID:        ticketID(gw.ID, ev.TicketID),
+		TicketID:        TicketID(gw.ID, ev.Device, ev.TicketID),
 		State:           state,
 		Hazard:          hazard,
 		Label:           Label{Zh: info.Zh, En: info.En},
@@ -77,11 +77,38 @@ func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 	}
 }
 
-func ticketID(gateway, episode string) string {
-	if gateway == "" || strings.HasPrefix(episode, gateway+"/") {
+// TicketID is the published ticket id of an episode of device: the rule
+// engine's id ("<device>/<rule>/<opened>") prefixed with the gateway id.
+// An id restored from the outbox after a restart already carries the
+// prefix ("<gateway>/<device>/<rule>/<opened>") and is kept as is. The
+// device tells the two apart when it is the gateway itself: "gw-1/R25/…"
+// is an engine id, "gw-1/gw-1/R25/…" a published one.
+func TicketID(gateway, device, episode string) string {
+	prefix := gateway + "/" + device + "/"
+	if device == "" {
+		prefix = gateway + "/"
+	}
+	if gateway == "" || episode == "" || strings.HasPrefix(episode, prefix) {
 		return episode
 	}
 	return gateway + "/" + episode
+}
+
+// GatewayProfile is the profile of the device block of a ticket about the
+// gateway itself ([GatewayDevice]); no profile file has this name.
+const GatewayProfile = "gateway"
+
+// GatewayDevice is the device block of a ticket about the gateway itself
+// (R25 uplink_transmission_fault, category gateway): the device is the
+// gateway. Its id is the gateway id (config device ids may not take it),
+// its category_zh 收发装置, GB/T 45839's name for a gateway that collects
+// and forwards (3.7); component type 0, as it is not a GB/T 26875.3 fire
+// component; wired; on no bus (bus "", slave 0).
+func GatewayDevice(gw Gateway) Device {
+	return Device{
+		ID: gw.ID, Name: "烽火网关 fenghuo gateway", Profile: GatewayProfile, Vendor: "fenghuo", Model: "fenghuo",
+		CategoryZh: "收发装置", NetType: "00",
+	}
 }
 
 // GBT45839Status maps a kind and state to the GB/T 45839 Annex D status:

@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// The gateway is a device of its own rule engine: a pseudo-device whose id
+// is the gateway id and whose one rule is R25 (uplink transmission fault,
+// rules.GatewayRules). The rule loop polls it every second with the link's
+// fault verdict and the outbox backlog, so R25 opens, clears and is
+// restored after a restart like any device's rule, and its tickets carry
+// the gateway as their device (ticket.GatewayDevice).
+//
+// An R25 ticket is raised while the uplink is failing: it is committed to
+// the outbox and reaches the township when the link returns, with
+// buffered: true and occurred_at at the onset, followed by its clear once
+// the backlog is delivered. The township learns that the gateway was cut
+// off, and for how long, even though it could not be told at the time.
+
+// gatewayRules is the rule set of the gateway pseudo-device. A configured
+// device may not take the gateway's id: its tickets would be confused with
+// the gateway's own.
+func (d *Daemon) gatewayRules() (rules.DeviceRules, error) {
+	id := d.cfg.Gateway.ID
+	for i, dc := range d.cfg.Devices {
+		if dc.ID == id {
+			return rules.DeviceRules{}, fmt.Errorf("devices[%d].id: %q is the gateway's id (gateway.id), which the gateway's own tickets (R25) use as their device; rename the device", i, id)
+		}
+	}
+	return rules.GatewayRules(id), nil
+}
+
+// gatewayPoll is the pseudo-device's poll at now: the link's R25 verdict
+// and the ticket backlog. R25 clears only once no ticket waits in the
+// outbox (telemetry is not waited for); while tickets are still draining,
+// or the outbox cannot be read, the poll carries no reading, so R25
+// neither opens nor clears. The backlog is read (a count over the unsent
+// records: about 20 ms with 50 000 of them) only from the first raised
+// verdict until the first drained poll, and from the start (an R25
+// restored open) until then; otherwise a link without fault reads as 0.
+func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
+	raised := d.link.TransmissionFault()
+	backlog := 0
+	switch {
+	case raised:
+		d.gatewayDraining = true
+	case d.gatewayDraining:
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := d.store.Stats(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			backlog = -1 // unknown: no reading, no decision
+		case !st.OldestUnsentTicket.IsZero():
+			backlog = max(st.Depth, 1)
+		default:
+			d.gatewayDraining = false
+		}
+	}
+	return rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
+}
+
+// eventDevice returns the ticket device block and the profile category of
+// an event's device: a configured device, or the gateway itself.
+func (d *Daemon) eventDevice(id string) (ticket.Device, string, bool) {
+	if ds := d.devices[id]; ds != nil {
+		return ds.ticket, ds.category, true
+	}
+	if id == d.cfg.Gateway.ID {
+		return ticket.GatewayDevice(d.gatewayInfo()), rules.CategoryGateway, true
+	}
+	return ticket.Device{}, "", false
+}
