@@ -1,15 +1,16 @@
 package rules
 
 // ConfirmNow appends to dst the id of every device on which a rule is
-// waiting for more samples and for nothing else: its open run has started
-// but not reached the rule's sample count, and the rule has no duration
-// to wait for (R1: the fire-alarm bit seen on one read, waiting for its
-// second). Reading such a device again at once — instead of one poll
-// interval later — confirms or dismisses the alarm one interval sooner;
-// the daemon asks the bus owner for that read (a confirmation read).
+// waiting for more samples and for nothing else: its open (or clear) run
+// has started but not reached the rule's sample count, and the rule has no
+// duration to wait for (R1: the fire-alarm bit seen on one read, waiting
+// for its second; then the bit gone on one read, waiting for its second).
+// Reading such a device again at once — instead of one poll interval
+// later — confirms or dismisses the change one interval sooner; the daemon
+// asks the bus owner for that read (a confirmation read).
 //
-// A rule with a duration (`for`) is left out: more samples sooner do not
-// make its time pass faster. A device whose offline rule is firing is left
+// A run with a duration (`for`, `clear_for`) is left out: more samples
+// sooner do not make its time pass faster. A device whose offline rule is firing is left
 // out too: its readings are not trusted yet.
 func (e *Engine) ConfirmNow(dst []string) []string {
 	e.mu.Lock()
@@ -28,10 +29,18 @@ func (d *device) wantsConfirm() bool {
 		return false
 	}
 	for _, st := range d.rules {
-		w := st.r.open
-		if !st.firing && !st.r.offline && w.dur == 0 && st.opening.n > 0 && st.opening.n < max(w.n, 1) {
+		if st.r.offline {
+			continue
+		}
+		if !st.firing && countOnly(st.r.open, st.opening) || st.firing && countOnly(st.r.clear, st.clearing) {
 			return true
 		}
 	}
 	return false
+}
+
+// countOnly reports whether run r has started and waits only for more
+// samples to meet w.
+func countOnly(w window, r run) bool {
+	return w.dur == 0 && r.n > 0 && r.n < max(w.n, 1)
 }

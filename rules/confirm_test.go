@@ -40,6 +40,18 @@ func TestConfirmNow(t *testing.T) {
 	if got := e.ConfirmNow(nil); len(got) != 0 {
 		t.Fatalf("R1 open: ConfirmNow = %v", got)
 	}
+	// The bit drops: R1 clears on two reads, the second asked at once.
+	e.Step(at(2), []Poll{smoke(2, 0)})
+	if got := e.ConfirmNow(nil); !slices.Equal(got, []string{"smoke"}) {
+		t.Fatalf("after one normal read: ConfirmNow = %v, want [smoke]", got)
+	}
+	if evs := e.Step(at(2).Add(40e6), []Poll{{Device: "smoke", At: at(2).Add(40e6), OK: true,
+		Readings: []Reading{{Point: "status", Value: 0}, {Point: "alarm", Value: 0}}}}); len(evs) != 1 || evs[0].Kind != Clear {
+		t.Fatalf("the confirmation read clears R1: %v", summary(evs))
+	}
+	if got := e.ConfirmNow(nil); len(got) != 0 {
+		t.Fatalf("R1 cleared: ConfirmNow = %v", got)
+	}
 	// A bit seen once and gone on the confirmation read: no ticket, and
 	// nothing more to confirm.
 	e2, _ := NewEngine([]DeviceRules{{Device: "smoke", Specs: []Spec{specR1}}})

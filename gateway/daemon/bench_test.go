@@ -23,9 +23,10 @@ import (
 // commit → publish → PUBACK → delivery. Each iteration is two changes; each
 // change is made at a random moment of the poll cycle, so the numbers cover
 // every phase. Reported: change_p50_ms, change_p99_ms, pipeline_p50_ms,
-// pipeline_p99_ms. A change needs R1's 2-read confirmation, so it takes
-// between one and two poll intervals (POLL, 1 s by default as in DESIGN.md
-// §8.1) plus the pipeline.
+// pipeline_p99_ms. A change needs R1's 2-read confirmation; the second read
+// is a confirmation read made as soon as the first saw the change, so a
+// change takes up to one poll interval (POLL, 1 s by default as in
+// DESIGN.md §8.1) plus a read plus the pipeline.
 //
 //	FENGHUO_BENCH_POLL=500ms go test -run '^$' -bench AlarmToTicket -benchtime 100x ./gateway/daemon/
 func BenchmarkAlarmToTicket(b *testing.B) {
