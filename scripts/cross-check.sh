@@ -40,7 +40,7 @@ for a in amd64 arm64 armv7; do
 	done
 	glibc=$(objdump -T "$b" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1)
 	printf 'cross-check: ok %-28s %6.1f MiB  needs %-11s %s\n' "$b" \
-		"$(echo "$(stat -c %s "$b") / 1048576" | bc -l)" "$glibc" "$v"
+		"$(stat -c %s "$b" | awk '{ print $1 / 1048576 }')" "$glibc" "$v"
 done
 
 # The outbox's own tests on ARM: SQLite (cgo) with WAL and file locks, not only a start.
