@@ -67,6 +67,7 @@ if [ -n "$root" ]; then
 	[ "$root" = / ] && root=""
 fi
 R=$root
+[ -n "$R" ] || [ "$(id -u)" -eq 0 ] || die "installing into / needs root: sudo $0 ... (or --root DIR for a directory)"
 
 # 1. Check everything before changing anything.
 [ -f "$bin" ] || die "binary $bin not found: run \`make build\` (or pass --bin FILE)"
