@@ -44,7 +44,11 @@ bench-bus:
 	FENGHUO_BENCH_BUS=1 $(GO) test -run WireSweep -v -count=1 ./drivers/transport/
 
 ## cross: bin/fenghuo-linux-{amd64,arm64,armv7} with cgo through Debian's cross compilers
-## (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf); scripts/cross-check.sh runs them under qemu-user
+## (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf); scripts/cross-check.sh runs them under qemu-user.
+## Linked statically, so a board's own libc (any version, or none) does not matter: pure-Go DNS and
+## user lookups (netgo, osusergo) and SQLite without loadable extensions (which would need dlopen).
+CROSS_TAGS    := netgo osusergo sqlite_omit_load_extension
+CROSS_LDFLAGS := $(LDFLAGS) -linkmode external -extldflags -static
 CROSS_CC_amd64 := gcc
 CROSS_CC_arm64 := aarch64-linux-gnu-gcc
 CROSS_CC_armv7 := arm-linux-gnueabihf-gcc
@@ -54,7 +58,7 @@ CROSS_GO_armv7 := GOARCH=arm GOARM=7
 cross: bin/fenghuo-linux-amd64 bin/fenghuo-linux-arm64 bin/fenghuo-linux-armv7
 
 bin/fenghuo-linux-%: FORCE
-	GOOS=linux $(CROSS_GO_$*) CC=$(CROSS_CC_$*) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ $(PKG)
+	GOOS=linux $(CROSS_GO_$*) CC=$(CROSS_CC_$*) $(GO) build -trimpath -tags '$(CROSS_TAGS)' -ldflags '$(CROSS_LDFLAGS)' -o $@ $(PKG)
 
 ## deb: bin/fenghuo_VERSION_ARCH.deb with nfpm (scripts/packaging/nfpm.yaml); DEB_ARCH=amd64|arm64|armhf
 DEB_ARCH    ?= amd64
