@@ -68,6 +68,11 @@ DEB_BIN_armhf := armv7
 # Debian versions start with a digit: v1.2.3 from a tag, else 0.0~git<commit date>.<commit>
 DEB_VERSION ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && echo $${v\#v} || \
                echo 0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$(COMMIT))
+ifneq ($(filter deb,$(MAKECMDGOALS)),)
+  ifeq ($(DEB_BIN_$(DEB_ARCH)),)
+    $(error DEB_ARCH=$(DEB_ARCH): want amd64, arm64 or armhf)
+  endif
+endif
 NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 deb: bin/fenghuo-linux-$(DEB_BIN_$(DEB_ARCH))
 	install -D -m 0755 $< bin/deb/fenghuo
