@@ -4,12 +4,54 @@
 # the site config with its modes and the unit enabled offline, an idempotent rerun,
 # a different config refused without --force and replaced with it, and, as root,
 # the user fenghuo created in a root with its own etc/passwd, owners set by its ids.
-# The unit is checked with systemd-analyze verify where that exists.
+# The unit is checked with systemd-analyze verify where that exists, and, as root, the
+# script installs onto / in a throw-away overlay of this machine.
 set -eu
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
 
 fail() { printf 'install-check: FAIL: %s\n' "$*" >&2; exit 1; }
 ok() { printf 'install-check: ok: %s\n' "$*"; }
+
+# Onto / itself, in a copy-on-write view of this machine (an overlay over /, inside
+# `unshare --mount`, thrown away afterwards): run by this script itself as root.
+if [ "${1:-}" = --sandbox ]; then
+	tmp=$2
+	m=$tmp/merged
+	mkdir -p "$tmp/upper" "$tmp/work" "$m"
+	mount -t overlay overlay -o "lowerdir=/,upperdir=$tmp/upper,workdir=$tmp/work" "$m"
+	mount -t proc proc "$m/proc"
+	mount --rbind /dev "$m/dev"
+	mount -t tmpfs tmpfs "$m/run" # no /run/systemd/system: systemd "not running"
+	s=$m/tmp/fenghuo-src
+	mkdir -p "$s/bin" "$s/scripts/packaging" "$s/configs"
+	cp bin/fenghuo "$s/bin/"
+	cp scripts/install.sh "$s/scripts/"
+	cp scripts/packaging/fenghuo.service "$s/scripts/packaging/"
+	cp configs/example.yaml "$s/configs/"
+	inroot() { chroot "$m" "$@"; }
+	st() { inroot stat -c '%a %U:%G' "$1"; }
+	! inroot getent passwd fenghuo >/dev/null || fail "this machine already has a user fenghuo: the test needs one without"
+	inroot /tmp/fenghuo-src/scripts/install.sh --config /tmp/fenghuo-src/configs/example.yaml >"$tmp/log" 2>&1 ||
+		{ cat "$tmp/log"; fail "install.sh onto /"; }
+	pw=$(inroot getent passwd fenghuo) || fail "no user fenghuo"
+	[ "$(echo "$pw" | cut -d: -f6,7)" = /var/lib/fenghuo:/usr/sbin/nologin ] || fail "user fenghuo: $pw"
+	inroot id -nG fenghuo | tr ' ' '\n' | grep -qx dialout || fail "fenghuo not in dialout: $(inroot id fenghuo)"
+	[ "$(st /etc/fenghuo)" = "750 root:fenghuo" ] || fail "/etc/fenghuo: $(st /etc/fenghuo)"
+	[ "$(st /etc/fenghuo/fenghuo.yaml)" = "640 root:fenghuo" ] || fail "fenghuo.yaml: $(st /etc/fenghuo/fenghuo.yaml)"
+	[ "$(st /var/lib/fenghuo)" = "750 fenghuo:fenghuo" ] || fail "/var/lib/fenghuo: $(st /var/lib/fenghuo)"
+	[ "$(st /usr/local/bin/fenghuo)" = "755 root:root" ] || fail "binary: $(st /usr/local/bin/fenghuo)"
+	inroot setpriv --reuid=fenghuo --regid=fenghuo --init-groups /usr/local/bin/fenghuo config check /etc/fenghuo/fenghuo.yaml \
+		>/dev/null 2>&1 || fail "the user fenghuo cannot check its config"
+	if command -v systemctl >/dev/null 2>&1; then
+		grep -q 'systemd is not running here' "$tmp/log" || { cat "$tmp/log"; fail "no word that systemd does not run"; }
+		[ -L "$m/etc/systemd/system/multi-user.target.wants/fenghuo.service" ] || fail "unit not enabled for the next boot"
+	fi
+	inroot /tmp/fenghuo-src/scripts/install.sh --config /tmp/fenghuo-src/configs/example.yaml >"$tmp/log" 2>&1 ||
+		{ cat "$tmp/log"; fail "install.sh onto / again"; }
+	! grep -q ' installed$\|created' "$tmp/log" || { cat "$tmp/log"; fail "a rerun onto / changed something"; }
+	exit 0
+fi
 # mode PATH: the octal mode and owner:group (numeric) of PATH
 mode() { stat -c '%a %u:%g' "$1"; }
 want_mode() { got=$(stat -c %a "$1") && [ "$got" = "$2" ] || fail "$1 has mode ${got:-none}, want $2"; }
@@ -123,5 +165,15 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		sed -n 's/^→ Overall exposure level for .*: \([0-9.]*\).*/exposure \1/p'))"
 else
 	ok "SKIP systemd-analyze verify (no systemd-analyze)"
+fi
+# 9. Onto / (the real useradd, owners by name, systemctl without a running systemd),
+# in an overlay of this machine that is thrown away.
+if [ "$(id -u)" -ne 0 ]; then
+	ok "SKIP install onto / in an overlay (not root)"
+elif ! unshare --mount true 2>/dev/null; then
+	ok "SKIP install onto / in an overlay (no mount namespace here)"
+else
+	unshare --mount --propagation private "$self" --sandbox "$tmp/sandbox" || fail "install onto / in an overlay (above)"
+	ok "onto / in an overlay of this machine: user, owners, unit enabled for the next boot, rerun unchanged"
 fi
 echo "install-check: passed"

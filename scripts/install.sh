@@ -105,23 +105,24 @@ if [ "$(id -u)" -ne 0 ]; then
 elif [ -n "$R" ] && ! { [ -f "$R/etc/passwd" ] && [ -f "$R/etc/group" ]; }; then
 	say "$R has no etc/passwd and etc/group: the user fenghuo is not created and owners are not set"
 else
-	pfx=""
-	[ -n "$R" ] && pfx="--prefix $R"
+	# acct CMD ARGS...: groupadd, useradd or usermod on the target root's own files.
+	acct() {
+		c=$1
+		shift
+		if [ -n "$R" ]; then "$c" --prefix "$R" "$@"; else "$c" "$@"; fi
+	}
 	if ! grep -q '^fenghuo:' "$R/etc/group"; then
-		# shellcheck disable=SC2086 # $pfx is empty or two words
-		groupadd $pfx --system fenghuo
+		acct groupadd --system fenghuo
 		say "group fenghuo created"
 	fi
 	if ! grep -q '^fenghuo:' "$R/etc/passwd"; then
-		# shellcheck disable=SC2086
-		useradd $pfx --system --gid fenghuo --home-dir /var/lib/fenghuo --no-create-home \
+		acct useradd --system --gid fenghuo --home-dir /var/lib/fenghuo --no-create-home \
 			--shell /usr/sbin/nologin --comment 'fenghuo gateway' fenghuo
 		say "user fenghuo created (no login shell, home /var/lib/fenghuo)"
 	fi
 	if grep -q '^dialout:' "$R/etc/group"; then
 		if ! grep '^dialout:' "$R/etc/group" | cut -d: -f4 | tr , '\n' | grep -qx fenghuo; then
-			# shellcheck disable=SC2086
-			usermod $pfx -aG dialout fenghuo
+			acct usermod -aG dialout fenghuo
 			say "user fenghuo added to dialout (serial ports)"
 		fi
 	else
