@@ -16,7 +16,7 @@ for c in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc qemu-aarch64 qemu-arm; do
 done
 
 start=$(date +%s)
-make cross
+make -j3 cross  # three cgo builds (SQLite) at once: about half the cold time on 2 cores
 echo "cross-check: make cross took $(($(date +%s) - start)) s"
 
 tmp=$(mktemp -d)

@@ -161,6 +161,8 @@ func (c *Config) validateDevices(p *problems) {
 			p.add(at+".id", "is required (e.g. smoke-1f-kitchen)")
 		case dup:
 			p.add(at+".id", "%q is also the id of devices[%d]", d.ID, j)
+		case d.ID == c.Gateway.ID:
+			p.add(at+".id", "%q is the gateway's own id (gateway.id), which its R25 tickets use as their device; give the device another id", d.ID)
 		case !deviceID.MatchString(d.ID):
 			p.add(at+".id", "%q must be 1..64 characters of a-z, 0-9, - and _", d.ID)
 		}

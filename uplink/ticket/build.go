@@ -28,11 +28,12 @@ var SiteZone = time.FixedZone("CST", 8*3600)
 // TimeLayout is RFC 3339 with milliseconds, as every ticket time is written.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// FormatTime writes t in [TimeLayout]. A time in UTC is shown at
-// [SiteZone], any other zone is kept, so a gateway whose clock runs at
+// FormatTime writes t in [TimeLayout]. A time at UTC — time.UTC, or the
+// local zone of a host set to UTC, as most images are — is shown at
+// [SiteZone]; any other zone is kept, so a gateway whose clock runs at
 // +08:00 writes "+08:00".
 func FormatTime(t time.Time) string {
-	if t.Location() == time.UTC {
+	if _, offset := t.Zone(); offset == 0 {
 		t = t.In(SiteZone)
 	}
 	return t.Format(TimeLayout)
