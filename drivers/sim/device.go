@@ -62,6 +62,18 @@ func newDevice(p *profile.Profile) *Device {
 	return d
 }
 
+// WriteAll lets a master write every mapped holding register, not only
+// the profile's rw and w points: a bench on which a second tool (mbpoll,
+// a test script) plays the device — raises its alarm bit, moves a value.
+// A real device refuses such writes; the simulator does by default.
+func (d *Device) WriteAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for a := range d.wr[2] {
+		d.wr[2][a] = true
+	}
+}
+
 // Profile returns the profile the device serves.
 func (d *Device) Profile() *profile.Profile { return d.prof }
 

@@ -112,6 +112,26 @@ func TestWritesAndExceptions(t *testing.T) {
 	}
 }
 
+// TestWriteAll: a bench device takes writes to its read-only registers,
+// and a derived register follows (the smoke profile's alarm register
+// follows status bit 1), but still refuses unmapped addresses.
+func TestWriteAll(t *testing.T) {
+	set, srv, tr := start(t)
+	dev := srv.AddDevice(2, get(t, set, "smoke-detector"))
+	dev.WriteAll()
+	ctx := context.Background()
+	if err := tr.Write(ctx, 2, 0, []uint16{2}); err != nil { // status: bit1 fire alarm
+		t.Fatal(err)
+	}
+	if v, _ := dev.Get("alarm"); v != 1 {
+		t.Errorf("alarm = %v after status bit1 was written, want 1", v)
+	}
+	var ex *transport.Exception
+	if err := tr.Write(ctx, 2, 40000, []uint16{1}); !errors.As(err, &ex) || ex.Code != 2 {
+		t.Errorf("write to an unmapped register: %v", err)
+	}
+}
+
 func TestIllegalFunctionRaw(t *testing.T) {
 	set, srv, _ := start(t)
 	srv.AddDevice(1, get(t, set, "smoke-detector"))

@@ -11,12 +11,17 @@ import (
 
 func newSimCmd() *cobra.Command {
 	var path string
+	var writable bool
 	c := &cobra.Command{
 		Use:   "sim --config FILE",
 		Short: "Run the device simulator: serve the config's tcp and rtu-over-tcp buses from their profiles",
 		Long: `sim serves every device of the config's tcp (and rtu-over-tcp) buses as a
 Modbus slave on the bus's address, with the register map of the device's profile and its
-default values — a bench for an installer's config before the site is wired.`,
+default values — a bench for an installer's config before the site is wired.
+
+With --writable every mapped holding register accepts writes from a master, so a
+second tool can play the device, e.g. raise a detector's fire-alarm bit:
+  mbpoll -m tcp -p PORT -a SLAVE -r 1 -t 4 -1 127.0.0.1 2   (status register 0 := bit1)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if path == "" {
@@ -40,7 +45,10 @@ default values — a bench for an installer's config before the site is wired.`,
 						continue
 					}
 					p, _ := profiles.Get(d.Profile)
-					srv.AddDevice(uint8(d.Slave), p)
+					dev := srv.AddDevice(uint8(d.Slave), p)
+					if writable {
+						dev.WriteAll()
+					}
 					fmt.Fprintf(out, "bus %s: slave %d %s (%s)\n", b.Name, d.Slave, d.ID, d.Profile)
 					served++
 				}
@@ -62,5 +70,6 @@ default values — a bench for an installer's config before the site is wired.`,
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	c.Flags().BoolVar(&writable, "writable", false, "accept writes to every mapped holding register (a bench: another master plays the device)")
 	return c
 }
