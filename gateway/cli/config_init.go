@@ -15,32 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 )
-
-// ScanResult is the output of `fenghuo diag scan --json`, the input of
-// `fenghuo config init --from-scan`.
-type ScanResult struct {
-	Bus    string      `json:"bus"`
-	From   int         `json:"from"`
-	To     int         `json:"to"`
-	TookMS float64     `json:"took_ms"`
-	Found  []ScanFound `json:"found"`
-}
-
-// ScanFound is one slave id that answered. Profile is "" when no shipped
-// profile matched it.
-type ScanFound struct {
-	Slave      int     `json:"slave"`
-	LatencyMS  float64 `json:"latency_ms"`
-	Profile    string  `json:"profile"`
-	Confidence string  `json:"confidence"`
-	// Candidates are every profile that matched, best first; optional.
-	Candidates []string `json:"candidates,omitempty"`
-	// Answer is how the slave answered the probe ("registers", or a Modbus
-	// exception by name); optional.
-	Answer string `json:"answer,omitempty"`
-}
 
 // initOptions are the flags of `config init`.
 type initOptions struct {
@@ -73,7 +50,7 @@ is written; an existing FILE is kept unless --force.`,
 					return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
 				}
 			}
-			var scan *ScanResult
+			var scan *api.ScanResult
 			if o.fromScan != "" {
 				s, err := readScan(o.fromScan)
 				if err != nil {
@@ -128,23 +105,23 @@ is written; an existing FILE is kept unless --force.`,
 }
 
 // readScan reads and checks a scan result file.
-func readScan(path string) (ScanResult, error) {
+func readScan(path string) (api.ScanResult, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return ScanResult{}, fmt.Errorf("--from-scan: %w", err)
+		return api.ScanResult{}, fmt.Errorf("--from-scan: %w", err)
 	}
-	var s ScanResult
+	var s api.ScanResult
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	if err := dec.Decode(&s); err != nil {
-		return ScanResult{}, fmt.Errorf("--from-scan %s: not the JSON of `fenghuo diag scan --json`: %v", path, err)
+		return api.ScanResult{}, fmt.Errorf("--from-scan %s: not the JSON of `fenghuo diag scan --json`: %v", path, err)
 	}
 	seen := map[int]bool{}
 	for i, f := range s.Found {
 		if f.Slave < 1 || f.Slave > 247 {
-			return ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d is out of range 1..247", path, i, f.Slave)
+			return api.ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d is out of range 1..247", path, i, f.Slave)
 		}
 		if seen[f.Slave] {
-			return ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d appears twice", path, i, f.Slave)
+			return api.ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d appears twice", path, i, f.Slave)
 		}
 		seen[f.Slave] = true
 	}
@@ -153,7 +130,7 @@ func readScan(path string) (ScanResult, error) {
 
 // buildInitConfig renders the config; it returns the number of devices
 // written (not commented out).
-func buildInitConfig(o initOptions, scan *ScanResult, profiles *profile.Set) (string, int, error) {
+func buildInitConfig(o initOptions, scan *api.ScanResult, profiles *profile.Set) (string, int, error) {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	q := strconv.Quote
@@ -188,7 +165,7 @@ func buildInitConfig(o initOptions, scan *ScanResult, profiles *profile.Set) (st
 		n = 1
 	} else {
 		found := slices.Clone(scan.Found)
-		slices.SortFunc(found, func(a, b ScanFound) int { return a.Slave - b.Slave })
+		slices.SortFunc(found, func(a, b api.ScanFound) int { return a.Slave - b.Slave })
 		for _, f := range found {
 			p, ok := profiles.Get(f.Profile)
 			if f.Profile == "" || !ok {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -57,25 +56,7 @@ buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}
 `, addr, broker, filepath.Join(dir, "outbox.db"), socket))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"run", "--config", cfgPath}, &stdout, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case c := <-code:
-			if c != 0 {
-				t.Errorf("run exited %d\n%s", c, stderr.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	waitUntil(t, 10*time.Second, "both devices polled", func() bool {
-		d, err := api.NewClient(socket).Devices(t.Context())
-		return err == nil && len(d.Devices) == 2 && d.Devices[0].PollsOK > 0 && d.Devices[1].PollsOK > 0
-	})
+	startRun(t, cfgPath, socket) // diag_bus_test.go
 	return cfgPath, socket, smoke
 }
 

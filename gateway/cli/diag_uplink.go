@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -141,7 +142,7 @@ func probeUplink(ctx context.Context, cfg *config.Config, timeout time.Duration,
 		p.fail("dns", 0, fmt.Errorf("uplink.mqtt.broker: %v", err))
 		return res
 	}
-	secure := isTLSBroker(u.Scheme)
+	secure := mqttlink.IsTLSScheme(u.Scheme)
 	port := u.Port()
 	if port == "" {
 		port = map[bool]string{false: "1883", true: "8883"}[secure]
@@ -407,14 +408,6 @@ func (p *prober) roundTrip(pk packets.ControlPacket) (packets.ControlPacket, err
 		return nil, unwrapOp(err)
 	}
 	return in, nil
-}
-
-func isTLSBroker(scheme string) bool {
-	switch scheme {
-	case "ssl", "tls", "mqtts", "tcps", "wss":
-		return true
-	}
-	return false
 }
 
 // brokerForDisplay is the broker URL without user info.

@@ -215,21 +215,28 @@ func (d decoder) boolean(path string, raw any, v reflect.Value) {
 	d.p.decodeErr(path, "%s is not true or false%s", show(raw), d.from(path, raw))
 }
 
-func (d decoder) duration(path string, raw any, v reflect.Value) {
-	var s string
+// durationText is the text of a duration value, trimmed: a string from
+// the file or the environment; zero is true for a literal 0.
+func durationText(raw any) (s string, zero bool) {
 	switch x := raw.(type) {
 	case string:
-		s = x
+		return strings.TrimSpace(x), false
 	case envString:
-		s = string(x)
+		return strings.TrimSpace(string(x)), false
 	case int:
-		if x == 0 {
-			v.SetInt(0)
-			return
-		}
+		return "", x == 0
+	}
+	return "", false
+}
+
+func (d decoder) duration(path string, raw any, v reflect.Value) {
+	s, zero := durationText(raw)
+	if zero {
+		v.SetInt(0)
+		return
 	}
 	if s != "" {
-		if dur, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
+		if dur, err := time.ParseDuration(s); err == nil {
 			v.SetInt(int64(dur))
 			return
 		}

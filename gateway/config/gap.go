@@ -2,7 +2,6 @@ package config
 
 import (
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
@@ -46,19 +45,11 @@ var gapType = reflect.TypeFor[Gap]()
 
 // gap decodes "minimal" or a duration (a negative one is minimal too).
 func (d decoder) gap(path string, raw any, v reflect.Value) {
-	var s string
-	switch x := raw.(type) {
-	case string:
-		s = x
-	case envString:
-		s = string(x)
-	case int:
-		if x == 0 {
-			v.SetInt(0)
-			return
-		}
+	s, zero := durationText(raw)
+	if zero {
+		v.SetInt(0)
+		return
 	}
-	s = strings.TrimSpace(s)
 	if s == "minimal" {
 		v.SetInt(int64(GapMinimal))
 		return

@@ -221,7 +221,7 @@ func refusal(err error) string {
 
 func brokerTLS(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && isTLSScheme(u.Scheme)
+	return err == nil && IsTLSScheme(u.Scheme)
 }
 
 // redactURL hides a password embedded in a broker URL.
@@ -292,7 +292,7 @@ func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.AckTimeout)
 	defer cancel()
 	conn, err := l.opts.Dial(ctx, "tcp", u.Host)
-	if err != nil || !isTLSScheme(u.Scheme) {
+	if err != nil || !IsTLSScheme(u.Scheme) {
 		return conn, err
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}

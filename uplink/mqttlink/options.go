@@ -178,8 +178,8 @@ func (o *Options) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// isTLSScheme reports whether a broker URL scheme implies TLS.
-func isTLSScheme(scheme string) bool {
+// IsTLSScheme reports whether a broker URL scheme implies TLS.
+func IsTLSScheme(scheme string) bool {
 	switch scheme {
 	case "ssl", "tls", "mqtts", "tcps", "wss":
 		return true
