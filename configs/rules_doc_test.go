@@ -118,14 +118,7 @@ func summary(s rules.Spec) string {
 		}
 	}
 	for _, w := range s.When {
-		switch {
-		case len(w.Bits) > 0:
-			add("%s bit %s", w.Point, joinInts(w.Bits))
-		case w.Equals != nil:
-			add("%s = %g", w.Point, *w.Equals)
-		case w.NotEquals != nil:
-			add("%s ≠ %g", w.Point, *w.NotEquals)
-		}
+		add("%s", condText(w))
 	}
 	trigger := strings.Join(parts, " or ")
 	if s.Type == "compound" {
@@ -165,6 +158,34 @@ func summary(s rules.Spec) string {
 		out += "; test mode → `test`"
 	}
 	return out
+}
+
+// condText reads one when condition: "status bit 1,2", "ua < 50",
+// "(ua < 50 and ub > 180)".
+func condText(w rules.BitCond) string {
+	switch {
+	case len(w.Bits) > 0:
+		return fmt.Sprintf("%s bit %s", w.Point, joinInts(w.Bits))
+	case w.Equals != nil:
+		return fmt.Sprintf("%s = %g", w.Point, *w.Equals)
+	case w.NotEquals != nil:
+		return fmt.Sprintf("%s ≠ %g", w.Point, *w.NotEquals)
+	case w.In != nil:
+		vs := make([]string, len(w.In))
+		for i, v := range w.In {
+			vs[i] = fmt.Sprintf("%g", v)
+		}
+		return fmt.Sprintf("%s in {%s}", w.Point, strings.Join(vs, ", "))
+	case w.Above != nil:
+		return fmt.Sprintf("%s > %g", w.Point, *w.Above)
+	case w.Below != nil:
+		return fmt.Sprintf("%s < %g", w.Point, *w.Below)
+	}
+	parts := make([]string, len(w.All))
+	for i, n := range w.All {
+		parts[i] = condText(n)
+	}
+	return "(" + strings.Join(parts, " and ") + ")"
 }
 
 func confirmText(d time.Duration, n int, word, unit string) string {

@@ -84,25 +84,6 @@ type rule struct {
 	openWindow, clearWindow string
 }
 
-// bitCond is a compiled BitCond.
-type bitCond struct {
-	slot      int
-	mask      uint64
-	equals    *float64
-	notEquals *float64
-}
-
-// holds reports whether the condition is true for value v.
-func (c *bitCond) holds(v float64) bool {
-	switch {
-	case c.equals != nil:
-		return v == *c.equals
-	case c.notEquals != nil:
-		return v != *c.notEquals
-	}
-	return uint64(int64(v))&c.mask != 0
-}
-
 // Defaults of an offline rule (R21).
 const (
 	defaultFailures          = 3
@@ -189,14 +170,6 @@ func (r *rule) setWindows(unit string) {
 	case r.creep != nil:
 		r.openWindow, r.clearWindow = r.creep.window(r.open), r.creep.window(r.clear)
 	}
-}
-
-func compileBits(w BitCond, d *device) bitCond {
-	c := bitCond{slot: d.slotOf(w.Point), equals: w.Equals, notEquals: w.NotEquals}
-	for _, b := range w.Bits {
-		c.mask |= 1 << uint(b)
-	}
-	return c
 }
 
 // limitOf returns the effective limit and its hysteresis on device d.

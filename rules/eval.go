@@ -36,22 +36,22 @@ func evalStatus(st *ruleState, d *device) observation {
 }
 
 // evalWhen is trigger when any condition holds, normal when every
-// condition's point was read and none holds, unknown otherwise. The
-// evidence is the first condition that holds (or the first point).
+// condition is known (its points read and good) and none holds, unknown
+// otherwise. The evidence is the first condition that holds (or the first
+// known one).
 func evalWhen(when []bitCond, d *device) observation {
 	ob := observation{class: normal, point: -1}
 	for i := range when {
-		c := &when[i]
-		v, st := d.now(c.slot)
-		if st != good {
+		holds, known, slot, v := when[i].check(d)
+		if !known {
 			ob.class = unknown
 			continue
 		}
-		if c.holds(v) {
-			return observation{class: trigger, point: c.slot, value: v}
+		if holds {
+			return observation{class: trigger, point: slot, value: v}
 		}
 		if ob.point < 0 {
-			ob.point, ob.value = c.slot, v
+			ob.point, ob.value = slot, v
 		}
 	}
 	return ob

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -32,10 +34,24 @@ func fuzzDevices() []DeviceRules {
 		ClearSlope: 0.2, ClearFor: 5 * time.Second,
 		Escalate: []Escalation{{Level: 1, ThresholdFactor: 2, For: 2 * time.Second}}}
 	r22 := specR22
-	r22.AllOf, r22.Within = []RuleGroup{{AnyOf: []string{"R7"}}, {AnyOf: []string{"R10", "R12"}}}, 10*time.Second
+	r22.AllOf, r22.Within = []RuleGroup{{AnyOf: []string{"R7"}}, {AnyOf: []string{"R10", "R12", "R24b"}}}, 10*time.Second
+	// The condition forms in, above, below and all, on every rule kind that
+	// takes them: a threshold rule's extra trigger, status rules (R24's
+	// shape), a test mode, an escalation and a compound member.
+	r7.When = append(slices.Clone(r7.When), BitCond{All: []BitCond{{Point: "alarm_flags", In: []float64{6}}, {Point: "t3", Above: f(50)}}})
+	r24 := Spec{ID: "R24", Hazard: "breaker_tripped", Type: TypeStatus, Level: 2,
+		When:     []BitCond{{All: []BitCond{{Point: "alarm_flags", In: []float64{2, 3}}, {Point: "alarm", Equals: f(1)}}}},
+		TestMode: &BitCond{Point: "t3", Above: f(150)}}
+	r24b := Spec{ID: "R24b", Hazard: "breaker_tripped", Type: TypeStatus, Level: 3,
+		When: []BitCond{{All: []BitCond{{Point: "t1", Above: f(30)}, {Point: "residual_current", Below: f(300)}}},
+			{Point: "alarm_flags", In: []float64{9}}},
+		For: 2 * time.Second, ClearFor: 2 * time.Second, Escalate: []Escalation{{Level: 2, IfOpen: []string{"R24"}}}}
+	r18 := Spec{ID: "R18a", Hazard: "phase_loss", Type: TypeStatus, Level: 2,
+		When: []BitCond{{All: []BitCond{{Point: "t1", Below: f(20)}, {Point: "t3", Above: f(40)}}}, {Point: "status", Bits: []int{3}}},
+		For:  time.Second, ClearFor: 3 * time.Second}
 	return []DeviceRules{
 		{Device: "sd", Specs: []Spec{r3, r1, r21}},
-		{Device: "efd", Specs: []Spec{r22, r7, r12, r10, r17, r21}},
+		{Device: "efd", Specs: []Spec{r22, r7, r12, r10, r17, r24, r24b, r18, r21}},
 	}
 }
 
@@ -43,8 +59,10 @@ func fuzzDevices() []DeviceRules {
 //
 //	b0 bit0 device, bits1-3 time step (7: the clock steps back 50 s),
 //	   bits4-5 == 0: the poll fails
-//	b1 status / alarm_flags word
-//	b2 analog value: 0..249 → 0..498 (×2), 250..252 missing, 253..255 absent
+//	b1 bits0-3 status / alarm_flags word, bits4-6 t3's offset from t1
+//	   (×10 °C), bit7 alarm
+//	b2 analog value: 0..249 → 0..498 (×2; temperatures ÷4), 250 missing,
+//	   251 NaN, 252 bad quality, 253..255 absent
 func fuzzPolls(data []byte) []Poll {
 	var polls []Poll
 	now := base
@@ -70,7 +88,14 @@ func fuzzPolls(data []byte) []Poll {
 				if pt != "residual_current" {
 					v /= 4
 				}
+				if pt == "t3" {
+					v += float64((b1>>4)&7) * 10
+				}
 				p.Readings = append(p.Readings, Reading{Point: pt, Value: v})
+			case b2 == 251:
+				p.Readings = append(p.Readings, Reading{Point: pt, Value: math.NaN()})
+			case b2 == 252:
+				p.Readings = append(p.Readings, Reading{Point: pt, Value: 1, Quality: Bad})
 			case b2 > 252:
 				p.Readings = append(p.Readings, Reading{Point: pt, Value: -200, Quality: Absent})
 			}
@@ -178,6 +203,9 @@ func FuzzEngine(f *testing.F) {
 	f.Add([]byte{0x13, 0x01, 200, 0x13, 0x01, 200, 0x13, 0, 200, 0x13, 0, 200, 0x13, 0, 10, 0x13, 0, 10, 0x13, 0, 10})
 	f.Add([]byte{0x02, 0, 0, 0x02, 0, 0, 0x02, 0, 0, 0x02, 0, 0, 0x12, 0x82, 0, 0x12, 0x82, 0, 0x12, 0x82, 0, 0x12, 0, 0})
 	f.Add([]byte{0x13, 0, 160, 0x13, 0, 160, 0x1f, 0, 160, 0x13, 0, 160, 0x13, 0, 253, 0x13, 0, 251})
+	// R24's shape: alarm with flags 2 opens; NaN and bad readings change
+	// nothing; flags 0 clears.
+	f.Add([]byte{0x13, 0x82, 100, 0x13, 0x82, 251, 0x13, 0x00, 251, 0x13, 0x00, 252, 0x13, 0x00, 100, 0x13, 0x72, 20})
 	seed := make([]byte, 0, 600)
 	for i := range 200 {
 		seed = append(seed, byte(i*37+11), byte(i*13), byte(i*i*7))

@@ -73,9 +73,10 @@ type Spec struct {
 	AllOf  []RuleGroup   `yaml:"all_of,omitempty" json:"all_of,omitempty"`
 	Within time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 
-	// When lists bit or value conditions; the rule's condition is true when
-	// any of them holds. For a status rule they are the whole condition; on
-	// a threshold rule they are an extra trigger ("or the device's alarm bit").
+	// When lists bit or value conditions (an `all` item combines several);
+	// the rule's condition is true when any of them holds. For a status
+	// rule they are the whole condition; on a threshold rule they are an
+	// extra trigger ("or the device's alarm bit").
 	When []BitCond `yaml:"when,omitempty" json:"when,omitempty"`
 
 	For          time.Duration `yaml:"for,omitempty" json:"for,omitempty"`
@@ -186,11 +187,27 @@ type Escalation struct {
 	Within          time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 }
 
-// BitCond is true when any of Bits is set in Point's value, or, with
-// Equals, when Point equals it (or, with NotEquals, differs from it).
+// BitCond is one condition of a rule's `when` list (or its test mode).
+// It sets exactly one of:
+//
+//   - Bits: any of these bits is set in Point's value;
+//   - Equals / NotEquals: Point equals (differs from) the value;
+//   - In: Point equals one of the values (R24: a trip reason in [2, 3]);
+//   - Above / Below: Point is strictly above (below) the value;
+//   - All: every nested condition holds, each on its own point (R18:
+//     one phase below 50 V while the other two are above 180 V). Point is
+//     not set; the nested conditions may not nest further. The rule's
+//     evidence is the first nested condition's point.
+//
+// A condition whose point (or any nested condition's point) is missing
+// from the poll, absent or bad is unknown: it neither fires nor clears.
 type BitCond struct {
-	Point     string   `yaml:"point" json:"point"`
-	Bits      []int    `yaml:"bits,omitempty" json:"bits,omitempty"`
-	Equals    *float64 `yaml:"equals,omitempty" json:"equals,omitempty"`
-	NotEquals *float64 `yaml:"not_equals,omitempty" json:"not_equals,omitempty"`
+	Point     string    `yaml:"point,omitempty" json:"point,omitempty"`
+	Bits      []int     `yaml:"bits,omitempty" json:"bits,omitempty"`
+	Equals    *float64  `yaml:"equals,omitempty" json:"equals,omitempty"`
+	NotEquals *float64  `yaml:"not_equals,omitempty" json:"not_equals,omitempty"`
+	In        []float64 `yaml:"in,omitempty" json:"in,omitempty"`
+	Above     *float64  `yaml:"above,omitempty" json:"above,omitempty"`
+	Below     *float64  `yaml:"below,omitempty" json:"below,omitempty"`
+	All       []BitCond `yaml:"all,omitempty" json:"all,omitempty"`
 }

@@ -60,7 +60,7 @@ func (s *Spec) Validate(points func(name string) bool) []error {
 	c.identity()
 	c.foreign()
 	if s.TestMode != nil {
-		c.bitCond("test_mode", *s.TestMode)
+		c.testMode(*s.TestMode)
 	}
 	c.byType()
 	return c.errs
@@ -247,30 +247,7 @@ func (c *specChecker) when(required bool) {
 		c.add("when", "a status rule needs at least one condition")
 	}
 	for i, w := range c.s.When {
-		c.bitCond(fmt.Sprintf("when[%d]", i), w)
-	}
-}
-
-// bitCond checks one bit or value condition at field f.
-func (c *specChecker) bitCond(f string, w BitCond) {
-	c.point(f+".point", w.Point)
-	n := 0
-	if len(w.Bits) > 0 {
-		n++
-	}
-	if w.Equals != nil {
-		n++
-	}
-	if w.NotEquals != nil {
-		n++
-	}
-	if n != 1 {
-		c.add(f, "set exactly one of bits, equals, not_equals")
-	}
-	for j, b := range w.Bits {
-		if b < 0 || b > maxBit {
-			c.add(fmt.Sprintf("%s.bits[%d]", f, j), "%d is out of range 0..%d", b, maxBit)
-		}
+		c.bitCond(fmt.Sprintf("when[%d]", i), w, false)
 	}
 }
 
