@@ -61,7 +61,7 @@ points:
   - {name: big, address: 60, default: 70000}
 rules:
   - {id: R15, type: threshold, points: [ua, uz]}
-  - {id: R15, type: status, when: [{point: nothere, bits: [1]}]}
+  - {id: R15, type: status, when: [{point: nothere, bits: [1]}, {all: [{point: ua, below: 50}, {point: ubb, above: 180}]}]}
 `
 
 func TestValidateReportsEveryProblem(t *testing.T) {
@@ -84,6 +84,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`smart-meter-3p.yaml: rules[0].points[1]: no point "uz"`,
 		`smart-meter-3p.yaml: rules[1].id: "R15" is also the id of rules[0]`,
 		`smart-meter-3p.yaml: rules[1].when[0].point: no point "nothere"`,
+		`smart-meter-3p.yaml: rules[1].when[1].all[1].point: no point "ubb"`,
 	}
 	msg := err.Error()
 	for _, w := range want {

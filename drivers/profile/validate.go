@@ -212,7 +212,7 @@ func checkRules(ps *problems, p *Profile) {
 type pointRef struct{ path, name string }
 
 // pointRefs lists the point names a rule mapping refers to: points[],
-// threshold_point and when[].point.
+// threshold_point, when[].point and when[].all[].point.
 func pointRefs(n *yaml.Node) []pointRef {
 	var refs []pointRef
 	if v := value(n, "points"); v != nil {
@@ -227,6 +227,13 @@ func pointRefs(n *yaml.Node) []pointRef {
 		for i, c := range v.Content {
 			if s := scalar(c, "point"); s != "" {
 				refs = append(refs, pointRef{fmt.Sprintf("when[%d].point", i), s})
+			}
+			if all := value(c, "all"); all != nil { // when[i].all[j].point
+				for j, a := range all.Content {
+					if s := scalar(a, "point"); s != "" {
+						refs = append(refs, pointRef{fmt.Sprintf("when[%d].all[%d].point", i, j), s})
+					}
+				}
 			}
 		}
 	}
