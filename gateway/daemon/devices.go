@@ -103,15 +103,13 @@ func (d *Daemon) buildEngine() error {
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
-	gw, err := d.gatewayRules()
-	if err != nil {
-		return err
-	}
 	devs := make([]rules.DeviceRules, 0, len(sets)+1)
 	for _, s := range sets {
 		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs, Points: s.Points})
 	}
-	devs = append(devs, gw)
+	// config validation keeps devices off the gateway's id (and the engine
+	// refuses a duplicate device id).
+	devs = append(devs, rules.GatewayRules(d.cfg.Gateway.ID))
 	eng, err := rules.NewEngine(devs)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/rules"
@@ -21,19 +20,6 @@ import (
 // buffered: true and occurred_at at the onset, followed by its clear once
 // the backlog is delivered. The township learns that the gateway was cut
 // off, and for how long, even though it could not be told at the time.
-
-// gatewayRules is the rule set of the gateway pseudo-device. A configured
-// device may not take the gateway's id: its tickets would be confused with
-// the gateway's own.
-func (d *Daemon) gatewayRules() (rules.DeviceRules, error) {
-	id := d.cfg.Gateway.ID
-	for i, dc := range d.cfg.Devices {
-		if dc.ID == id {
-			return rules.DeviceRules{}, fmt.Errorf("devices[%d].id: %q is the gateway's id (gateway.id), which the gateway's own tickets (R25) use as their device; rename the device", i, id)
-		}
-	}
-	return rules.GatewayRules(id), nil
-}
 
 // gatewayPoll is the pseudo-device's poll at now: the link's R25 verdict
 // and the ticket backlog. R25 clears only once no ticket waits in the
