@@ -244,7 +244,7 @@ func (t *rtu) open(ctx context.Context) error {
 	defer cancel()
 	c, err := t.dial(dctx)
 	if err != nil {
-		return fmt.Errorf("%s: open: %w", t.name, err)
+		return fmt.Errorf("%s: open: %w: %w", t.name, ErrLineDown, err)
 	}
 	l, ok := c.(line)
 	if !ok {

@@ -122,6 +122,9 @@ func (t *tcpTransport) fail(ctx context.Context, err error) error {
 	if errors.As(err, &me) && me.FunctionCode&0x80 != 0 {
 		return &Exception{Func: me.FunctionCode &^ 0x80, Code: me.ExceptionCode}
 	}
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Op == "dial" {
+		return fmt.Errorf("modbus tcp %s: %w: %w", t.address, ErrLineDown, err)
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {

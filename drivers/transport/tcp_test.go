@@ -178,8 +178,8 @@ func TestOpen(t *testing.T) {
 		}
 		_, err = tr.Read(context.Background(), 1, 3, 0, 1)
 		var ex *transport.Exception
-		if err == nil || errors.As(err, &ex) || errors.Is(err, transport.ErrTimeout) {
-			t.Errorf("%+v: read = %v, want an open error", c, err)
+		if err == nil || errors.As(err, &ex) || errors.Is(err, transport.ErrTimeout) || !errors.Is(err, transport.ErrLineDown) {
+			t.Errorf("%+v: read = %v, want an open error (ErrLineDown)", c, err)
 		}
 		tr.Close()
 	}
@@ -189,6 +189,9 @@ func TestOpen(t *testing.T) {
 	tr, err := transport.Open(transport.Config{Type: "tcp", Address: "127.0.0.1:1"})
 	if err != nil || tr == nil {
 		t.Fatalf("tcp: %v", err)
+	}
+	if _, err := tr.Read(context.Background(), 1, 3, 0, 1); !errors.Is(err, transport.ErrLineDown) || errors.Is(err, transport.ErrTimeout) {
+		t.Errorf("tcp to a closed port: read = %v, want ErrLineDown", err)
 	}
 	tr.Close()
 }

@@ -43,6 +43,12 @@ type Transport interface {
 	Close() error
 }
 
+// ErrLineDown means the line itself could not be reached: the serial port
+// could not be opened, or the TCP connection to the device or the serial
+// server could not be made. No slave was asked, so it says nothing about
+// any one device; the next request tries the line again.
+var ErrLineDown = errors.New("line down")
+
 // ErrTimeout means the slave did not answer within the request timeout.
 // Errors that wrap it also wrap os.ErrDeadlineExceeded when the deadline
 // came from the network connection.

@@ -100,7 +100,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			return ctx.Err()
 		}
 		now := time.Now()
-		if err != nil && !isAnswer(err) && s.fails == 0 && s.attempt < bus.Retries {
+		if err != nil && !isAnswer(err) && !isLineDown(err) && s.fails == 0 && s.attempt < bus.Retries {
 			s.attempt++
 			due[i] = now
 			continue
@@ -130,6 +130,9 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			s.fails++
 			s.turn = 0 // no answer: read every group when it is back
 		}
+		if s.lineDown = isLineDown(err); err == nil || isAnswer(err) {
+			lineBack(st, due, i, now) // the line answers: see lineback.go
+		}
 		s.attempt = 0
 		s.base = next(s.base, backoff(d.Interval, s.fails), now)
 		due[i] = s.base
@@ -143,12 +146,13 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 
 // devState is the owner's bookkeeping of one device.
 type devState struct {
-	base    time.Time // when the current poll was due
-	attempt int       // retries made in the current poll
-	fails   int       // consecutive failed polls (exception replies excluded)
-	turn    int       // polls since the last unanswered one: picks the groups
-	due     []bool    // the groups read this turn (reused)
-	confirm bool      // a confirmation read is due (confirm.go)
+	base     time.Time // when the current poll was due
+	attempt  int       // retries made in the current poll
+	fails    int       // consecutive failed polls (exception replies excluded)
+	turn     int       // polls since the last unanswered one: picks the groups
+	due      []bool    // the groups read this turn (reused)
+	confirm  bool      // a confirmation read is due (confirm.go)
+	lineDown bool      // the last failed poll failed for the line (lineback.go)
 }
 
 // groupsDue marks the groups read on this turn: group g when turn is a
