@@ -39,11 +39,13 @@ func TicketLine(t ticket.Ticket) string {
 
 // StatusLine is the readable form of a gateway status that arrived at rx;
 // retained says the broker delivered it from its store, so it may be old.
-// The time shown is rx, in the station's zone: the `at` of an offline last
+// The time shown is rx, not the status's `at`: the `at` of an offline last
 // will is when the lost connection was opened, possibly days ago, and must
-// not be read as the time of the outage.
+// not be read as the time of the outage. rx is shown at the UTC offset of
+// that `at` (the site's, like every ticket time on the same screen), so a
+// station on a UTC host does not mix two clocks 8 h apart.
 func StatusLine(s ticket.Status, rx time.Time, retained bool) string {
-	now := rx.Format("15:04:05")
+	now := rx.In(zoneOf(s.At, rx.Location())).Format("15:04:05")
 	if s.State == ticket.StatusOffline {
 		if retained {
 			return fmt.Sprintf("%s gateway %s OFFLINE (retained: already offline when this station subscribed)", now, s.Gateway)
@@ -117,6 +119,15 @@ func compact(v float64) string {
 		s = "0"
 	}
 	return s
+}
+
+// zoneOf is the UTC offset of an RFC 3339 time, or def if ts is not one.
+func zoneOf(ts string, def *time.Location) *time.Location {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return def
+	}
+	return t.Location()
 }
 
 // clock shows an RFC 3339 time as HH:MM:SS in its own offset.

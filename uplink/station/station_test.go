@@ -100,7 +100,7 @@ func TestEvidenceReadable(t *testing.T) {
 }
 
 func TestStatusLineShowsReceiveTime(t *testing.T) {
-	rx := time.Date(2026, 11, 29, 9, 30, 5, 0, time.Local)
+	rx := time.Date(2026, 11, 29, 1, 30, 5, 0, time.UTC) // a station on a UTC host: 09:30:05 at +08:00
 	will := ticket.Status{Schema: ticket.StatusSchema, Gateway: gw, State: "offline", At: "2026-11-20T07:00:00.000+08:00"}
 	for _, c := range []struct {
 		s        ticket.Status
