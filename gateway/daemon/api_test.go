@@ -57,20 +57,9 @@ func startAPISite(t *testing.T) *apiSite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	dir := t.TempDir()
-	text := fmt.Sprintf(testConfig, addr, "tcp://127.0.0.1:1", filepath.Join(dir, "outbox.db"))
-	text = replaceOnce(text, "profile: smoke-485-basic", "profile: smoke-detector")
-	text += fmt.Sprintf("local:\n  socket: %s\n  metrics: 127.0.0.1:0\n", filepath.Join(dir, "fenghuo.sock"))
-	cfg, err := config.Parse([]byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(Options{Config: cfg, Profiles: profiles, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newSmokeDaemon(t, addr, true) // groups_test.go
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &apiSite{d: d, dev: dev, socket: cfg.Local.Socket, done: make(chan error, 1), cancel: cancel}
+	s := &apiSite{d: d, dev: dev, socket: d.cfg.Local.Socket, done: make(chan error, 1), cancel: cancel}
 	go func() { s.done <- d.Run(ctx) }()
 	t.Cleanup(func() { s.stop(t) })
 	waitFor(t, 10*time.Second, "the local socket", func() bool { _, err := os.Stat(s.socket); return err == nil })

@@ -19,6 +19,14 @@ import (
 // apply.
 func newTestDaemon(t *testing.T, addr string) *Daemon {
 	t.Helper()
+	return newSmokeDaemon(t, addr, false)
+}
+
+// newSmokeDaemon is a daemon polling one smoke-detector at addr, with a
+// local socket and metrics in a temporary directory; keepPoll keeps the
+// test config's device poll: 200ms instead of the profile's intervals.
+func newSmokeDaemon(t *testing.T, addr string, keepPoll bool) *Daemon {
+	t.Helper()
 	profiles, err := profile.Load("")
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +34,9 @@ func newTestDaemon(t *testing.T, addr string) *Daemon {
 	dir := t.TempDir()
 	text := fmt.Sprintf(testConfig, addr, "tcp://127.0.0.1:1", filepath.Join(dir, "outbox.db"))
 	text = replaceOnce(text, "profile: smoke-485-basic", "profile: smoke-detector")
-	text = replaceOnce(text, "    poll: 200ms\n", "")
+	if !keepPoll {
+		text = replaceOnce(text, "    poll: 200ms\n", "")
+	}
 	text += fmt.Sprintf("local:\n  socket: %s\n  metrics: 127.0.0.1:0\n", filepath.Join(dir, "fenghuo.sock"))
 	cfg, err := config.Parse([]byte(text))
 	if err != nil {
