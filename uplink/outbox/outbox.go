@@ -157,3 +157,17 @@ type Maintainer interface {
 	// Evict enforces maxBytes in the order of DESIGN §6.
 	Evict(ctx context.Context, maxBytes int64) (Evicted, error)
 }
+
+// Restorer is implemented by outboxes that can commit records whose Seq was
+// assigned before they were stored: the events a storage fault kept in
+// memory (and published) while the store refused writes, or those spilled
+// to the fallback file at shutdown (DESIGN §6, issue 15).
+type Restorer interface {
+	// Restore commits recs with their own Seq (tickets below
+	// [TelemetrySeqBase], telemetry above it), CreatedAt and SentAt (zero =
+	// still pending), all in one transaction. A seq already stored is left
+	// as it is, so Restore is idempotent. The ticket and telemetry counters
+	// advance to at least the largest seq given, so a later Append never
+	// reuses one.
+	Restore(ctx context.Context, recs ...Record) error
+}
