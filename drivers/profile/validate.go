@@ -69,6 +69,7 @@ func (p *Profile) Validate() error {
 	}
 	checkOverlaps(ps, p.Points)
 	checkIntervals(ps, p)
+	checkCommands(ps, p)
 	checkRules(ps, p)
 	return errors.Join(ps.errs...)
 }
