@@ -57,6 +57,9 @@ type Daemon struct {
 	started time.Time
 	metrics *metrics
 	telem   *telemetry // nil when uplink.telemetry is off; the rule loop's
+	health  *health    // the periodic health report and self-test; the rule loop's
+	// configHash identifies the running config (status, health report).
+	configHash string
 
 	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
 	pending     []outbox.Record
@@ -98,6 +101,8 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.metrics = newMetrics(d)
 	d.telem = newTelemetry(d, time.Now())
+	d.health = newHealth(opts.Config.Uplink.HealthInterval, time.Now())
+	d.configHash = opts.Config.Hash()
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -198,6 +203,7 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
 			d.queue(d.telemetryRecords(now)...)
+			d.queue(d.healthRecords(now)...)
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
