@@ -83,7 +83,11 @@ func compileDevice(dr DeviceRules) (*device, []error) {
 		if bad {
 			continue
 		}
-		rs, note, ok := resolveParams(*s, dr.Params)
+		rs, note, ok, err := resolveParams(*s, dr.Params)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", prefix, err))
+			continue
+		}
 		if note != nil {
 			note.Device = dr.Device
 			d.notes = append(d.notes, *note)

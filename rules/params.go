@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"regexp"
@@ -72,10 +73,10 @@ func (n ParamNote) String() string {
 // resolveParams returns s with its parameter references bound to params,
 // and a note when the device lacks a value (ok false: the rule is not
 // compiled). s must be valid.
-func resolveParams(s Spec, params map[string]float64) (out Spec, note *ParamNote, ok bool) {
+func resolveParams(s Spec, params map[string]float64) (out Spec, note *ParamNote, ok bool, err error) {
 	refs := s.ParamRefs()
 	if len(refs) == 0 {
-		return s, nil, true
+		return s, nil, true, nil
 	}
 	var missing []string
 	miss := func(name string) {
@@ -102,6 +103,9 @@ func resolveParams(s Spec, params map[string]float64) (out Spec, note *ParamNote
 		switch {
 		case have:
 			out.Threshold, out.ThresholdPoint = v, "" // the site's value is the limit
+			if err := bindHysteresis(&out); err != nil {
+				return out, nil, false, err
+			}
 		case s.ThresholdPoint != "":
 			// the device's own setpoint, read back: quietly, as without params
 		default:
@@ -112,17 +116,29 @@ func resolveParams(s Spec, params map[string]float64) (out Spec, note *ParamNote
 	if len(missing) == 0 || (!degraded && (len(out.When) > 0 || s.Type != TypeStatus)) {
 		// At most some conditions of an optional parameter were left out
 		// (R26 without alarm_delay_s): the rule runs, and says nothing.
-		return out, nil, true
+		return out, nil, true, nil
 	}
 	sort.Strings(missing)
 	n := &ParamNote{Rule: s.ID, Missing: missing}
 	no := "no " + strings.Join(missing, ", ")
 	if degraded && len(out.When) > 0 {
 		n.Compiled, n.Note = true, fmt.Sprintf("runs on the device's own flag only (%s: no value comparison)", no)
-		return flagOnly(out), n, true
+		return flagOnly(out), n, true, nil
 	}
 	n.Note = "not compiled: " + no
-	return out, n, false
+	return out, n, false, nil
+}
+
+// bindHysteresis refuses an absolute hysteresis that reaches past zero
+// once the parameter is bound: Validate checks this for a constant
+// threshold, and a parameter is a threshold known only now.
+func bindHysteresis(s *Spec) error {
+	limit := s.Threshold*cmp.Or(s.ThresholdFactor, 1) + s.ThresholdOffset
+	if s.Op != "below" && limit > 0 && s.Hysteresis > limit {
+		return &FieldError{Field: "hysteresis", Msg: fmt.Sprintf("%g is larger than the limit %g (params.%s): the rule would clear only below %g",
+			s.Hysteresis, limit, s.ThresholdParam, limit-s.Hysteresis)}
+	}
+	return nil
 }
 
 // flagOnly turns a threshold rule whose limit has no value into a status

@@ -256,3 +256,15 @@ func TestParamKeysValidate(t *testing.T) {
 		})
 	}
 }
+
+// A hysteresis that reaches past zero once the parameter is bound is an
+// error when the engine is built, like for a constant threshold.
+func TestParamHysteresisBound(t *testing.T) {
+	spec := specR13param
+	spec.HysteresisPct, spec.Hysteresis = 0, 5
+	_, err := NewEngine([]DeviceRules{{Device: "m", Specs: []Spec{spec}, Params: map[string]float64{"rated_current_a": 4}}})
+	want := `device "m": rules[0] (R13): hysteresis: 5 is larger than the limit 4 (params.rated_current_a): the rule would clear only below -1`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
