@@ -56,6 +56,7 @@ type Daemon struct {
 	link    *mqttlink.Link
 	started time.Time
 	metrics *metrics
+	telem   *telemetry // nil when uplink.telemetry is off; the rule loop's
 
 	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
 	pending     []outbox.Record
@@ -96,6 +97,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = newMetrics(d)
+	d.telem = newTelemetry(d, time.Now())
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -195,6 +197,7 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 		case now := <-retry.C:
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
+			d.queue(d.telemetryRecords(now)...)
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
@@ -225,6 +228,7 @@ func (d *Daemon) step(batch []rules.Poll) {
 	}
 	for _, p := range batch {
 		d.noteOnline(p)
+		d.telem.observe(p)
 	}
 	events := d.engine.Step(time.Now(), batch)
 	d.askConfirmationReads()
@@ -235,10 +239,18 @@ func (d *Daemon) step(batch []rules.Poll) {
 			continue
 		}
 		d.log.Info("hazard event", "state", ev.Kind.String(), "device", ev.Device, "rule", ev.Rule, "hazard", ev.Hazard, "level", ev.Level, "ticket", ev.TicketID)
-		d.mu.Lock()
-		d.pending = append(d.pending, rec)
-		d.mu.Unlock()
+		d.queue(rec)
 	}
+}
+
+// queue adds records to those the next commitPending commits.
+func (d *Daemon) queue(recs ...outbox.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.pending = append(d.pending, recs...)
+	d.mu.Unlock()
 }
 
 // commitPending appends the queued records to the outbox in one
