@@ -169,6 +169,11 @@ const (
 	AnalogFlow        AnalogKind = 10 // 流量, 0.1 L/s
 	AnalogAirVolume   AnalogKind = 11 // 风量, 0.1 m³/min
 	AnalogWindSpeed   AnalogKind = 12 // 风速, 1 m/s
+
+	// AnalogResidualCurrent is fenghuo's user-defined kind (128–255 are
+	// 用户自行定义) for residual current in 1 mA: kind 9 (0.1 A) would
+	// round a 300 mA setpoint to 3. A centre that does not know it ignores it.
+	AnalogResidualCurrent AnalogKind = 128
 )
 
 type analogUnit struct {
@@ -182,7 +187,8 @@ var analogUnits = map[AnalogKind]analogUnit{
 	AnalogPressureKPa: {"pressure", "kPa", 0.1}, AnalogGas: {"gas", "%LEL", 0.1},
 	AnalogTime: {"time", "s", 1}, AnalogVoltage: {"voltage", "V", 0.1},
 	AnalogCurrent: {"current", "A", 0.1}, AnalogFlow: {"flow", "L/s", 0.1},
-	AnalogAirVolume: {"air volume", "m³/min", 0.1}, AnalogWindSpeed: {"wind speed", "m/s", 1},
+	AnalogResidualCurrent: {"residual current (fenghuo kind 128)", "mA", 1},
+	AnalogAirVolume:       {"air volume", "m³/min", 0.1}, AnalogWindSpeed: {"wind speed", "m/s", 1},
 }
 
 // Scale is the unit step of k (0.1 for temperature) and its unit; ok is
