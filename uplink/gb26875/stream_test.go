@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"testing/iotest"
 )
@@ -192,5 +194,56 @@ func TestDecoderBoundedOnGarbage(t *testing.T) {
 	}
 	if d.Skipped() < uint64(len(junk)-1) {
 		t.Fatalf("skipped %d of %d", d.Skipped(), len(junk))
+	}
+}
+
+// Property: random valid frames, glued with random garbage that holds no
+// '@', read in random chunk sizes, decode to exactly those frames.
+func TestDecoderRandomStreams(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 26875))
+	for range 300 {
+		var stream []byte
+		var want []Frame
+		for range 1 + r.IntN(8) {
+			junk := make([]byte, r.IntN(5))
+			for i := range junk {
+				junk[i] = byte(r.UintN(256))
+				if junk[i] == '@' {
+					junk[i] = '#'
+				}
+			}
+			stream = append(stream, junk...)
+			f := Frame{Serial: uint16(r.UintN(1 << 16)), Version: Version2011, Time: randLabel(r),
+				Source: Address(r.Uint64N(uint64(MaxAddress))), Dest: Address(r.Uint64N(uint64(MaxAddress))),
+				Command: Command(1 + r.IntN(6)), Data: make([]byte, r.IntN(MaxDataLen+1))}
+			for i := range f.Data {
+				f.Data[i] = byte(r.UintN(256))
+			}
+			b, err := f.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stream = append(stream, b...)
+			want = append(want, f)
+		}
+		sizes := []int{1 + r.IntN(3), 1 + r.IntN(100), 1 + r.IntN(3000)}
+		got, err := drain(t, NewDecoder(&chunkReader{b: stream, sizes: sizes}))
+		if err != io.EOF && err != io.ErrUnexpectedEOF {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d results for %d frames", len(got), len(want))
+		}
+		for i, g := range got {
+			if g.err != nil {
+				t.Fatalf("frame %d: %v", i, g.err)
+			}
+			if len(want[i].Data) == 0 {
+				want[i].Data = g.frame.Data
+			}
+			if !reflect.DeepEqual(g.frame, want[i]) {
+				t.Fatalf("frame %d differs", i)
+			}
+		}
 	}
 }

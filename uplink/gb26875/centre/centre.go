@@ -40,10 +40,10 @@ type Options struct {
 	// device wrote (the centre is whoever the device thinks it is).
 	Address    gb26875.Address
 	UseAddress bool
-	MaxConns   int            // connections served at once; more are closed at once
-	Idle       time.Duration  // a connection silent this long is closed
-	Location   *time.Location // zone of the answers' time labels; UTC+8 when nil
-	Now        func() time.Time
+	MaxConns   int              // connections served at once; more are closed at once
+	Idle       time.Duration    // a connection silent this long is closed
+	Location   *time.Location   // zone of the answers' time labels; UTC+8 when nil
+	Now        func() time.Time // receive times and answers' time labels (deadlines use the real clock)
 }
 
 // Server is the receiver.
@@ -149,7 +149,7 @@ func (s *Server) handle(conn net.Conn) {
 	s.event(peer, "connected")
 	d := gb26875.NewDecoder(conn)
 	for {
-		_ = conn.SetReadDeadline(s.o.Now().Add(s.o.Idle))
+		_ = conn.SetReadDeadline(time.Now().Add(s.o.Idle))
 		f, err := d.Next()
 		rx := s.o.Now()
 		var fe *gb26875.FrameError
@@ -262,7 +262,7 @@ func (s *Server) reply(conn net.Conn, f gb26875.Frame) string {
 	if err != nil {
 		return "none: " + err.Error()
 	}
-	_ = conn.SetWriteDeadline(s.o.Now().Add(writeTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := conn.Write(b); err != nil {
 		return fmt.Sprintf("%s not sent: %v", f.Command, err)
 	}

@@ -239,3 +239,26 @@ func TestClean(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// A silent connection is closed after Idle; one that ends inside a frame
+// says so.
+func TestCentreClosesIdleAndTruncated(t *testing.T) {
+	addr, out := start(t, Options{Idle: 50 * time.Millisecond})
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	waitFor(t, out, "closed: silent for 50ms", 1)
+
+	cut, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cut.Write(send(t, 1, fire("半"))[:40]); err != nil {
+		t.Fatal(err)
+	}
+	cut.(*net.TCPConn).CloseWrite()
+	waitFor(t, out, "closed inside a frame (40 bytes unread)", 1)
+	cut.Close()
+}
