@@ -251,6 +251,7 @@ func TestCentreClosesIdleAndTruncated(t *testing.T) {
 	defer silent.Close()
 	waitFor(t, out, "closed: silent for 50ms", 1)
 
+	addr, out = start(t, Options{}) // default idle: only the EOF closes it
 	cut, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
