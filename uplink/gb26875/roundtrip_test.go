@@ -251,7 +251,7 @@ func TestTimeLabel(t *testing.T) {
 func TestStatusStrings(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{(StatusNormal | StatusFire).String(), "normal+fire"},
-		{StatusFire.String(), "test+fire"},
+		{StatusFire.String(), "bit0-clear(test)+fire"},
 		{(DevNormal | DevCentreLinkFault).String(), "normal+centre-link-fault"},
 		{(SysNormal | SysBusFault).String(), "normal+bus-fault"},
 		{OperationFlags(0).String(), "none"},

@@ -51,8 +51,11 @@ func (c ComponentType) String() string {
 // ComponentStatus is a component's 2-byte status word (8.2.1.2).
 type ComponentStatus uint16
 
-// Component status bits. Bit 0 set means normal operation; clear means the
-// component is in test (测试状态).
+// Component status bits. By the standard's text bit 0 set means normal
+// operation and clear means test (测试状态); yet the standard's own worked
+// example sends a real fire alarm as 0x0002, so a centre cannot be relied on
+// to read a clear bit 0 as "test". fenghuo sets bit 0 on every real state
+// and never sets the fire bit on a test (docs/gb26875.md §5).
 const (
 	StatusNormal      ComponentStatus = 1 << 0 // 正常运行 (0 = 测试)
 	StatusFire        ComponentStatus = 1 << 1 // 火警
@@ -205,12 +208,14 @@ func (k AnalogKind) String() string {
 	return fmt.Sprintf("analog kind %d", uint8(k))
 }
 
-// bitNames lists the set bits of v by name; bit 0 is the normal/test bit
-// for status words (zero reads as zeroName) and an ordinary bit otherwise.
+// bitNames lists the set bits of v by name. For a status word (zeroName
+// "test") a clear bit 0 shows as "bit0-clear(test)": the text's test state,
+// or a sender that leaves bit 0 clear on real states, as the worked example
+// does; an operation byte with no bit set is zeroName.
 func bitNames(v uint64, width int, names []string, zeroName string) string {
 	var out []string
 	if zeroName == "test" && v&1 == 0 {
-		out = append(out, "test")
+		out = append(out, "bit0-clear(test)")
 	}
 	for i := range width {
 		if v&(1<<i) == 0 {
