@@ -204,7 +204,7 @@ func open(path string, opts Options) (*Store, error) {
 	q.Set("_synchronous", "FULL")
 	q.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +224,22 @@ func open(path string, opts Options) (*Store, error) {
 		go s.writer()
 	}
 	return s, nil
+}
+
+// driverName is mattn/go-sqlite3 with walPragmas run on every connection.
+const driverName = "sqlite3_fenghuo_outbox"
+
+// walPragmas bound the WAL file: a checkpoint every 256 pages (1 MiB with
+// 4 KiB pages, instead of SQLite's 1000) and the file truncated back to
+// 1 MiB after one, so the WAL beside a small outbox (buffer.max_size down
+// to 1 MiB, on a small filesystem) stays about 1 MiB, flood or not.
+const walPragmas = `PRAGMA wal_autocheckpoint = 256; PRAGMA journal_size_limit = 1048576;`
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(walPragmas, nil)
+		return err
+	}})
 }
 
 // check fails for a file that is not a healthy SQLite database.
