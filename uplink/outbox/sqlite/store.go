@@ -54,15 +54,17 @@ type Options struct {
 	NoGroupCommit bool
 }
 
-// CorruptError says the database at Path could not be used and was moved
-// to MovedTo; the Store returned with it is a fresh, empty outbox.
+// CorruptError says the database at Path failed SQLite's checks (not a
+// database, malformed, quick_check not ok) and was moved to MovedTo; the
+// Store returned with it is a fresh, empty outbox (whose seq continues
+// from the state file, see [Store.Continuity]).
 type CorruptError struct {
 	Path, MovedTo string
 	Cause         error
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("outbox %s is corrupt or unreadable (%v): moved aside to %s, a fresh outbox was created; unsent events in the old file were NOT forwarded", e.Path, e.Cause, e.MovedTo)
+	return fmt.Sprintf("outbox %s is corrupt (%v): moved aside to %s, a fresh outbox was created; unsent events in the old file were NOT forwarded", e.Path, e.Cause, e.MovedTo)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Cause }
