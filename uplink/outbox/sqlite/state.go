@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -18,33 +20,77 @@ import (
 
 // The state file, <buffer.path>.state, keeps the outbox's identity outside
 // the database: its id (random, made when the database was created) and
-// the last ticket seq assigned. It is rewritten atomically (temporary file,
-// fsync, rename, fsync of the directory) after every commit that assigned
-// ticket seqs, before the Append returns, so it never lags behind a seq
-// the link may have published. When the database is missing, moved aside
-// as corrupt, replaced by another file or older than the state file, Open
-// continues the ticket seq after the state file's last seq instead of
-// restarting at 1, and [Store.Continuity] says what happened.
+// the last ticket seq assigned. It is written after every commit that
+// assigned ticket seqs, before the Append returns (so before the link can
+// publish the seq), which must stay cheap: the file has two slots, in
+// separate 4 KiB blocks, each a checksummed JSON line with a generation
+// number, and an update overwrites the older slot in place and
+// fdatasyncs it. An overwrite of allocated blocks needs no new space (it
+// works on a full disk) and no metadata journal commit; a torn write
+// damages only the slot being written, and the other still holds the
+// previous seq, which is all the link may have published. The file is
+// created (and, if unusable, recreated) atomically: temporary file,
+// fsync, rename, fsync of the directory.
+//
+// When the database is missing, moved aside as corrupt, replaced by
+// another file or older than the state file, Open continues the ticket
+// seq after the state file's last seq instead of restarting at 1, and
+// [Store.Continuity] says what happened.
 
 // stateSchema is the schema field of the state file.
 const stateSchema = "fenghuo.outbox-state/1"
 
-// maxStateFile bounds what readState reads.
-const maxStateFile = 4096
+// stateSlot is the size of one slot; the file is two slots.
+const stateSlot = 4096
 
 type stateDoc struct {
 	Schema    string    `json:"schema"`
 	OutboxID  string    `json:"outbox_id"`
 	LastSeq   uint64    `json:"last_seq"`
+	Gen       uint64    `json:"gen"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // statePath is the state file of the outbox at path.
 func statePath(path string) string { return path + ".state" }
 
+// encodeSlot is one slot: "<crc32 of the JSON, 8 hex> <JSON>", spaces up
+// to the slot's last byte, a newline.
+func encodeSlot(st stateDoc) ([]byte, error) {
+	st.Schema = stateSchema
+	j, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	line := fmt.Appendf(nil, "%08x %s", crc32.ChecksumIEEE(j), j)
+	if len(line) > stateSlot-1 {
+		return nil, fmt.Errorf("state slot of %d bytes", len(line))
+	}
+	b := bytes.Repeat([]byte{' '}, stateSlot)
+	copy(b, line)
+	b[stateSlot-1] = '\n'
+	return b, nil
+}
+
+// decodeSlot reads a slot; ok is false for a damaged or empty one.
+func decodeSlot(b []byte) (st stateDoc, ok bool) {
+	b = bytes.TrimRight(b, " \n\x00")
+	if len(b) < 10 || b[8] != ' ' {
+		return st, false
+	}
+	var sum uint32
+	if _, err := fmt.Sscanf(string(b[:8]), "%08x", &sum); err != nil || crc32.ChecksumIEEE(b[9:]) != sum {
+		return st, false
+	}
+	if err := json.Unmarshal(b[9:], &st); err != nil || st.Schema != stateSchema || st.OutboxID == "" {
+		return st, false
+	}
+	return st, true
+}
+
 // readState reads the state file: nil and no error when it does not
 // exist; an *OpenError when it cannot be read (permission, I/O); a plain
-// error when its content is not a state file.
+// error when neither slot holds a valid state.
 func readState(p string) (*stateDoc, error) {
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -54,49 +100,77 @@ func readState(p string) (*stateDoc, error) {
 		return nil, &OpenError{Path: p, Reason: reason(err), Err: err}
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	b, err := io.ReadAll(io.LimitReader(f, 2*stateSlot))
 	if err != nil {
 		return nil, &OpenError{Path: p, Reason: reason(err), Err: err}
 	}
-	if len(b) > maxStateFile {
-		return nil, fmt.Errorf("state file %s is larger than %d bytes", p, maxStateFile)
+	var best *stateDoc
+	for off := 0; off < len(b); off += stateSlot {
+		if st, ok := decodeSlot(b[off:min(off+stateSlot, len(b))]); ok && (best == nil || st.Gen > best.Gen) {
+			best = &st
+		}
 	}
-	var st stateDoc
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", p, err)
+	if best == nil {
+		return nil, fmt.Errorf("state file %s holds no valid %s slot", p, stateSchema)
 	}
-	if st.Schema != stateSchema || st.OutboxID == "" {
-		return nil, fmt.Errorf("state file %s: schema %q, outbox id %q: not a %s file", p, st.Schema, st.OutboxID, stateSchema)
-	}
-	return &st, nil
+	return best, nil
 }
 
-// writeState replaces the state file atomically and durably.
-func writeState(p string, st stateDoc) error {
-	st.Schema = stateSchema
-	b, err := json.Marshal(st)
+// createState writes a new state file atomically (both slots hold st)
+// and returns it open for updates.
+func createState(p string, st stateDoc) (*os.File, error) {
+	slot, err := encodeSlot(st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir := filepath.Dir(p)
 	tmp, err := os.CreateTemp(dir, filepath.Base(p)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = tmp.Write(append(b, '\n'))
-	err = errors.Join(err, tmp.Sync(), tmp.Close())
+	_, err = tmp.Write(append(slot, slot...))
+	err = errors.Join(err, tmp.Sync())
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)
 	}
 	if err != nil {
+		tmp.Close()
 		os.Remove(tmp.Name())
-		return err
+		return nil, err
 	}
 	d, err := os.Open(dir)
+	if err == nil {
+		err = errors.Join(d.Sync(), d.Close())
+	}
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	return tmp, nil // the same inode, now at p
+}
+
+// writeStateLocked records st in the state file: in place in the older
+// slot, or by creating the file when there is none open. Callers hold
+// stateMu.
+func (s *Store) writeStateLocked(last uint64) error {
+	s.stateGen++
+	st := stateDoc{OutboxID: s.id, LastSeq: last, Gen: s.stateGen, UpdatedAt: s.now().UTC()}
+	if s.stateFile == nil {
+		f, err := createState(statePath(s.path), st)
+		if err != nil {
+			return err
+		}
+		s.stateFile = f
+		return nil
+	}
+	slot, err := encodeSlot(st)
 	if err != nil {
 		return err
 	}
-	return errors.Join(d.Sync(), d.Close())
+	if _, err := s.stateFile.WriteAt(slot, int64(s.stateGen%2)*stateSlot); err != nil {
+		return err
+	}
+	return datasync(s.stateFile)
 }
 
 // Continuity reports a break in the outbox's history found at Open: the
@@ -176,7 +250,10 @@ func (s *Store) reconcile(prev *stateDoc, existed bool) error {
 			Reason: "the database was corrupt and moved aside to " + s.recovered.MovedTo + ", and there was no state file: the seq restarts"}
 		s.log.Error("OUTBOX DISCONTINUITY: "+s.continuity.Reason, "path", s.path, "outbox", s.id, "next_seq", last+1)
 	}
-	if err := writeState(statePath(s.path), stateDoc{OutboxID: s.id, LastSeq: last, UpdatedAt: s.now()}); err != nil {
+	if prev != nil {
+		s.stateGen = prev.Gen
+	}
+	if err := s.writeStateLocked(last); err != nil {
 		if !errors.Is(err, syscall.ENOSPC) {
 			return &OpenError{Path: statePath(s.path), Reason: reason(err), Err: err}
 		}
@@ -200,8 +277,7 @@ func (s *Store) noteSeq(seq uint64) {
 	if s.stateLast <= s.stateSeq {
 		return
 	}
-	err := writeState(statePath(s.path), stateDoc{OutboxID: s.id, LastSeq: s.stateLast, UpdatedAt: s.now()})
-	if err != nil {
+	if err := s.writeStateLocked(s.stateLast); err != nil {
 		if s.stateErr == nil && s.log != nil {
 			s.log.Error("outbox state file not written: the seq is safe in the database, but would restart if the database were lost", "path", statePath(s.path), "err", err)
 		}
@@ -210,6 +286,26 @@ func (s *Store) noteSeq(seq uint64) {
 	}
 	s.stateErr = nil
 	s.stateSeq = s.stateLast
+}
+
+// ReserveSeq records in the state file that ticket seqs up to seq were
+// assigned outside the database (events published from memory while the
+// store refused writes), so that a database lost before they are restored
+// does not reuse them: the next Open continues after seq and reports the
+// discontinuity. It returns once the state file is on disk. The in-place
+// update needs no new disk space, so it works on a full disk.
+func (s *Store) ReserveSeq(seq uint64) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if seq <= s.stateSeq {
+		return nil
+	}
+	s.stateLast = max(s.stateLast, seq)
+	if err := s.writeStateLocked(s.stateLast); err != nil {
+		return fmt.Errorf("outbox %s: reserving seq %d in the state file: %w", s.path, seq, err)
+	}
+	s.stateSeq = s.stateLast
+	return nil
 }
 
 // FileError says the outbox's database file changed under the running
@@ -250,11 +346,21 @@ func (s *Store) CheckFile() error {
 	case !os.SameFile(fi, s.file):
 		return &FileError{Path: s.path, Problem: "replaced by another file"}
 	}
-	if _, err := os.Stat(statePath(s.path)); errors.Is(err, fs.ErrNotExist) {
-		s.stateMu.Lock()
-		s.stateSeq = 0 // rewrite it
-		s.stateMu.Unlock()
-		s.noteSeq(0)
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.stateFile != nil {
+		if fi, err := os.Stat(statePath(s.path)); err == nil {
+			if open, err := s.stateFile.Stat(); err == nil && os.SameFile(fi, open) {
+				return nil
+			}
+		}
+		s.stateFile.Close() // deleted or replaced: create it again
+		s.stateFile = nil
+	}
+	if err := s.writeStateLocked(s.stateLast); err != nil {
+		s.log.Error("outbox state file not written", "path", statePath(s.path), "err", err)
+	} else {
+		s.stateSeq = s.stateLast
 	}
 	return nil
 }

@@ -86,6 +86,8 @@ type Store struct {
 	stateLast uint64 // last ticket seq committed
 	stateSeq  uint64 // last ticket seq written to the state file
 	stateErr  error  // the last state write's error, nil once one succeeds
+	stateGen  uint64   // generation of the last slot written
+	stateFile *os.File // the state file, open for in-place updates
 
 	// mu guards closed and sending on appends: Close takes it for writing,
 	// so no Append sends on a closed channel or starts on a closed db.
@@ -195,6 +197,12 @@ func (s *Store) Close() error {
 		if s.id != "" {
 			s.noteSeq(0) // retries a state write that failed
 		}
+		s.stateMu.Lock()
+		if s.stateFile != nil {
+			s.stateFile.Close()
+			s.stateFile = nil
+		}
+		s.stateMu.Unlock()
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
