@@ -83,9 +83,9 @@ type Store struct {
 	continuity *Continuity
 	// stateMu guards the state file and what it last recorded.
 	stateMu   sync.Mutex
-	stateLast uint64 // last ticket seq committed
-	stateSeq  uint64 // last ticket seq written to the state file
-	stateErr  error  // the last state write's error, nil once one succeeds
+	stateLast uint64   // last ticket seq committed
+	stateSeq  uint64   // last ticket seq written to the state file
+	stateErr  error    // the last state write's error, nil once one succeeds
 	stateGen  uint64   // generation of the last slot written
 	stateFile *os.File // the state file, open for in-place updates
 
