@@ -106,9 +106,8 @@ func (s *Store) HistoryPage(ctx context.Context, q outbox.HistoryQuery, before H
 		args = append(args, q.TicketID)
 	}
 	if !before.CreatedAt.IsZero() {
-		where += " AND (created_at < ? OR (created_at = ? AND seq < ?))"
-		at := before.CreatedAt.UnixNano()
-		args = append(args, at, at, int64(before.Seq))
+		where += " AND (created_at, seq) < (?, ?)"
+		args = append(args, before.CreatedAt.UnixNano(), int64(before.Seq))
 	}
 	if n <= 0 {
 		n = 500

@@ -342,6 +342,10 @@ func (s *Store) migrate() error {
 			return classify(s.path, err)
 		}
 	}
+	// The history's keyset pages (HistoryPage) walk this index backwards.
+	if _, err := tx.Exec(`CREATE INDEX IF NOT EXISTS records_history ON records (created_at, seq)`); err != nil {
+		return classify(s.path, err)
+	}
 	if s.id, err = readID(ctx, tx); err != nil {
 		return classify(s.path, fmt.Errorf("outbox %s: reading its id: %w", s.path, err))
 	}
