@@ -124,7 +124,13 @@ func New(opts Options) (*Daemon, error) {
 }
 
 // openOutbox opens the SQLite outbox and restores open hazards into the
-// engine.
+// engine. An outbox that cannot be opened for any reason but corruption
+// (permission, read-only filesystem, I/O error, missing directory: an
+// *sqlite.OpenError) fails New with a message naming buffer.path, so
+// `fenghuo run` exits 1 and the file keeps its unsent events; a corrupt
+// one is moved aside by sqlite.Open. A break in the outbox's history
+// (st.Continuity(): database missing, moved aside or replaced) is logged
+// at ERROR by sqlite.Open and kept for the status.
 func (d *Daemon) openOutbox() error {
 	st, err := sqlite.Open(d.cfg.Buffer.Path, sqlite.Options{Logger: d.log})
 	if err != nil {
