@@ -216,7 +216,7 @@ puts on the bus itself (--config), once a second, and shows those frames.
 			if bus == "" && !df.on {
 				return usage(errors.New("trace: --bus B is required"))
 			}
-			if seconds <= 0 || seconds > 3600 {
+			if !(seconds > 0 && seconds <= 3600) { // NaN fails both
 				return usage(fmt.Errorf("trace: --seconds %v: want a number of seconds in (0, 3600]", seconds))
 			}
 			tw := newTraceWriter(c.OutOrStdout(), f.json)
