@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -80,7 +78,6 @@ func ListenLimits(path string, h Handlers, lim Limits) (*Server, error) {
 		IdleTimeout:       lim.IdleTimeout,
 		WriteTimeout:      lim.WriteTimeout,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          log.New(io.Discard, "", 0), // a client's broken connection is not the daemon's error
 	}
 	go func() { s.done <- s.srv.Serve(s.ln) }()
 	return s, nil
