@@ -9,7 +9,9 @@
 // ([NewRTU]: t3.5 gaps, input flushed before each request, replies read
 // as they arrive and ended by their announced length, the port reopened
 // after it disappears) and RTU framing over TCP for serial device servers
-// ([NewRTUOverTCP]). [Open] picks one from a bus [Config].
+// ([NewRTUOverTCP]). [Open] picks one from a bus [Config]. An RTU line
+// that echoes each request (a 2-wire half-duplex adapter) has the echo
+// skipped before the reply ([Config.Echo]).
 //
 // Errors a caller can act on:
 //   - a Modbus exception reply is an [*Exception] (errors.As);
