@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/station"
 )
 
@@ -78,7 +79,7 @@ func newStationAckCmd() *cobra.Command {
 				}
 				return failed(err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "gateway %s recorded the ack of %s by %s\n", gateway, reply.TicketID, by)
+			fmt.Fprintf(c.OutOrStdout(), "gateway %s recorded the ack of %s by %s\n", gateway, sanitize.Line(reply.TicketID), sanitize.Line(by))
 			return nil
 		},
 	}

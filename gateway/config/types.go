@@ -62,6 +62,10 @@ type Bus struct {
 	// Gap is the master's silence before each request (rtu, rtu-over-tcp):
 	// left out t3.5, a duration, or minimal (see Gap).
 	Gap Gap `yaml:"gap,omitempty"`
+	// Echo is whether the line echoes each request (rtu, rtu-over-tcp):
+	// auto (left out) skips an exact copy of the request before the reply,
+	// on requires one, off never skips. It maps to transport.Config.Echo.
+	Echo string `yaml:"echo,omitempty"`
 }
 
 // Device is one Modbus slave polled through a profile.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,6 +69,12 @@ func checkBroker(p *problems, broker string) *url.URL {
 	if u.Hostname() == "" {
 		p.add(key, "%q has no host", u.Redacted())
 		return nil
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			p.add(key, "%q has no valid port (1..65535)", u.Redacted())
+			return nil
+		}
 	}
 	if u.User != nil {
 		p.add(key, "%q carries credentials; set uplink.mqtt.username and password instead", u.Redacted())
@@ -152,6 +159,9 @@ func (c *Config) validateLocal(p *problems) {
 	}
 	if c.Buffer.MaxSize < MiB {
 		p.add("buffer.max_size", "%s is too small (at least 1MiB)", c.Buffer.MaxSize)
+	}
+	if n := len(c.Local.Socket); n > MaxSocketBytes {
+		p.add("local.socket", "is %d bytes long; a unix socket path is at most %d bytes (choose a shorter directory)", n, MaxSocketBytes)
 	}
 	if a := c.Local.Metrics; a != "" {
 		if msg := checkHostPort(a, true); msg != "" {
