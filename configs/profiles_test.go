@@ -103,7 +103,9 @@ func checkGrading(t *testing.T, at string, spec rules.Spec) {
 			t.Errorf("%s: escalation %+v", at, spec.Escalate)
 		}
 	case "smoke-detector R1":
-		if spec.TestMode == nil || spec.TestMode.Point != "status" || len(spec.TestMode.Bits) != 1 || spec.TestMode.Bits[0] != 0 {
+		tm := spec.TestMode
+		if tm == nil || len(tm.Any) != 2 || tm.Any[0].Point != "status" || len(tm.Any[0].Bits) != 1 || tm.Any[0].Bits[0] != 0 ||
+			tm.Any[1].Point != "fault_detail" || len(tm.Any[1].Bits) != 1 || tm.Any[1].Bits[0] != 7 {
 			t.Errorf("%s: test mode %+v", at, spec.TestMode)
 		}
 	}
