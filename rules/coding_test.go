@@ -165,3 +165,35 @@ func TestZeroOrAbsentSetpointNeverFires(t *testing.T) {
 	e := mustEngine(t, "d-1", s)
 	wantSummary(t, runEach(e, series(t, "d-1", base, 5*time.Second, one("smoke_level", "0.01*100"), nil)))
 }
+
+// R19 as arc-fault-1p writes it clears after 5 min without bursts, or at
+// once when the device is reset (its latched arc bit drops).
+func TestArcFaultClearsOnResetOrFiveQuietMinutes(t *testing.T) {
+	r19 := specR19
+	r19.Escalate, r19.ClearOnReset = nil, true
+	cases := []struct {
+		name string
+		cols map[string]string
+		want []string
+	}{
+		{"burst latched by the device, reset at 20 s: clears at once",
+			map[string]string{"arc_halfcycles_1s": "20*3 0*17 0*10", "status": "2*20 0*10"}, []string{"open R19 @0s", "clear R19 @20s"}},
+		{"burst without the bit: 5 min without bursts",
+			map[string]string{"arc_halfcycles_1s": "20*3 0*400", "status": "0*403"}, []string{"open R19 @0s", "clear R19 @3s"}},
+		{"reset while still arcing: no clear until the bursts stop",
+			map[string]string{"arc_halfcycles_1s": "20*30 0*400", "status": "2*10 0*420"}, []string{"open R19 @0s", "clear R19 @30s"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, "afd-1", r19)
+			evs := runEach(e, series(t, "afd-1", base, time.Second, c.cols, nil))
+			wantSummary(t, evs, c.want...)
+		})
+	}
+	// validation: clear_on_reset needs when
+	s := r19
+	s.When = nil
+	if errs := s.Validate(nil); len(errs) == 0 || !strings.Contains(errs[0].Error(), "clear_on_reset: needs when") {
+		t.Errorf("clear_on_reset without when: %v", errs)
+	}
+}

@@ -78,6 +78,7 @@ type rule struct {
 	compound    *compoundRule
 	creep       *creepRule // creep rules only
 	testMode    []bitCond  // any of them holds: test mode; nil: the rule has none
+	resetClear  bool       // Spec.ClearOnReset
 	cond        Condition  // what an open episode says of the device (HazardInfo)
 	compType    int        // GB/T 26875.3 component type of the hazard; 0: the device's
 	unitSuffix  string     // appended to the point's unit in evidence ("/min")
@@ -124,6 +125,7 @@ func compile(s *Spec, d *device) *rule {
 	}
 	r.steps = compileSteps(s)
 	r.cond, r.compType = h.Condition, h.ComponentType
+	r.resetClear = s.ClearOnReset && s.Type == TypeThreshold && len(s.When) > 0
 	if s.TestMode != nil {
 		if s.TestMode.Any != nil {
 			for _, n := range s.TestMode.Any {

@@ -237,7 +237,14 @@ func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
 	if d.valueRead(st.r) { // see valueRead: polls may carry some points only
 		st.observeSteps(at, ob)
 	}
-	t, ok := st.step(at, ob)
+	var t transition
+	ok := false
+	if st.r.resetClear {
+		t, ok = d.resetClear(st, at, ob)
+	}
+	if !ok {
+		t, ok = st.step(at, ob)
+	}
 	switch {
 	case !ok:
 		return out
@@ -250,6 +257,25 @@ func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
 		st.openIdx, st.openEpoch = len(out), d.epoch
 	}
 	return append(out, d.event(st, t))
+}
+
+// resetClear notes whether st's latched bits hold and, once an episode
+// during which they held sees every bit false and the value normal (the
+// device was reset), clears it at once (ClearOnReset).
+func (d *device) resetClear(st *ruleState, at time.Time, ob observation) (transition, bool) {
+	bits := evalWhen(st.r.when, d)
+	switch {
+	case bits.class == trigger:
+		st.latched = true
+	case !st.firing:
+		if ob.class != trigger {
+			st.latched = false
+		}
+	case st.latched && !st.test && bits.class == normal && ob.class == normal:
+		st.clearing, st.last = run{}, ob
+		return transition{kind: Clear, at: at}, true
+	}
+	return transition{}, false
 }
 
 // disabled reports whether a disabled-condition episode (the detector's

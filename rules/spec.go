@@ -73,6 +73,15 @@ type Spec struct {
 	AllOf  []RuleGroup   `yaml:"all_of,omitempty" json:"all_of,omitempty"`
 	Within time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 
+	// ClearOnReset (threshold rules with When): the device latches its
+	// alarm bit until it is reset. An episode during which a When condition
+	// held clears at the first poll on which every When condition is false
+	// and the value is past the clear level (the device was reset), without
+	// waiting for ClearFor and ClearSamples, which still apply to an
+	// episode the value alone raised. R19: device reset, or 5 min without
+	// bursts.
+	ClearOnReset bool `yaml:"clear_on_reset,omitempty" json:"clear_on_reset,omitempty"`
+
 	// When lists bit or value conditions (an `all` item combines several);
 	// the rule's condition is true when any of them holds. For a status
 	// rule they are the whole condition; on a threshold rule they are an
