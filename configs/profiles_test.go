@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/rules"
@@ -124,4 +125,28 @@ func decodeStrict(t testing.TB, n *yaml.Node) rules.Spec {
 		t.Errorf("rule at line %d: %v\n%s", n.Line, err, raw)
 	}
 	return s
+}
+
+// TestBitMeaningsInChinese: every bit meaning of a shipped profile reads
+// in Chinese first, then English (diag shows them to the crew).
+func TestBitMeaningsInChinese(t *testing.T) {
+	set, err := profile.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range set.Names() {
+		p, _ := set.Get(name)
+		for _, pt := range p.Points {
+			for bit, meaning := range pt.Bits {
+				han, latin := false, false
+				for _, r := range meaning {
+					han = han || unicode.Is(unicode.Han, r)
+					latin = latin || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+				}
+				if !han || !latin {
+					t.Errorf("%s %s bit%d %q: want a Chinese label and an English one", name, pt.Name, bit, meaning)
+				}
+			}
+		}
+	}
 }
