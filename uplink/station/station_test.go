@@ -291,3 +291,11 @@ func pubClient(t *testing.T, url string) paho.Client {
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
 }
+
+func TestTestTicketLineSaysTest(t *testing.T) {
+	tk := ticket.Ticket{State: ticket.StateTest, LevelZh: "一级", Label: ticket.Label{Zh: "烟感火警", En: "Smoke fire alarm"},
+		OccurredAt: "2026-11-29T08:15:02.314+08:00", Seq: 3}
+	if line := station.TicketLine(tk); !strings.Contains(line, " · 测试 test · ") {
+		t.Fatalf("test ticket line %q does not say 测试", line)
+	}
+}
