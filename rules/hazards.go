@@ -108,6 +108,7 @@ var hazards = []HazardInfo{
 	{"setpoint_mismatch", "设定值异常", "Setpoint mismatch", KindFault, CategoryDevice, 4, ConditionFault, 0, -1},
 	{"detector_disabled", "探测器屏蔽", "Detector disabled", KindFault, CategoryDevice, 3, ConditionDisabled, 0, 3},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},
+	{"gateway_self_test", "网关自检", "Gateway self-test", KindFault, CategoryGateway, 4, ConditionFault, 0, -1},
 }
 
 var hazardIndex = func() map[string]int {

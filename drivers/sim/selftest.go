@@ -97,22 +97,21 @@ func (d *Device) setBitLocked(point string, bit int, on bool) {
 }
 
 // commandWritten starts a self-test when a master wrote the self-test
-// code to the command register, and puts the register back to 0 (a
-// command register reads 0 when idle); the caller holds d.mu.
-func (d *Device) commandWritten() {
+// code to the command register (a write of count holding registers from
+// addr); the register keeps the value written, as a master may read it
+// back. The caller holds d.mu.
+func (d *Device) commandWritten(addr, count int) {
 	st, ok := selfTests[d.prof.Name]
 	if !ok || st.command == "" {
 		return
 	}
 	pt := d.prof.Point(st.command)
-	if pt == nil {
+	if pt == nil || pt.FC != 3 || pt.Address < addr || pt.Address >= addr+count {
 		return
 	}
-	t, a := d.tables[pt.FC-1], uint16(pt.Address)
-	if float64(t[a]) != st.code {
+	if float64(d.tables[2][uint16(pt.Address)]) != st.code {
 		return
 	}
-	t[a] = 0
 	if !d.selfTesting {
 		d.pressLocked(st, DefaultSelfTestHold, nil)
 	}

@@ -274,8 +274,8 @@ func TestSelfTestPress(t *testing.T) {
 	if f, s, _ := bits(); f != 128 || s != 2 || !dev.SelfTesting() {
 		t.Fatalf("after command 3: fault_detail %v status %v, want a self-test running", f, s)
 	}
-	if c, _ := dev.Get("command"); c != 0 {
-		t.Errorf("command register reads %v after the command, want 0", c)
+	if c, _ := dev.Get("command"); c != 3 {
+		t.Errorf("command register reads %v after the command, want 3 (what was written)", c)
 	}
 	// a profile without a self-test
 	arc := srv.AddDevice(2, get(t, set, "arc-fault-1p"))

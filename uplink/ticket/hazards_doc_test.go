@@ -51,6 +51,7 @@ var hazardSources = map[string]string{
 	"setpoint_mismatch":         "GB 14287.5 5.3.6; no component bit",
 	"detector_disabled":         "GB/T 26875.3 bit3 屏蔽; GB/T 45839 Annex D status 4",
 	"gateway_offline":           "platform side, from the last will; GB/T 26875.3 type 21 bit5",
+	"gateway_self_test":         "the gateway's daily self-test (bus, storage, uplink), only ever sent as a `test` (测试信息; GB/T 45839 5.8.4, DESIGN §8.4)",
 }
 
 var bitNames = map[int]string{1: "bit1 火警", 2: "bit2 故障", 3: "bit3 屏蔽", 8: "bit8 电源故障"}
