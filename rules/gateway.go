@@ -6,7 +6,8 @@ import "time"
 // graded here, on a pseudo-device that stands for the gateway itself: the
 // daemon adds [GatewayRules] to the engine and steps it with a
 // [TransmissionPoll] on each uplink check. The rule is a plain status rule,
-// so an installer can override it (level, confirm) like any other.
+// but it is in no profile and the gateway is no configured device, so the
+// config's rules: section cannot override it (docs/rules.md, "R25").
 const (
 	// TransmissionFaultPoint is the gateway pseudo-device's one point:
 	// 1 while the uplink's fault is raised, 0 once the link is restored and

@@ -26,7 +26,7 @@ import (
 func TicketLine(t ticket.Ticket) string {
 	parts := []string{
 		fmt.Sprintf("%s [%s] %s %s", clock(t.OccurredAt), t.LevelZh, t.Label.Zh, t.Label.En),
-		t.State,
+		stateWord(t.State),
 		t.Gateway.Site.Name,
 		device(t.Device),
 	}
@@ -38,6 +38,15 @@ func TicketLine(t ticket.Ticket) string {
 		parts = append(parts, "buffered")
 	}
 	return sanitize.Line(strings.Join(parts, " · "))
+}
+
+// stateWord is a ticket's state as the line shows it: a test reads 测试
+// test, so that nobody on duty takes it for a fire (GB/T 45839 5.8.4).
+func stateWord(state string) string {
+	if state == ticket.StateTest {
+		return "测试 test"
+	}
+	return state
 }
 
 // StatusLine is the readable form of a gateway status that arrived at rx;
