@@ -72,6 +72,10 @@ type Link struct {
 	lastPublish    time.Time
 	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
 	lastAck        *ticket.StatusAck // last township ack
+	lostErr        error             // why paho lost the connection
+	kicks          []time.Time       // broker closes right after connecting (takeover.go)
+	conflict       bool              // client id conflict suspected
+	conflicts      uint64            // its onsets
 
 	fault  atomic.Bool   // R25 raised
 	faults atomic.Uint64 // R25 onsets
@@ -149,6 +153,7 @@ func (l *Link) setConnected(on bool) {
 	l.connected = on
 	if on {
 		l.connectedSince = time.Now()
+		l.lostErr = nil
 	}
 }
 
@@ -185,6 +190,7 @@ func (l *Link) Run(ctx context.Context) error {
 			return nil
 		}
 		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker, "err", err)
+		l.noteLoss(time.Now())
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
 	}
@@ -277,6 +283,9 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
+			l.mu.Lock()
+			l.lostErr = err
+			l.mu.Unlock()
 			once.Do(func() { close(lost) })
 		})
 	if l.opts.Username != "" || l.opts.Password != "" {
