@@ -1,6 +1,7 @@
 package downlink
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -91,6 +92,9 @@ func (g *Guard) Check(topic string, payload []byte, retained bool, now time.Time
 	}
 	if g.Keyed() {
 		if !hasSig {
+			if bytes.Contains(payload, []byte(`"sig"`)) {
+				return cmd, false, &Error{Field: "sig", Reason: sigPlacement, Err: ErrUnsigned}
+			}
 			return cmd, false, &Error{Field: "sig", Reason: "is required: this gateway accepts only signed commands (HMAC-SHA256, docs/tickets.md §6)", Err: ErrUnsigned}
 		}
 		if _, err := verify(g.key, topic, payload); err != nil {

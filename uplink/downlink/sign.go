@@ -31,6 +31,8 @@ const (
 	sigLen   = len(sigOpen) + sigHex + len(sigClose)
 )
 
+const sigPlacement = `must be the last member, written exactly ,"sig":"<64 lowercase hex>"}`
+
 // MinKeyLen is the shortest key accepted, in bytes.
 const MinKeyLen = 32
 
@@ -74,7 +76,7 @@ func splitSig(payload []byte) (body, sig []byte, ok bool) {
 func verify(key []byte, topic string, payload []byte) (body []byte, err error) {
 	body, sig, ok := splitSig(payload)
 	if !ok {
-		return nil, &Error{Field: "sig", Reason: `must be the last member, written exactly ,"sig":"<64 lowercase hex>"}`}
+		return nil, &Error{Field: "sig", Reason: sigPlacement}
 	}
 	want := Signature(key, topic, body)
 	if !hmac.Equal(sig, []byte(want)) {
