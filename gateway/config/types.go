@@ -81,6 +81,11 @@ type Uplink struct {
 	MQTT      MQTT          `yaml:"mqtt"`
 	Heartbeat time.Duration `yaml:"heartbeat"` // status interval, default 30s
 	Telemetry Telemetry     `yaml:"telemetry"`
+	// CmdKeyFile holds the HMAC key of downlink commands; when set, the
+	// gateway accepts only signed commands (docs/tickets.md §6).
+	CmdKeyFile string `yaml:"cmd_key_file"`
+	// CmdKey is CmdKeyFile's key, read by Load; never printed.
+	CmdKey Secret `yaml:"-"`
 }
 
 // MQTT is the broker connection.

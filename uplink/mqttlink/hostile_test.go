@@ -18,6 +18,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/station"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -296,7 +297,10 @@ func TestClientIDTakeover(t *testing.T) {
 	b := mqtttest.StartMosquitto(t)
 	status := mqtttest.Subscribe(t, b.URL(), topics.Status())
 	l, _ := start(t, mqttlink.Options{Broker: b.URL(), Outbox: outbox.NewMemory(),
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		// A publish in flight when the connection is lost waits for its
+		// PUBACK timeout: keep that short.
+		AckTimeout: time.Second})
 	status.WaitUntil("online", 10*time.Second, hasState("online"))
 	if l.ClientIDConflict() {
 		t.Fatal("conflict before any rival")
@@ -322,4 +326,62 @@ func TestClientIDTakeover(t *testing.T) {
 		t.Errorf("conflicts %d, want 1", l.ClientIDConflicts())
 	}
 	t.Logf("conflict raised after %d rival connections", rivals)
+}
+
+// TestSignedCommands: a gateway with a command key refuses an unsigned ack
+// and a replayed one, and records the ack signed by the station.
+func TestSignedCommands(t *testing.T) {
+	key := []byte("c0ffee-c0ffee-c0ffee-c0ffee-c0ffee-c0ffee")
+	b := mqtttest.StartMosquitto(t)
+	reply := mqtttest.Subscribe(t, b.URL(), topics.Reply())
+	ob := outbox.NewMemory()
+	rec, err := ob.Append(context.Background(), record(t, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := mqtttest.Subscribe(t, b.URL(), topics.Status())
+	start(t, mqttlink.Options{Broker: b.URL(), Outbox: ob, CmdKey: key})
+	status.WaitUntil("online", 10*time.Second, hasState("online"))
+
+	send := pub(t, b.URL())
+	now := ticket.FormatTime(time.Now())
+	send(topics.Cmd(), false, []byte(`{"id":"unsigned","cmd":"ack","ticket_id":"`+rec[0].TicketID+`","by":"forger","ts":"`+now+`"}`))
+	signedAck, err := downlink.Sign(key, topics.Cmd(), []byte(`{"id":"s1","cmd":"ack","ticket_id":"`+rec[0].TicketID+`","by":"值班员","ts":"`+now+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(topics.Cmd(), false, signedAck)
+	reply.WaitUntil("s1", 10*time.Second, ackedOK("s1"))
+	send(topics.Cmd(), false, signedAck) // replayed
+	send(topics.Cmd(), false, []byte(`{"id":"ctl","cmd":"control","ts":"`+now+`"}`))
+	msgs := reply.WaitUntil("refusals", 10*time.Second, func(msgs []mqtttest.Message) bool {
+		n := 0
+		for _, m := range msgs {
+			if r, _ := downlink.ParseReply(m.Payload); !r.OK {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	var refusals []string
+	for _, m := range msgs {
+		if r, _ := downlink.ParseReply(m.Payload); !r.OK {
+			refusals = append(refusals, r.ID+": "+r.Error)
+		}
+	}
+	want := []string{`unsigned: downlink: field "sig": is required`, `s1: downlink: field "id": "s1" was already used`, `ctl: downlink: field "sig": is required`}
+	for i, w := range want {
+		if i >= len(refusals) || !strings.HasPrefix(refusals[i], w) {
+			t.Errorf("refusals %q, want %q", refusals, want)
+			break
+		}
+	}
+	r, err := station.AckWaitSigned(context.Background(), b.URL(), topics.Prefix, township, gateway, rec[0].TicketID, "站长", key)
+	if err != nil || !r.OK {
+		t.Errorf("station ack signed: %+v, %v", r, err)
+	}
+	acks, err := ob.Acks(context.Background(), rec[0].TicketID)
+	if err != nil || len(acks) != 2 || acks[0].By != "值班员" || acks[1].By != "站长" {
+		t.Errorf("acks recorded: %+v, %v; want the two signed ones", acks, err)
+	}
 }

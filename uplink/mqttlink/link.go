@@ -72,7 +72,6 @@ type Link struct {
 	lastPublish    time.Time
 	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
 	lastAck        *ticket.StatusAck // last township ack
-	lostErr        error             // why paho lost the connection
 	kicks          []time.Time       // broker closes right after connecting (takeover.go)
 	conflict       bool              // client id conflict suspected
 	conflicts      uint64            // its onsets
@@ -153,7 +152,6 @@ func (l *Link) setConnected(on bool) {
 	l.connected = on
 	if on {
 		l.connectedSince = time.Now()
-		l.lostErr = nil
 	}
 }
 
@@ -190,7 +188,6 @@ func (l *Link) Run(ctx context.Context) error {
 			return nil
 		}
 		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker, "err", err)
-		l.noteLoss(time.Now())
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
 	}
@@ -269,6 +266,8 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	}
 	lost := make(chan struct{})
 	var once sync.Once
+	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
+	connAt.Store(time.Now().UnixNano())
 	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
 		SetCleanSession(l.opts.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
 		// A fresh in-memory store per connection: paho never resends a
@@ -283,9 +282,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
-			l.mu.Lock()
-			l.lostErr = err
-			l.mu.Unlock()
+			l.noteLoss(time.Unix(0, connAt.Load()), time.Now(), err)
 			once.Do(func() { close(lost) })
 		})
 	if l.opts.Username != "" || l.opts.Password != "" {
@@ -312,6 +309,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	if err := tok.Error(); err != nil {
 		return nil, nil, nil, err
 	}
+	connAt.Store(time.Now().UnixNano())
 	return c, lost, cmds, nil
 }
 

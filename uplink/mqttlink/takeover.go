@@ -22,14 +22,14 @@ const (
 	kickCount  = 3
 )
 
-// noteLoss records the end of a session at now.
-func (l *Link) noteLoss(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	up := now.Sub(l.connectedSince)
-	if up >= kickUptime || !closedByBroker(l.lostErr) {
+// noteLoss records a connection, up since connAt (CONNACK), lost at now
+// with err (paho's connection lost handler).
+func (l *Link) noteLoss(connAt, now time.Time, err error) {
+	if now.Sub(connAt) >= kickUptime || !closedByBroker(err) {
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	kicks := l.kicks[:0]
 	for _, t := range l.kicks {
 		if now.Sub(t) < kickWindow {
