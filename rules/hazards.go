@@ -51,6 +51,7 @@ var hazards = []HazardInfo{
 	{"power_fault", "主电/备电故障", "Power supply fault", KindFault, CategoryDevice, 3},
 	{"breaker_tripped", "断路器跳闸", "Breaker tripped", KindHazard, CategoryElectrical, 2},
 	{"uplink_transmission_fault", "传输故障", "Uplink transmission fault", KindFault, CategoryGateway, 3},
+	{"uplink_client_id_conflict", "客户端标识冲突", "Uplink client id conflict", KindFault, CategoryGateway, 3},
 	{"setpoint_mismatch", "设定值异常", "Setpoint mismatch", KindFault, CategoryDevice, 4},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3},
 }
