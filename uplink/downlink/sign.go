@@ -100,7 +100,7 @@ func LoadKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	if perm := st.Mode().Perm(); perm&0o007 != 0 {
-		return nil, fmt.Errorf("%s is accessible to other users (mode %04o); run chmod 600 (or 640 with the fenghuo group)", path, perm)
+		return nil, fmt.Errorf("%s is accessible to other users (mode %04o); run chmod 600", path, perm)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
