@@ -279,6 +279,10 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		// connection with MQTT 3.1, doubling each failed attempt.
 		SetProtocolVersion(4).
 		SetKeepAlive(l.opts.Keepalive).SetConnectTimeout(l.opts.AckTimeout).
+		// paho's Subscribe and Publish wait up to WriteTimeout (default
+		// 30 s) to hand their packet over, and wait that long when the
+		// connection dropped right after CONNACK: Run would not return.
+		SetWriteTimeout(l.opts.AckTimeout).
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
