@@ -135,7 +135,7 @@ func (l *Link) subscribeCmds(c paho.Client, cmds chan<- cmdMsg) error {
 // serveCmds answers queued commands on P/T/G/reply until ctx is done;
 // acks first.
 func (l *Link) serveCmds(ctx context.Context, c paho.Client, cmds <-chan cmdMsg) {
-	for {
+	for ctx.Err() == nil { // an ack taken after the session ended would lose its reply
 		var m cmdMsg
 		select {
 		case m = <-l.acks:
