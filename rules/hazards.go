@@ -54,6 +54,7 @@ var hazards = []HazardInfo{
 	{"uplink_client_id_conflict", "客户端标识冲突", "Uplink client id conflict", KindFault, CategoryGateway, 3},
 	{"setpoint_mismatch", "设定值异常", "Setpoint mismatch", KindFault, CategoryDevice, 4},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3},
+	{"gateway_self_test", "网关自检", "Gateway self-test", KindFault, CategoryGateway, 4},
 }
 
 var hazardIndex = func() map[string]int {

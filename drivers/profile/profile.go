@@ -41,6 +41,12 @@ type Profile struct {
 	// none, for devices that answer exception 02 to an unmapped register.
 	MaxGap int     `yaml:"max_gap"`
 	Points []Point `yaml:"points"`
+	// Params are the site parameters a device of this model takes in the
+	// config's devices[].params (params.go).
+	Params []Param `yaml:"params"`
+	// Commands are what `fenghuo diag control` writes for each action
+	// (reset, mute, self-test): a value to a writable point.
+	Commands map[string]Command `yaml:"commands"`
 	// Rules are the default rules, kept as raw YAML: the gateway decodes
 	// each into a rules.Spec (drivers know nothing of rules).
 	Rules []yaml.Node `yaml:"rules"`
@@ -79,6 +85,10 @@ type Point struct {
 	// poll that carries it also carries the faster points (DESIGN.md §8.1:
 	// status words 1 s, analog values 5 s, energy 60 s, setpoints 10 min).
 	Poll time.Duration `yaml:"poll"`
+	// Deadband is how far the value must move before telemetry reports it
+	// by exception: a number in Unit or a percentage ("10%"); "" = only in
+	// the periodic snapshot ([Deadband]).
+	Deadband string `yaml:"deadband"`
 }
 
 // Readable reports whether the point is polled (access r or rw).
@@ -238,5 +248,8 @@ func (p *Profile) applyDefaults() {
 		if pt.Access == "" {
 			pt.Access = "r"
 		}
+	}
+	for i := range p.Params {
+		p.Params[i].applyDefaults()
 	}
 }

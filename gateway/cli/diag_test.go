@@ -52,6 +52,7 @@ devices:
   - {id: efd-1f-main, name: 一楼总配电箱, bus: lan, slave: 7, profile: electrical-fire-1p, poll: 200ms}
 uplink:
   mqtt: {broker: "%s"}
+  telemetry: {enabled: false}   # the diag tests count the queue record by record
 buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}
 `, addr, broker, filepath.Join(dir, "outbox.db"), socket))
@@ -214,7 +215,7 @@ func TestDiagUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diag"}, "diag: a command is required (alarms, devices, history, queue, read, rules, scan, status, test-alarm, trace, uplink)"},
+		{[]string{"diag"}, "diag: a command is required (alarms, control, devices, history, queue, read, rules, scan, status, test-alarm, trace, uplink)"},
 		{[]string{"diag", "stauts"}, `(did you mean "status"?)`},
 		{[]string{"diag", "status", "extra"}, `unknown command "extra" for "fenghuo diag status"`},
 		{[]string{"diag", "queue", "--limit", "x"}, "invalid argument"},

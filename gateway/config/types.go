@@ -81,6 +81,9 @@ type Uplink struct {
 	MQTT      MQTT          `yaml:"mqtt"`
 	Heartbeat time.Duration `yaml:"heartbeat"` // status interval, default 30s
 	Telemetry Telemetry     `yaml:"telemetry"`
+	// HealthInterval is how often the health report and the self-test
+	// event go out (GB/T 45839 5.6.5: at least every 24 h); default 24h.
+	HealthInterval time.Duration `yaml:"health_interval"`
 	// CmdKeyFile holds the HMAC key of downlink commands; when set, the
 	// gateway accepts only signed commands (docs/tickets.md §6).
 	CmdKeyFile string `yaml:"cmd_key_file"`
@@ -107,6 +110,9 @@ type MQTT struct {
 type Telemetry struct {
 	Enabled  bool          `yaml:"enabled"`  // default true
 	Interval time.Duration `yaml:"interval"` // default 60s
+	// MinGap is the least time between two reports by exception (a value
+	// past its profile deadband); 0 turns them off. Default 10s.
+	MinGap time.Duration `yaml:"min_gap"`
 }
 
 // Buffer is the durable outbox.
@@ -130,21 +136,23 @@ type Log struct {
 // Defaults of DESIGN.md §3, applied to keys the file (and the
 // environment) leave out.
 const (
-	DefaultBaud        = 9600
-	DefaultDataBits    = 8
-	DefaultParity      = "N"
-	DefaultStopBits    = 1
-	DefaultTimeout     = 300 * time.Millisecond
-	DefaultRetries     = 1
-	DefaultTopicPrefix = "fenghuo/v1"
-	DefaultKeepalive   = 30 * time.Second
-	DefaultHeartbeat   = 30 * time.Second
-	DefaultTelemetry   = 60 * time.Second
-	DefaultBufferPath  = "/var/lib/fenghuo/outbox.db"
-	DefaultMaxSize     = 256 * MiB
-	DefaultSocket      = "/run/fenghuo/fenghuo.sock"
-	DefaultMetrics     = "127.0.0.1:9108"
-	DefaultTrackZh     = "平安法治"
+	DefaultBaud         = 9600
+	DefaultDataBits     = 8
+	DefaultParity       = "N"
+	DefaultStopBits     = 1
+	DefaultTimeout      = 300 * time.Millisecond
+	DefaultRetries      = 1
+	DefaultTopicPrefix  = "fenghuo/v1"
+	DefaultKeepalive    = 30 * time.Second
+	DefaultHeartbeat    = 30 * time.Second
+	DefaultTelemetry    = 60 * time.Second
+	DefaultTelemetryGap = 10 * time.Second
+	DefaultHealth       = 24 * time.Hour
+	DefaultBufferPath   = "/var/lib/fenghuo/outbox.db"
+	DefaultMaxSize      = 256 * MiB
+	DefaultSocket       = "/run/fenghuo/fenghuo.sock"
+	DefaultMetrics      = "127.0.0.1:9108"
+	DefaultTrackZh      = "平安法治"
 )
 
 // setDefaults fills the top-level defaults before decoding; a key present
@@ -153,7 +161,8 @@ func (c *Config) setDefaults() {
 	c.Uplink.MQTT.TopicPrefix = DefaultTopicPrefix
 	c.Uplink.MQTT.Keepalive = DefaultKeepalive
 	c.Uplink.Heartbeat = DefaultHeartbeat
-	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry}
+	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
+	c.Uplink.HealthInterval = DefaultHealth
 	c.Buffer = Buffer{Path: DefaultBufferPath, MaxSize: DefaultMaxSize}
 	c.Local = Local{Socket: DefaultSocket, Metrics: DefaultMetrics}
 	c.Log = Log{Level: "info", Format: "text"}

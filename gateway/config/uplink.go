@@ -36,8 +36,18 @@ func (c *Config) validateUplink(p *problems) {
 	checkTopicPrefix(p, m.TopicPrefix)
 	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
 	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
+	if h := c.Uplink.HealthInterval; h < time.Minute || h > 24*time.Hour {
+		p.add("uplink.health_interval", "%s is out of range 1m..24h (GB/T 45839 5.6.5: a health report at least every 24 h)", h)
+	}
 	if c.Uplink.Telemetry.Enabled {
-		positive(p, "uplink.telemetry.interval", c.Uplink.Telemetry.Interval, time.Second)
+		t := c.Uplink.Telemetry
+		positive(p, "uplink.telemetry.interval", t.Interval, time.Second)
+		if t.Interval > 24*time.Hour {
+			p.add("uplink.telemetry.interval", "%s is longer than 24h", t.Interval)
+		}
+		if t.MinGap != 0 {
+			positive(p, "uplink.telemetry.min_gap", t.MinGap, time.Second)
+		}
 	}
 	c.readCmdKey(p)
 }

@@ -96,6 +96,7 @@ func (d *Daemon) apiHandlers() api.Handlers {
 		// diag history and test-alarm: api_history.go
 		History:   d.apiHistory,
 		TestAlarm: d.apiTestAlarm,
+		Control:   d.apiControl,    // control.go
 		Bus:       d.busHandlers(), // read, scan, trace: busapi.go
 	}
 }

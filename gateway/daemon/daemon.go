@@ -56,6 +56,10 @@ type Daemon struct {
 	link    *mqttlink.Link
 	started time.Time
 	metrics *metrics
+	telem   *telemetry // nil when uplink.telemetry is off; the rule loop's
+	health  *health    // the periodic health report and self-test; the rule loop's
+	// configHash identifies the running config (status, health report).
+	configHash string
 
 	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
 	pending     []outbox.Record
@@ -96,6 +100,9 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = newMetrics(d)
+	d.telem = newTelemetry(d, time.Now())
+	d.health = newHealth(opts.Config.Uplink.HealthInterval, time.Now())
+	d.configHash = opts.Config.Hash()
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -195,6 +202,8 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 		case now := <-retry.C:
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
+			d.queue(d.telemetryRecords(now)...)
+			d.queue(d.healthRecords(now)...)
 		case <-busesDone:
 			d.step(drain(polls, nil))
 			d.commitPending(context.Background())
@@ -225,6 +234,7 @@ func (d *Daemon) step(batch []rules.Poll) {
 	}
 	for _, p := range batch {
 		d.noteOnline(p)
+		d.telem.observe(p)
 	}
 	events := d.engine.Step(time.Now(), batch)
 	d.askConfirmationReads()
@@ -235,10 +245,18 @@ func (d *Daemon) step(batch []rules.Poll) {
 			continue
 		}
 		d.log.Info("hazard event", "state", ev.Kind.String(), "device", ev.Device, "rule", ev.Rule, "hazard", ev.Hazard, "level", ev.Level, "ticket", ev.TicketID)
-		d.mu.Lock()
-		d.pending = append(d.pending, rec)
-		d.mu.Unlock()
+		d.queue(rec)
 	}
+}
+
+// queue adds records to those the next commitPending commits.
+func (d *Daemon) queue(recs ...outbox.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.pending = append(d.pending, recs...)
+	d.mu.Unlock()
 }
 
 // commitPending appends the queued records to the outbox in one

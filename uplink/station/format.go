@@ -174,3 +174,72 @@ func (d *dedup) add(id string) bool {
 	d.set[id] = struct{}{}
 	return true
 }
+
+// TelemetryLine is the readable form of a telemetry message: the time,
+// the gateway, then each device's values with their units; a value that is
+// not good shows its quality instead (or after it, when stale).
+func TelemetryLine(t ticket.Telemetry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s telemetry (%s) %s:", clock(t.At), t.Reason, t.Gateway.ID)
+	for i, d := range t.Devices {
+		if i > 0 {
+			b.WriteString(" ·")
+		}
+		fmt.Fprintf(&b, " %s", d.ID)
+		if !d.Online {
+			b.WriteString(" (offline)")
+		}
+		for _, v := range t.Devices[i].Values {
+			switch {
+			case v.Value == nil:
+				fmt.Fprintf(&b, " %s=%s", v.Point, v.Quality)
+			case v.Quality == ticket.QualityStale:
+				fmt.Fprintf(&b, " %s=%s (stale)", v.Point, withUnit(*v.Value, v.Unit))
+			default:
+				fmt.Fprintf(&b, " %s=%s", v.Point, withUnit(*v.Value, v.Unit))
+			}
+		}
+	}
+	return b.String()
+}
+
+// HealthLine is the readable form of a health report: the self-test's
+// verdict, devices that answered in the period, storage and uplink.
+func HealthLine(h ticket.Health) string {
+	verdict := "self-test ok"
+	if !h.SelfTest.OK {
+		var bad []string
+		for _, c := range []struct {
+			name string
+			ok   bool
+		}{{"bus", h.SelfTest.Bus}, {"storage", h.SelfTest.Storage}, {"uplink", h.SelfTest.Uplink}} {
+			if !c.ok {
+				bad = append(bad, c.name)
+			}
+		}
+		verdict = "SELF-TEST FAILED: " + strings.Join(bad, ", ")
+	}
+	answered := 0
+	for _, d := range h.Devices {
+		if d.PollsOK > 0 {
+			answered++
+		}
+	}
+	return fmt.Sprintf("%s health %s: %s · devices %d/%d answered in %s · storage %s free · config %s",
+		clock(h.At), h.Gateway.ID, verdict, answered, len(h.Devices),
+		(time.Duration(h.PeriodS) * time.Second).String(), bytesIEC(h.Storage.FreeBytes), h.ConfigHash)
+}
+
+// bytesIEC is n in KiB, MiB or GiB with one decimal.
+func bytesIEC(n uint64) string {
+	const k = 1024
+	switch {
+	case n >= k*k*k:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(k*k*k))
+	case n >= k*k:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(k*k))
+	case n >= k:
+		return fmt.Sprintf("%.1f KiB", float64(n)/k)
+	}
+	return fmt.Sprintf("%d B", n)
+}
