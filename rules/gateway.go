@@ -15,6 +15,11 @@ const (
 	TransmissionFaultPoint = "transmission_fault"
 	// TransmissionRule is R25's rule id.
 	TransmissionRule = "R25"
+	// ClientIDConflictPoint is 1 while the uplink suspects that another
+	// client uses the gateway's MQTT client id (a takeover loop), else 0.
+	ClientIDConflictPoint = "client_id_conflict"
+	// ClientIDConflictRule is its rule id.
+	ClientIDConflictRule = "R28"
 )
 
 // GatewayRules is the rule set of the gateway pseudo-device id: R25,
@@ -23,10 +28,24 @@ const (
 // (EN 54-21 5.3 b; GB 26875.1 4.1.1.4). Its ticket is committed to the
 // outbox like any other and so reaches the township when the link returns.
 func GatewayRules(id string) DeviceRules {
-	return DeviceRules{Device: id, Points: map[string]string{TransmissionFaultPoint: ""}, Specs: []Spec{{
+	return DeviceRules{Device: id, Points: map[string]string{TransmissionFaultPoint: "", ClientIDConflictPoint: ""}, Specs: []Spec{{
 		ID: TransmissionRule, Hazard: "uplink_transmission_fault", Type: TypeStatus, Level: 3,
 		When: []BitCond{{Point: TransmissionFaultPoint, Equals: ptr(1)}},
+	}, {
+		// R28: the uplink saw the broker close its connection right after
+		// connecting several times in a minute (another client with the
+		// same client id); level 3.
+		ID: ClientIDConflictRule, Hazard: "uplink_client_id_conflict", Type: TypeStatus, Level: 3,
+		When: []BitCond{{Point: ClientIDConflictPoint, Equals: ptr(1)}},
 	}}}
+}
+
+// ClientIDConflictReading is the gateway pseudo-device's reading of R28.
+func ClientIDConflictReading(conflict bool) Reading {
+	if conflict {
+		return Reading{Point: ClientIDConflictPoint, Value: 1}
+	}
+	return Reading{Point: ClientIDConflictPoint, Value: 0}
 }
 
 // TransmissionPoll is the gateway pseudo-device's poll at at: raised is the

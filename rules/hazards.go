@@ -105,6 +105,7 @@ var hazards = []HazardInfo{
 	{"power_fault", "主电/备电故障", "Power supply fault", KindFault, CategoryDevice, 3, ConditionFault, 0, 8},
 	{"breaker_tripped", "断路器跳闸", "Breaker tripped", KindHazard, CategoryElectrical, 2, ConditionAlarm, 0, -1},
 	{"uplink_transmission_fault", "传输故障", "Uplink transmission fault", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},
+	{"uplink_client_id_conflict", "客户端标识冲突", "Uplink client id conflict", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},
 	{"setpoint_mismatch", "设定值异常", "Setpoint mismatch", KindFault, CategoryDevice, 4, ConditionFault, 0, -1},
 	{"detector_disabled", "探测器屏蔽", "Detector disabled", KindFault, CategoryDevice, 3, ConditionDisabled, 0, 3},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},

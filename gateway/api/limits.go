@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net"
@@ -72,12 +73,17 @@ type ConnStats struct {
 // kernel's backlog nor holds more of the daemon's descriptors than that.
 type capListener struct {
 	net.Listener
-	slots   chan struct{}
-	refused atomic.Uint64
+	slots    chan struct{}
+	refusing chan struct{} // refusals in progress, at most maxRefusing
+	refused  atomic.Uint64
 }
 
+// maxRefusing bounds the connections being told "too many" at once;
+// beyond it a connection is closed without a word.
+const maxRefusing = 4
+
 func newCapListener(ln net.Listener, max int) *capListener {
-	return &capListener{Listener: ln, slots: make(chan struct{}, max)}
+	return &capListener{Listener: ln, slots: make(chan struct{}, max), refusing: make(chan struct{}, maxRefusing)}
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
@@ -91,7 +97,15 @@ func (l *capListener) Accept() (net.Conn, error) {
 			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
 			l.refused.Add(1)
-			refuse(c, cap(l.slots))
+			select {
+			case l.refusing <- struct{}{}:
+				go func() {
+					defer func() { <-l.refusing }()
+					refuse(c, cap(l.slots))
+				}()
+			default:
+				_ = c.Close()
+			}
 		}
 	}
 }
@@ -100,14 +114,31 @@ func (l *capListener) stats() ConnStats {
 	return ConnStats{Active: len(l.slots), Refused: l.refused.Load()}
 }
 
-// refuse answers 503 without reading the request and closes c. The write
-// goes to an empty socket buffer, so it does not block the accept loop;
-// the deadline makes sure of it.
+// refuse reads the request head (at most 4 KiB, 200 ms) so the client
+// sees the answer as the response to its request — an HTTP client takes
+// bytes that arrive before it wrote anything as an unsolicited response,
+// not as the reason — then answers 503 and closes c. It runs on its own
+// goroutine (at most maxRefusing at once), never on the accept loop.
 func refuse(c net.Conn, max int) {
 	body := fmt.Sprintf(`{"error":"too many connections to the local API (%d served at once); try again"}`+"\n", max)
-	_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	readHead(c, 4096)
 	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	_ = c.Close()
+}
+
+// readHead reads from c until the end of an HTTP request head, max bytes,
+// an error or the deadline.
+func readHead(c net.Conn, max int) {
+	buf := make([]byte, max)
+	n := 0
+	for n < max {
+		k, err := c.Read(buf[n:])
+		n += k
+		if err != nil || bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
+			return
+		}
+	}
 }
 
 // slotConn gives its slot back when closed (once).

@@ -88,8 +88,10 @@ func TestIdleFloodIsCappedAndClosed(t *testing.T) {
 	if p := peak.Load(); p > max {
 		t.Errorf("%d connections served at once, want at most %d", p, max)
 	}
-	if refused == 0 || uint64(refused) != s.Conns().Refused {
-		t.Errorf("%d connections refused (server counted %d), want the flood beyond %d refused", refused, s.Conns().Refused, max)
+	// Beyond the refusals told at once (maxRefusing), a refused connection
+	// is closed without a word: the server counts every refusal.
+	if refused == 0 || uint64(refused) > s.Conns().Refused || s.Conns().Refused < uint64(flood-max) {
+		t.Errorf("%d connections told they were refused (server counted %d), want the flood beyond %d refused", refused, s.Conns().Refused, max)
 	}
 	waitFor(t, "every slot given back", func() bool { return s.Conns().Active == 0 })
 	if _, err := NewClient(path).Status(t.Context()); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 )
 
 var (
@@ -48,6 +50,23 @@ func (c *Config) validateUplink(p *problems) {
 			positive(p, "uplink.telemetry.min_gap", t.MinGap, time.Second)
 		}
 	}
+	c.readCmdKey(p)
+}
+
+// readCmdKey reads uplink.cmd_key_file into CmdKey: a regular file not
+// accessible to other users, at least downlink.MinKeyLen bytes. Messages
+// name the file, never the key.
+func (c *Config) readCmdKey(p *problems) {
+	f := c.Uplink.CmdKeyFile
+	if f == "" {
+		return
+	}
+	k, err := downlink.LoadKey(f)
+	if err != nil {
+		p.add("uplink.cmd_key_file", "%v", err)
+		return
+	}
+	c.Uplink.CmdKey = NewSecret(string(k))
 }
 
 // checkBroker parses the broker URL; it returns nil when it is unusable.

@@ -48,7 +48,10 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 			d.gatewayDraining = false
 		}
 	}
-	return rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
+	p := rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
+	// R28: another client takes the gateway's MQTT client id.
+	p.Readings = append(p.Readings, rules.ClientIDConflictReading(d.link.ClientIDConflict()))
+	return p
 }
 
 // eventDevice returns the ticket device block and the profile category of

@@ -30,6 +30,8 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 		MaxSize: int64(d.cfg.Buffer.MaxSize),
 		Status:  d.status,
 		Logger:  d.log,
+		// uplink.cmd_key_file: only signed downlink commands are accepted.
+		CmdKey: []byte(d.cfg.Uplink.CmdKey.Reveal()),
 	}
 }
 

@@ -48,6 +48,7 @@ var hazardSources = map[string]string{
 	"power_fault":               "GB/T 26875.3 bit8 电源故障; GB/T 45839 5.5.1 d",
 	"breaker_tripped":           "vendor trip codes; no component bit",
 	"uplink_transmission_fault": "GB/T 26875.3 type 21 bit5 (the gateway's own state); EN 54-21 5.3 b",
+	"uplink_client_id_conflict": "another client took the gateway's MQTT client id several times in a minute (issue 15: a takeover loop hides the gateway); GB/T 26875.3 type 21 bit5",
 	"setpoint_mismatch":         "GB 14287.5 5.3.6; no component bit",
 	"detector_disabled":         "GB/T 26875.3 bit3 屏蔽; GB/T 45839 Annex D status 4",
 	"gateway_offline":           "platform side, from the last will; GB/T 26875.3 type 21 bit5",
