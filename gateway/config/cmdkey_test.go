@@ -50,3 +50,11 @@ func TestCmdKeyFile(t *testing.T) {
 		}
 	}
 }
+
+// Remote control without a command key could never be used: said at once.
+func TestRemoteControlNeedsAKey(t *testing.T) {
+	_, err := Parse([]byte(minimal + "  allow_remote_control: true\n"))
+	if err == nil || !strings.Contains(err.Error(), "uplink.allow_remote_control: needs uplink.cmd_key_file") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -91,6 +91,9 @@ type Uplink struct {
 	// CmdKeyFile holds the HMAC key of downlink commands; when set, the
 	// gateway accepts only signed commands (docs/tickets.md §6).
 	CmdKeyFile string `yaml:"cmd_key_file"`
+	// AllowRemoteControl lets a signed downlink `control` command reset,
+	// mute or self-test a device; off by default (every attempt is logged).
+	AllowRemoteControl bool `yaml:"allow_remote_control"`
 	// CmdKey is CmdKeyFile's key, read by Load; never printed.
 	CmdKey Secret `yaml:"-"`
 }

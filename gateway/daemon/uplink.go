@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
@@ -11,7 +13,7 @@ import (
 // linkOptions maps the uplink section of the config onto the MQTT link.
 func (d *Daemon) linkOptions() mqttlink.Options {
 	m := d.cfg.Uplink.MQTT
-	return mqttlink.Options{
+	o := mqttlink.Options{
 		Broker:       m.Broker,
 		ClientID:     m.ClientID,
 		Username:     m.Username,
@@ -33,6 +35,21 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 		// uplink.cmd_key_file: only signed downlink commands are accepted.
 		CmdKey: []byte(d.cfg.Uplink.CmdKey.Reveal()),
 	}
+	if d.cfg.Uplink.AllowRemoteControl {
+		o.Control = d.remoteControl
+	}
+	return o
+}
+
+// remoteControl runs a downlink control command (signed: the link's guard
+// refuses unsigned control) like `diag control`, recorded with source
+// remote.
+func (d *Daemon) remoteControl(ctx context.Context, device, action, by string) (downlink.ControlResult, error) {
+	res, err := d.control(ctx, api.ControlRequest{Device: device, Action: action, By: "remote:" + by}, ticket.SourceRemote)
+	if err != nil {
+		return downlink.ControlResult{}, err
+	}
+	return downlink.ControlResult{Device: res.Device, Action: res.Action, Result: res.Result, Error: res.Error, Seq: res.Seq}, nil
 }
 
 // status is the gateway's fenghuo.status.v1 message (online); the link
@@ -65,6 +82,10 @@ func (d *Daemon) status() ticket.Status {
 		DevicesTotal:  len(d.devices),
 		BusErrors:     busErrors,
 		ConfigHash:    d.configHash,
+	}
+	if off, ok := d.link.ClockOffset(); ok {
+		ms := off.Milliseconds()
+		st.ClockOffsetMS = &ms
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -23,12 +26,14 @@ const (
 	CmdAck  = "ack"  // the township acknowledged ticket_id; by is who
 	CmdPing = "ping" // reply with the gateway's time
 	CmdDiag = "diag" // reply with the current status
-	// CmdControl and CmdConfig are reserved for remote control (reset,
-	// mute, self-test) and remote configuration: not executed by this
-	// gateway yet, and refused unless signed (see [Policies]), so that
-	// they can never run unsigned once they are added.
+	// CmdControl writes a device's command register (device, action:
+	// reset | mute | self-test); refused unless signed (see [Policies]) and
+	// unless the gateway allows remote control (uplink.allow_remote_control).
 	CmdControl = "control"
-	CmdConfig  = "config"
+	// CmdConfig is reserved for remote configuration: not executed by this
+	// gateway yet, and refused unless signed, so that it can never run
+	// unsigned once it is added.
+	CmdConfig = "config"
 )
 
 // Command is one validated downlink command.
@@ -40,7 +45,16 @@ type Command struct {
 	// TS is when the command was issued (RFC 3339): a command older than
 	// its kind's Policy.MaxAge is refused. Required when signed.
 	TS string `json:"ts,omitempty"`
+	// Device and Action are a control command's target and what to do.
+	Device string `json:"device,omitempty"`
+	Action string `json:"action,omitempty"`
+	// Now is the platform's clock on a ping (RFC 3339): the gateway
+	// reports its offset from it (status clock_offset_ms).
+	Now string `json:"now,omitempty"`
 }
+
+// Control actions.
+var Actions = []string{"reset", "mute", "self-test"}
 
 // Marshal encodes the command (what a station publishes).
 func (c Command) Marshal() ([]byte, error) { return json.Marshal(c) }
@@ -104,6 +118,9 @@ func Parse(payload []byte) (Command, error) {
 	str("ticket_id", &c.TicketID)
 	str("by", &c.By)
 	str("ts", &c.TS)
+	str("device", &c.Device)
+	str("action", &c.Action)
+	str("now", &c.Now)
 	if len(errs) > 0 {
 		return c, errs[0]
 	}
@@ -127,11 +144,24 @@ func Parse(payload []byte) (Command, error) {
 		if err := require("by", c.By); err != nil {
 			return c, err
 		}
-	case CmdPing, CmdDiag:
-	case CmdControl, CmdConfig:
+	case CmdPing:
+		if c.Now != "" {
+			if _, err := time.Parse(time.RFC3339Nano, c.Now); err != nil {
+				return c, &Error{Field: "now", Reason: "is not an RFC 3339 time"}
+			}
+		}
+	case CmdDiag:
+	case CmdControl:
+		if err := require("device", c.Device); err != nil {
+			return c, err
+		}
+		if !slices.Contains(Actions, c.Action) {
+			return c, &Error{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", c.Action, strings.Join(Actions, ", "))}
+		}
+	case CmdConfig:
 		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("command %q is not supported by this gateway", c.Cmd)}
 	default:
-		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("unknown command %q (want ack, ping or diag)", c.Cmd)}
+		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("unknown command %q (want ack, ping, diag or control)", c.Cmd)}
 	}
 	return c, nil
 }
@@ -152,6 +182,18 @@ type Reply struct {
 	AckedAt string `json:"acked_at,omitempty"`
 	// Status is the current fenghuo.status.v1 message (diag).
 	Status json.RawMessage `json:"status,omitempty"`
+	// Control is what a control command did (the operation record's).
+	Control *ControlResult `json:"control,omitempty"`
+}
+
+// ControlResult is the answer to a control command: how the device took
+// the write, and the operation record's seq.
+type ControlResult struct {
+	Device string `json:"device"`
+	Action string `json:"action"`
+	Result string `json:"result"` // ok | failed
+	Error  string `json:"error,omitempty"`
+	Seq    uint64 `json:"seq,omitempty"`
 }
 
 // Marshal encodes the reply.

@@ -52,7 +52,8 @@ func TestGuardSigned(t *testing.T) {
 		{"ahead", signed(t, testKey, testTopic, `{"id":"c8","cmd":"ping","ts":"`+ts(6*time.Minute)+`"}`), false, ErrStale, "ahead of the gateway's clock"},
 		{"no ts", signed(t, testKey, testTopic, `{"id":"c9","cmd":"ping"}`), false, nil, `field "ts": is required in a signed command`},
 		{"retained", signed(t, testKey, testTopic, `{"id":"c10","cmd":"ping","ts":"`+ts(0)+`"}`), true, ErrRetained, "retained commands are refused"},
-		{"control, signed", signed(t, testKey, testTopic, `{"id":"c11","cmd":"control","ts":"`+ts(0)+`"}`), false, nil, `"control" is not supported`},
+		{"control, signed, no device", signed(t, testKey, testTopic, `{"id":"c11","cmd":"control","ts":"`+ts(0)+`"}`), false, nil, `field "device": is required`},
+		{"config, signed", signed(t, testKey, testTopic, `{"id":"c13","cmd":"config","ts":"`+ts(0)+`"}`), false, nil, `"config" is not supported`},
 	} {
 		_, _, err := g.Check(testTopic, c.payload, c.retain, testNow)
 		if err == nil || !strings.Contains(err.Error(), c.text) || (c.want != nil && !errors.Is(err, c.want)) {

@@ -176,7 +176,10 @@ func (l *Link) handleCmd(ctx context.Context, cmd downlink.Command) (rep downlin
 	now := l.opts.Now()
 	switch cmd.Cmd {
 	case downlink.CmdPing:
+		l.noteClock(cmd, now)
 		return downlink.Reply{ID: cmd.ID, OK: true, Cmd: cmd.Cmd, Time: ticket.FormatTime(now)}
+	case downlink.CmdControl:
+		return l.control(ctx, cmd)
 	case downlink.CmdDiag:
 		p, err := l.statusPayload(ticket.StatusOnline)
 		if err != nil {
@@ -210,6 +213,60 @@ func (l *Link) handleCmd(ctx context.Context, cmd downlink.Command) (rep downlin
 	}
 	l.cmdBad.Add(1)
 	return downlink.Fail(cmd.ID, fmt.Errorf("unhandled command %q", cmd.Cmd)) // Parse admits only the three
+}
+
+// maxClockOffset is the offset from the platform's clock that is logged
+// as a warning (DESIGN §8.4: an offset over 5 s is reported).
+const maxClockOffset = 5 * time.Second
+
+// noteClock keeps the gateway's offset from the platform's clock a ping
+// carried (the ping's transit time counts in it: milliseconds). The
+// gateway never steps its own clock: NTP does (DESIGN §8.4).
+func (l *Link) noteClock(cmd downlink.Command, now time.Time) {
+	if cmd.Now == "" {
+		return
+	}
+	platform, err := time.Parse(time.RFC3339Nano, cmd.Now)
+	if err != nil {
+		return // Parse checked it
+	}
+	off := now.Sub(platform)
+	l.mu.Lock()
+	l.clockOffset, l.clockKnown = off, true
+	l.mu.Unlock()
+	if off > maxClockOffset || off < -maxClockOffset {
+		l.log.Warn("uplink: the gateway's clock is off the platform's", "offset", off.Round(time.Millisecond), "platform", cmd.Now)
+	}
+}
+
+// ClockOffset is the gateway's clock minus the platform's from the last
+// ping that carried the platform's time; ok is false before one did.
+func (l *Link) ClockOffset() (off time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.clockOffset, l.clockKnown
+}
+
+// control runs a signed control command when the config allows it, and
+// logs it either way.
+func (l *Link) control(ctx context.Context, cmd downlink.Command) downlink.Reply {
+	if l.opts.Control == nil {
+		l.cmdBad.Add(1)
+		l.log.Warn("uplink: remote control refused: uplink.allow_remote_control is false", "id", cmd.ID, "device", cmd.Device, "action", cmd.Action, "by", cmd.By)
+		return downlink.Fail(cmd.ID, errors.New("remote control is off on this gateway (uplink.allow_remote_control: false)"))
+	}
+	l.log.Info("uplink: remote control", "id", cmd.ID, "device", cmd.Device, "action", cmd.Action, "by", cmd.By)
+	res, err := l.opts.Control(ctx, cmd.Device, cmd.Action, cmd.By)
+	if err != nil {
+		l.cmdBad.Add(1)
+		l.log.Warn("uplink: remote control refused", "id", cmd.ID, "device", cmd.Device, "action", cmd.Action, "err", err)
+		return downlink.Fail(cmd.ID, err)
+	}
+	rep := downlink.Reply{ID: cmd.ID, OK: res.Result == "ok", Cmd: cmd.Cmd, Control: &res}
+	if !rep.OK {
+		rep.Error = fmt.Sprintf("%s did not take the %s command: %s", res.Device, res.Action, res.Error)
+	}
+	return rep
 }
 
 // Commands returns how many downlink commands arrived and how many were

@@ -72,9 +72,13 @@ type Link struct {
 	lastPublish    time.Time
 	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
 	lastAck        *ticket.StatusAck // last township ack
-	kicks          []time.Time       // broker closes right after connecting (takeover.go)
-	conflict       bool              // client id conflict suspected
-	conflicts      uint64            // its onsets
+	// clockOffset is the gateway's clock minus the platform's, from the
+	// last ping that carried the platform's time (clockKnown).
+	clockOffset time.Duration
+	clockKnown  bool
+	kicks       []time.Time // broker closes right after connecting (takeover.go)
+	conflict    bool        // client id conflict suspected
+	conflicts   uint64      // its onsets
 
 	fault  atomic.Bool   // R25 raised
 	faults atomic.Uint64 // R25 onsets

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
@@ -50,6 +51,10 @@ type Options struct {
 	// reports what it knows (buffer depth from the outbox).
 	Status func() ticket.Status
 	Logger *slog.Logger // nil: discard
+	// Control executes a downlink control command (a signed one: the
+	// guard refuses unsigned control) and returns what it did; nil refuses
+	// every control command (uplink.allow_remote_control: false).
+	Control func(ctx context.Context, device, action, by string) (downlink.ControlResult, error)
 	// OnPublished is called after each record's PUBACK and MarkSent.
 	OnPublished func(rec outbox.Record, at time.Time)
 

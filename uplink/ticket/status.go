@@ -39,6 +39,9 @@ type Status struct {
 	BusErrors map[string]BusErrors `json:"bus_errors,omitempty"`
 	// ConfigHash identifies the running config (config.Config.Hash).
 	ConfigHash string `json:"config_hash,omitempty"`
+	// ClockOffsetMS is the gateway's clock minus the platform's, from the
+	// last ping that carried the platform's time; absent before one did.
+	ClockOffsetMS *int64 `json:"clock_offset_ms,omitempty"`
 }
 
 // BusErrors are one bus's read attempts and how they failed.
