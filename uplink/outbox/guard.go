@@ -130,7 +130,7 @@ func NewGuard(ctx context.Context, store Outbox, opts GuardOptions) (*Guard, err
 	g := &Guard{store: store, opts: opts, log: log, unmarked: map[uint64]time.Time{}, lastSeq: st.LastSeq}
 	g.restorer, _ = store.(Restorer)
 	if g.restorer == nil {
-		log.Error("outbox guard: the store cannot restore records; events kept in memory during a storage fault are published but never stored", "store", fmt.Sprintf("%T", store))
+		log.Warn("outbox guard: the store cannot restore records; events kept in memory during a storage fault are published but never stored", "store", fmt.Sprintf("%T", store))
 	}
 	return g, nil
 }
