@@ -79,6 +79,10 @@ type Point struct {
 	// poll that carries it also carries the faster points (DESIGN.md §8.1:
 	// status words 1 s, analog values 5 s, energy 60 s, setpoints 10 min).
 	Poll time.Duration `yaml:"poll"`
+	// Deadband is how far the value must move before telemetry reports it
+	// by exception: a number in Unit or a percentage ("10%"); "" = only in
+	// the periodic snapshot ([Deadband]).
+	Deadband string `yaml:"deadband"`
 }
 
 // Readable reports whether the point is polled (access r or rw).

@@ -104,6 +104,11 @@ func validatePoint(ps *problems, at string, pt *Point) {
 	default:
 		ps.add(at+".access", "%q is not one of r, rw, w", pt.Access)
 	}
+	if _, err := ParseDeadband(pt.Deadband); err != nil {
+		ps.add(at+".deadband", "%v", err)
+	} else if pt.Deadband != "" && !pt.Telemetry() {
+		ps.add(at+".deadband", "only a read analog point with a unit is reported as telemetry")
+	}
 	for bit := range pt.Bits {
 		if pt.Type != "u16" {
 			ps.add(at+".bits", "bit names need type u16, not %q", pt.Type)

@@ -52,6 +52,7 @@ devices:
   - {id: efd-1f-main, name: 一楼总配电箱, bus: lan, slave: 7, profile: electrical-fire-1p, poll: 200ms}
 uplink:
   mqtt: {broker: "%s"}
+  telemetry: {enabled: false}   # the diag tests count the queue record by record
 buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}
 `, addr, broker, filepath.Join(dir, "outbox.db"), socket))

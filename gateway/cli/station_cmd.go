@@ -26,7 +26,7 @@ func newStationCmd() *cobra.Command {
 func newStationWatchCmd() *cobra.Command {
 	var o station.Options
 	c := &cobra.Command{
-		Use:   "watch --broker URL [--township CODE] [--json]",
+		Use:   "watch --broker URL [--township CODE] [--json] [--telemetry]",
 		Short: "Print the ticket feed live, with dedup by event_id and seq gap detection",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -46,6 +46,7 @@ func newStationWatchCmd() *cobra.Command {
 	f.StringVar(&o.Township, "township", "", "township code to watch (default: all townships)")
 	f.StringVar(&o.TopicPrefix, "prefix", "fenghuo/v1", "topic prefix")
 	f.BoolVar(&o.JSON, "json", false, "print each ticket as one JSON line")
+	f.BoolVar(&o.Telemetry, "telemetry", false, "also subscribe P/T/+/telemetry and print each telemetry message")
 	return c
 }
 

@@ -102,6 +102,9 @@ type MQTT struct {
 type Telemetry struct {
 	Enabled  bool          `yaml:"enabled"`  // default true
 	Interval time.Duration `yaml:"interval"` // default 60s
+	// MinGap is the least time between two reports by exception (a value
+	// past its profile deadband); 0 turns them off. Default 10s.
+	MinGap time.Duration `yaml:"min_gap"`
 }
 
 // Buffer is the durable outbox.
@@ -129,21 +132,22 @@ type Log struct {
 // Defaults of DESIGN.md §3, applied to keys the file (and the
 // environment) leave out.
 const (
-	DefaultBaud        = 9600
-	DefaultDataBits    = 8
-	DefaultParity      = "N"
-	DefaultStopBits    = 1
-	DefaultTimeout     = 300 * time.Millisecond
-	DefaultRetries     = 1
-	DefaultTopicPrefix = "fenghuo/v1"
-	DefaultKeepalive   = 30 * time.Second
-	DefaultHeartbeat   = 30 * time.Second
-	DefaultTelemetry   = 60 * time.Second
-	DefaultBufferPath  = "/var/lib/fenghuo/outbox.db"
-	DefaultMaxSize     = 256 * MiB
-	DefaultSocket      = "/run/fenghuo/fenghuo.sock"
-	DefaultMetrics     = "127.0.0.1:9108"
-	DefaultTrackZh     = "平安法治"
+	DefaultBaud         = 9600
+	DefaultDataBits     = 8
+	DefaultParity       = "N"
+	DefaultStopBits     = 1
+	DefaultTimeout      = 300 * time.Millisecond
+	DefaultRetries      = 1
+	DefaultTopicPrefix  = "fenghuo/v1"
+	DefaultKeepalive    = 30 * time.Second
+	DefaultHeartbeat    = 30 * time.Second
+	DefaultTelemetry    = 60 * time.Second
+	DefaultTelemetryGap = 10 * time.Second
+	DefaultBufferPath   = "/var/lib/fenghuo/outbox.db"
+	DefaultMaxSize      = 256 * MiB
+	DefaultSocket       = "/run/fenghuo/fenghuo.sock"
+	DefaultMetrics      = "127.0.0.1:9108"
+	DefaultTrackZh      = "平安法治"
 )
 
 // setDefaults fills the top-level defaults before decoding; a key present
@@ -152,7 +156,7 @@ func (c *Config) setDefaults() {
 	c.Uplink.MQTT.TopicPrefix = DefaultTopicPrefix
 	c.Uplink.MQTT.Keepalive = DefaultKeepalive
 	c.Uplink.Heartbeat = DefaultHeartbeat
-	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry}
+	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
 	c.Buffer = Buffer{Path: DefaultBufferPath, MaxSize: DefaultMaxSize}
 	c.Local = Local{Socket: DefaultSocket, Metrics: DefaultMetrics}
 	c.Log = Log{Level: "info", Format: "text"}

@@ -35,7 +35,14 @@ func (c *Config) validateUplink(p *problems) {
 	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
 	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
 	if c.Uplink.Telemetry.Enabled {
-		positive(p, "uplink.telemetry.interval", c.Uplink.Telemetry.Interval, time.Second)
+		t := c.Uplink.Telemetry
+		positive(p, "uplink.telemetry.interval", t.Interval, time.Second)
+		if t.Interval > 24*time.Hour {
+			p.add("uplink.telemetry.interval", "%s is longer than 24h", t.Interval)
+		}
+		if t.MinGap != 0 {
+			positive(p, "uplink.telemetry.min_gap", t.MinGap, time.Second)
+		}
 	}
 }
 

@@ -59,6 +59,7 @@ type Daemon struct {
 	link    *mqttlink.Link
 	started time.Time
 	metrics *metrics
+	telem   *telemetry // nil when uplink.telemetry is off; the rule loop's
 
 	mu          sync.Mutex // guards deviceState.online/stats, metricsAddr and storage
 	confirmBuf  []string   // the rule loop's: devices to read again (confirm.go)
@@ -96,6 +97,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = newMetrics(d)
+	d.telem = newTelemetry(d, time.Now())
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -197,6 +199,7 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 	defer retry.Stop()
 	for {
 		var batch []rules.Poll
+		var telem []outbox.Record
 		select {
 		case p := <-polls:
 			batch = append(batch, p)
@@ -205,12 +208,13 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 			d.retryStorage(ctx, now)
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
+			telem = d.telemetryRecords(now)
 		case <-busesDone:
 			d.commit(d.step(drain(polls, nil)))
 			d.saveBaselines(time.Now(), true)
 			return
 		}
-		d.commit(d.step(batch))
+		d.commit(append(d.step(batch), telem...))
 	}
 }
 
@@ -233,6 +237,7 @@ func (d *Daemon) step(batch []rules.Poll) []outbox.Record {
 	}
 	for _, p := range batch {
 		d.noteOnline(p)
+		d.telem.observe(p)
 	}
 	events := d.engine.Step(time.Now(), batch)
 	d.askConfirmationReads()

@@ -38,11 +38,16 @@ type Options struct {
 
 // Result is the demo's summary.
 type Result struct {
-	Raised     int           // events committed to the outbox
-	Delivered  int           // distinct events the station received
-	Lost       int           // committed but never received
-	Duplicates int           // redeliveries the station dropped by event_id
-	Duration   time.Duration // wall time of the whole run
+	Raised     int // events committed to the outbox
+	Delivered  int // distinct events the station received
+	Lost       int // committed but never received
+	Duplicates int // redeliveries the station dropped by event_id
+	// TelemetryRaised and TelemetryReceived count fenghuo.telemetry.v1
+	// messages, apart from the tickets above (telemetry has no seq and may
+	// be evicted first: it is not counted as lost).
+	TelemetryRaised, TelemetryReceived int
+	TelemetryBytes                     int           // payload bytes of the telemetry raised
+	Duration                           time.Duration // wall time of the whole run
 	// Latency is, per scenario step, from the register change in the
 	// simulator to the ticket's arrival at the station.
 	Latency map[string]time.Duration
@@ -59,7 +64,8 @@ type site struct {
 	link     *linkProxy // the gateway's path to the broker
 	recv     *collector
 	mu       sync.Mutex
-	raised   map[string]outbox.Record // by event id
+	raised   map[string]outbox.Record // tickets, by event id
+	telem    struct{ raised, bytes, received int }
 	latency  map[string]time.Duration
 	stepDone []string
 }
@@ -164,6 +170,7 @@ func (s *site) startStation(ctx context.Context) <-chan struct{} {
 			Broker: s.broker.URL(), TopicPrefix: s.cfg.Uplink.MQTT.TopicPrefix,
 			Township: s.cfg.Gateway.Site.TownshipCode,
 			Out:      s.out, OnTicket: s.recv.add, OnMessage: s.onMsg,
+			Telemetry: true, OnTelemetry: s.telemetryReceived,
 		})
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.out, "station watcher stopped: %v\n", err)
@@ -175,16 +182,29 @@ func (s *site) startStation(ctx context.Context) <-chan struct{} {
 // committed is the daemon's OnCommitted hook.
 func (s *site) committed(r outbox.Record) {
 	s.mu.Lock()
-	s.raised[r.EventID] = r
+	if r.IsTicket() {
+		s.raised[r.EventID] = r
+	} else {
+		s.telem.raised++
+		s.telem.bytes += len(r.Payload)
+	}
 	s.mu.Unlock()
 	s.recv.kick()
+}
+
+// telemetryReceived is the station's OnTelemetry hook.
+func (s *site) telemetryReceived(ticket.Telemetry) {
+	s.mu.Lock()
+	s.telem.received++
+	s.mu.Unlock()
 }
 
 // result counts what was raised, delivered and lost.
 func (s *site) result(start time.Time) Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res := Result{Raised: len(s.raised), Latency: s.latency, Duration: time.Since(start)}
+	res := Result{Raised: len(s.raised), Latency: s.latency, Duration: time.Since(start),
+		TelemetryRaised: s.telem.raised, TelemetryReceived: s.telem.received, TelemetryBytes: s.telem.bytes}
 	got := s.recv.eventIDs()
 	for id := range s.raised {
 		if got[id] {
@@ -222,6 +242,8 @@ func (s *site) summary(r Result) {
 	fmt.Fprintln(s.out)
 	fmt.Fprintf(s.out, "summary: raised %d, delivered %d, duplicates %d, lost %d — %.1f s\n",
 		r.Raised, r.Delivered, r.Duplicates, r.Lost, r.Duration.Seconds())
+	fmt.Fprintf(s.out, "telemetry: %d messages (%d bytes) raised, %d received — counted apart from tickets\n",
+		r.TelemetryRaised, r.TelemetryBytes, r.TelemetryReceived)
 	for _, step := range s.stepDone {
 		if l, ok := r.Latency[step]; ok {
 			fmt.Fprintf(s.out, "  %-28s register change → ticket at the station: %4d ms\n", step, l.Milliseconds())

@@ -52,7 +52,11 @@ func TestDemoScenario(t *testing.T) {
 	}
 	mu.Unlock()
 	text := out.String()
-	for _, want := range []string{"烟感火警", "剩余电流报警", "设备离线", "buffered", "lost 0"} {
+	if res.TelemetryRaised == 0 || res.TelemetryReceived == 0 {
+		t.Errorf("telemetry raised %d, received %d: want at least one snapshot", res.TelemetryRaised, res.TelemetryReceived)
+	}
+	for _, want := range []string{"烟感火警", "剩余电流报警", "设备离线", "buffered", "lost 0",
+		"telemetry (interval)", "residual_current=80 mA", "telemetry: "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q\n%s", want, text)
 		}

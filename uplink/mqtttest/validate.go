@@ -17,7 +17,7 @@ const SchemaFile = "docs/ticket.schema.json"
 
 // Validator checks payloads against docs/ticket.schema.json.
 type Validator struct {
-	any, ticket, status *jsonschema.Schema
+	any, ticket, status, telemetry *jsonschema.Schema
 }
 
 var (
@@ -53,6 +53,12 @@ func (v *Validator) ValidateTicket(t testing.TB, payload []byte) {
 func (v *Validator) ValidateStatus(t testing.TB, payload []byte) {
 	t.Helper()
 	check(t, v.status, "status", payload)
+}
+
+// ValidateTelemetry checks a fenghuo.telemetry.v1 payload.
+func (v *Validator) ValidateTelemetry(t testing.TB, payload []byte) {
+	t.Helper()
+	check(t, v.telemetry, "telemetry", payload)
 }
 
 // ValidateTicket checks a ticket payload with the shared validator.
@@ -115,7 +121,7 @@ func compile() (*Validator, error) {
 	for _, x := range []struct {
 		dst **jsonschema.Schema
 		ref string
-	}{{&v.any, id}, {&v.ticket, id + "#/$defs/ticket"}, {&v.status, id + "#/$defs/status"}} {
+	}{{&v.any, id}, {&v.ticket, id + "#/$defs/ticket"}, {&v.status, id + "#/$defs/status"}, {&v.telemetry, id + "#/$defs/telemetry"}} {
 		if *x.dst, err = c.Compile(x.ref); err != nil {
 			return nil, fmt.Errorf("%s: compile %s: %w", path, x.ref, err)
 		}

@@ -174,3 +174,31 @@ func (d *dedup) add(id string) bool {
 	d.set[id] = struct{}{}
 	return true
 }
+
+// TelemetryLine is the readable form of a telemetry message: the time,
+// the gateway, then each device's values with their units; a value that is
+// not good shows its quality instead (or after it, when stale).
+func TelemetryLine(t ticket.Telemetry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s telemetry (%s) %s:", clock(t.At), t.Reason, t.Gateway.ID)
+	for i, d := range t.Devices {
+		if i > 0 {
+			b.WriteString(" ·")
+		}
+		fmt.Fprintf(&b, " %s", d.ID)
+		if !d.Online {
+			b.WriteString(" (offline)")
+		}
+		for _, v := range t.Devices[i].Values {
+			switch {
+			case v.Value == nil:
+				fmt.Fprintf(&b, " %s=%s", v.Point, v.Quality)
+			case v.Quality == ticket.QualityStale:
+				fmt.Fprintf(&b, " %s=%s (stale)", v.Point, withUnit(*v.Value, v.Unit))
+			default:
+				fmt.Fprintf(&b, " %s=%s", v.Point, withUnit(*v.Value, v.Unit))
+			}
+		}
+	}
+	return b.String()
+}

@@ -36,6 +36,10 @@ type Options struct {
 	// OnTicket is called once per event_id (duplicates are only counted).
 	OnTicket func(ticket.Ticket)
 	OnStatus func(ticket.Status)
+	// Telemetry also subscribes P/T/+/telemetry and prints each message
+	// (OnTelemetry sees it parsed).
+	Telemetry   bool
+	OnTelemetry func(ticket.Telemetry)
 	// OnMessage, when set, sees every message as received, before it is
 	// parsed (tests validate the raw payloads against the JSON Schema).
 	OnMessage func(topic string, payload []byte)
@@ -49,6 +53,7 @@ type Counters struct {
 	GapsFilled uint64 // gaps filled later
 	OpenGaps   int    // seq ranges still missing, over all gateways
 	Statuses   uint64
+	Telemetry  uint64 // telemetry messages (with Options.Telemetry)
 	Invalid    uint64 // payloads that did not parse
 }
 
@@ -91,9 +96,13 @@ func (w *Watcher) Counters() Counters {
 	return c
 }
 
-// Topics are the two subscriptions: P/T/+/tickets and P/T/+/status.
+// Topics are the subscriptions: P/T/+/tickets and P/T/+/status, and
+// P/T/+/telemetry with Options.Telemetry.
 func (w *Watcher) Topics() []string {
 	tp := ticket.Topics{Prefix: w.opts.TopicPrefix, Township: w.opts.Township, Gateway: "+"}
+	if w.opts.Telemetry {
+		return []string{tp.Tickets(), tp.Status(), tp.Telemetry()}
+	}
 	return []string{tp.Tickets(), tp.Status()}
 }
 
@@ -174,6 +183,28 @@ func (w *Watcher) HandleMessage(topic string, payload []byte, retained bool, rx 
 		w.handleTicket(gw, payload)
 	case "status":
 		w.handleStatus(gw, payload, retained, rx)
+	case "telemetry":
+		w.handleTelemetry(gw, payload)
+	}
+}
+
+func (w *Watcher) handleTelemetry(gw string, payload []byte) {
+	t, err := ticket.ParseTelemetry(payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.c.Invalid++
+		fmt.Fprintf(w.opts.Out, "invalid telemetry from %s: %v\n", gw, err)
+		return
+	}
+	w.c.Telemetry++
+	if w.opts.JSON {
+		fmt.Fprintf(w.opts.Out, "%s\n", payload)
+	} else {
+		fmt.Fprintln(w.opts.Out, TelemetryLine(t))
+	}
+	if w.opts.OnTelemetry != nil {
+		w.opts.OnTelemetry(t)
 	}
 }
 
