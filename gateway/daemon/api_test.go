@@ -154,7 +154,13 @@ func TestLocalAPI(t *testing.T) {
 		t.Errorf("rules: %d, %d firing; want one firing", len(rs.Rules), firing)
 	}
 
-	body := scrape(t, s.d)
+	// The counter moves once Append returned, a moment after the event is
+	// visible in the queue.
+	var body string
+	waitFor(t, 10*time.Second, "the committed open in the metrics", func() bool {
+		body = scrape(t, s.d)
+		return strings.Contains(body, `fenghuo_events_committed_total{state="open"} 1`)
+	})
 	for _, want := range []string{
 		`fenghuo_polls_total{bus="lan",device="smoke-1f-kitchen",result="ok"}`,
 		`fenghuo_poll_duration_seconds_bucket{bus="lan",device="smoke-1f-kitchen",le="0.005"}`,
