@@ -31,6 +31,13 @@ const (
 	DefaultGuardMaxDelivered = 100_000
 )
 
+// appendRetryEvery is how often an Append tries to restore the memory
+// queue into a refusing store (Retry always tries).
+const (
+	appendRetryEvery = 100 * time.Millisecond
+	appendRetryAll   = 256 // below this many records every Append tries
+)
+
 // memOverhead is the estimated bytes of a memory record beyond its payload.
 const memOverhead = 256
 
@@ -102,7 +109,11 @@ type Guard struct {
 	failing   time.Time
 	lastErr   string
 	loggedAt  time.Time
-	st        GuardStats // shed counters
+	triedAt   time.Time // last restore attempt
+	// cleared: whether each ticket in memory was last seen cleared (kept
+	// apart from the records, whose state a tombstone overwrites)
+	cleared map[string]bool
+	st      GuardStats // shed counters
 }
 
 // NewGuard wraps store. It reads the store's LastSeq, so the store must be
@@ -127,7 +138,7 @@ func NewGuard(ctx context.Context, store Outbox, opts GuardOptions) (*Guard, err
 	if err != nil {
 		return nil, fmt.Errorf("outbox guard: reading the store's last seq: %w", err)
 	}
-	g := &Guard{store: store, opts: opts, log: log, unmarked: map[uint64]time.Time{}, lastSeq: st.LastSeq}
+	g := &Guard{store: store, opts: opts, log: log, unmarked: map[uint64]time.Time{}, lastSeq: st.LastSeq, cleared: map[string]bool{}}
 	g.restorer, _ = store.(Restorer)
 	if g.restorer == nil {
 		log.Warn("outbox guard: the store cannot restore records; events kept in memory during a storage fault are published but never stored", "store", fmt.Sprintf("%T", store))
@@ -151,7 +162,7 @@ func (g *Guard) Append(ctx context.Context, recs ...Record) ([]Record, error) {
 	g.appendMu.Lock()
 	defer g.appendMu.Unlock()
 	var storeErr error
-	if stored, _ := g.restoreLocked(ctx); stored {
+	if stored, _ := g.restoreLocked(ctx, false); stored {
 		out, err := g.store.Append(ctx, recs...)
 		if err == nil {
 			g.noteStored(out)
@@ -198,8 +209,7 @@ func (g *Guard) Append(ctx context.Context, recs ...Record) ([]Record, error) {
 			r.Seq = g.lastTelem
 		}
 		out[i] = r
-		g.mem = append(g.mem, r)
-		g.memBytes += recBytes(r)
+		g.addLocked(r)
 	}
 	g.shedLocked()
 	g.mu.Unlock()
@@ -257,7 +267,7 @@ func (g *Guard) recoveredLocked() {
 func (g *Guard) Retry(ctx context.Context) error {
 	g.appendMu.Lock()
 	defer g.appendMu.Unlock()
-	if _, done := g.restoreLocked(ctx); !done {
+	if _, done := g.restoreLocked(ctx, true); !done {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrNotDurable, g.lastErr)
@@ -268,9 +278,18 @@ func (g *Guard) Retry(ctx context.Context) error {
 // restoreLocked (appendMu held) stores the memory queue, then retries the
 // refused marks; it reports whether the memory queue is empty (the store
 // may number new records) and whether nothing waits at all.
-func (g *Guard) restoreLocked(ctx context.Context) (stored, done bool) {
+//
+// Unless force, with appendRetryAll records or more in memory a refusing
+// store is tried again at most every appendRetryEvery, so a burst of
+// appends does not copy a large queue for each one.
+func (g *Guard) restoreLocked(ctx context.Context, force bool) (stored, done bool) {
 	g.mu.Lock()
+	if len(g.mem) >= appendRetryAll && !force && time.Since(g.triedAt) < appendRetryEvery {
+		g.mu.Unlock()
+		return false, false
+	}
 	recs := slices.Clone(g.mem)
+	g.triedAt = time.Now()
 	g.mu.Unlock()
 	if len(recs) > 0 {
 		if g.restorer == nil {
@@ -292,6 +311,9 @@ func (g *Guard) restoreLocked(ctx context.Context) (stored, done bool) {
 			g.memBytes -= recBytes(r)
 		}
 		g.mem = slices.Delete(g.mem, 0, n)
+		if len(g.mem) == 0 {
+			clear(g.cleared)
+		}
 		g.mu.Unlock()
 		g.log.Info("outbox: events kept in memory during the storage fault are stored", "events", n)
 	}
@@ -340,13 +362,12 @@ func (g *Guard) Restore(ctx context.Context, recs ...Record) error {
 		} else {
 			g.lastTelem = max(g.lastTelem, r.Seq)
 		}
-		g.mem = append(g.mem, r)
-		g.memBytes += recBytes(r)
+		g.addLocked(r)
 	}
 	slices.SortStableFunc(g.mem, func(a, b Record) int { return cmpSeq(a.Seq, b.Seq) })
 	g.shedLocked()
 	g.mu.Unlock()
-	if _, done := g.restoreLocked(ctx); !done {
+	if _, done := g.restoreLocked(ctx, true); !done {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrNotDurable, g.lastErr)
@@ -540,6 +561,10 @@ func (g *Guard) shedLocked() {
 	if !over() {
 		return
 	}
+	// Shed to 90 % of the bounds, so that a flood at the bound pays for a
+	// shedding pass once per tenth of the queue, not on every append.
+	maxRecs, maxBytes := g.opts.MaxRecords*9/10, g.opts.MaxBytes*9/10
+	over = func() bool { return len(g.mem) > maxRecs || g.memBytes > maxBytes }
 	before := g.st
 	// 1. Telemetry, oldest first.
 	for i := 0; i < len(g.mem) && over(); {
@@ -563,7 +588,7 @@ func (g *Guard) shedLocked() {
 	// episodes first, then by level 4, 3, 2 (and level-1 events that are
 	// not open), oldest first.
 	for _, i := range g.shedOrderLocked() {
-		if g.memBytes <= g.opts.MaxBytes {
+		if g.memBytes <= maxBytes {
 			break
 		}
 		r := &g.mem[i]
@@ -578,13 +603,13 @@ func (g *Guard) shedLocked() {
 		r.Payload, r.State = p, "dropped"
 		g.st.ShedTickets++
 	}
-	// 4. Still over: drop unsent records entirely in the same order
-	// (tombstones first), a loss the station sees as a seq gap.
+	// 4. Still over: drop unsent records entirely in the same order, a
+	// loss the station sees as a seq gap.
 	if over() {
 		drop := map[int]bool{}
 		n, bytes := len(g.mem), g.memBytes
 		for _, i := range g.shedOrderLocked() {
-			if n <= g.opts.MaxRecords && bytes <= g.opts.MaxBytes {
+			if n <= maxRecs && bytes <= maxBytes {
 				break
 			}
 			r := g.mem[i]
@@ -604,7 +629,7 @@ func (g *Guard) shedLocked() {
 		clear(g.mem[len(kept):])
 		g.mem, g.memBytes = kept, bytes
 	}
-	if over() {
+	if len(g.mem) > g.opts.MaxRecords || g.memBytes > g.opts.MaxBytes {
 		g.log.Error("outbox memory queue over its bound with open level-1 events only; they are kept", "records", len(g.mem), "bytes", g.memBytes)
 	}
 	if g.st != before {
@@ -614,21 +639,34 @@ func (g *Guard) shedLocked() {
 	}
 }
 
+// addLocked appends r to the memory queue.
+func (g *Guard) addLocked(r Record) {
+	g.mem = append(g.mem, r)
+	g.memBytes += recBytes(r)
+	if r.IsTicket() && r.TicketID != "" && r.State != "test" && r.State != "dropped" {
+		g.cleared[r.TicketID] = !IsOpenState(r.State)
+	}
+	if len(g.cleared) > 2*g.opts.MaxRecords { // shed tickets left entries behind
+		keep := map[string]bool{}
+		for _, m := range g.mem {
+			if v, ok := g.cleared[m.TicketID]; ok {
+				keep[m.TicketID] = v
+			}
+		}
+		g.cleared = keep
+	}
+}
+
 func (g *Guard) dropLocked(i int) {
 	g.memBytes -= recBytes(g.mem[i])
 	g.mem = slices.Delete(g.mem, i, i+1)
 }
 
 // shedOrderLocked lists the indexes of the unsent ticket records that may
-// be shed, in shedding order: tombstones already made, then cleared
-// episodes, then by level (4 first), oldest first.
+// be shed, in shedding order: cleared episodes, then by level (4 first),
+// oldest first.
 func (g *Guard) shedOrderLocked() []int {
-	cleared := map[string]bool{} // the ticket's last event in memory is not open
-	for _, r := range g.mem {
-		if r.IsTicket() && r.State != "dropped" && r.State != "test" {
-			cleared[r.TicketID] = !IsOpenState(r.State)
-		}
-	}
+	cleared := g.cleared
 	var idx []int
 	for i, r := range g.mem {
 		if r.IsTicket() && r.SentAt.IsZero() && !protected(r) {
@@ -636,13 +674,10 @@ func (g *Guard) shedOrderLocked() []int {
 		}
 	}
 	key := func(r Record) int {
-		switch {
-		case r.State == "dropped":
+		if cleared[r.TicketID] {
 			return 0
-		case cleared[r.TicketID]:
-			return 1
 		}
-		return 2
+		return 1
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		ra, rb := g.mem[a], g.mem[b]
