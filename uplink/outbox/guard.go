@@ -248,7 +248,7 @@ func (g *Guard) refused(err error) {
 	if errors.Is(err, ErrFull) {
 		msg = "STORAGE FAULT (OUTBOX FULL): the disk or the outbox cannot grow; events are kept in memory (bounded), published at once and stored when space returns"
 	}
-	g.log.Error(msg, "not_durable", len(g.mem), "failing_for", now.Sub(g.failing).Round(time.Second), "err", err)
+	g.log.Error(msg, "kept_in_memory", len(g.mem), "failing_for", now.Sub(g.failing).Round(time.Second), "err", err)
 }
 
 // recoveredLocked ends a fault once nothing waits in memory.
