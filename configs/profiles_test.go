@@ -55,8 +55,8 @@ func TestShippedProfileRules(t *testing.T) {
 			if spec.Type == "status" && len(spec.When) == 0 {
 				t.Errorf("%s: a status rule needs when", at)
 			}
-			if spec.Type == "threshold" && (len(spec.Points) == 0 || (spec.Threshold == 0) != (spec.Op == "outside")) {
-				t.Errorf("%s: a threshold rule needs points and a (fallback) threshold, or op outside and a band", at)
+			if spec.Type == "threshold" && (len(spec.Points) == 0 || (spec.Threshold == 0 && spec.ThresholdParam == "") != (spec.Op == "outside")) {
+				t.Errorf("%s: a threshold rule needs points and a (fallback) threshold or a threshold_param, or op outside and a band", at)
 			}
 		}
 		if !hasOffline {
@@ -67,8 +67,21 @@ func TestShippedProfileRules(t *testing.T) {
 		for _, pt := range p.Points {
 			units[pt.Name] = pt.Unit
 		}
-		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: name, Specs: specs, Points: units}}); err != nil {
+		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: name, Specs: specs, Points: units, Params: p.Defaults()}}); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+		// and with every parameter set (its default, else the middle of its range)
+		all := p.Defaults()
+		for _, pa := range p.Params {
+			if _, ok := all[pa.Name]; !ok {
+				all[pa.Name] = (pa.Range[0] + pa.Range[1]) / 2
+			}
+		}
+		eng, err := rules.NewEngine([]rules.DeviceRules{{Device: name, Specs: specs, Points: units, Params: all}})
+		if err != nil {
+			t.Errorf("%s with every parameter: %v", name, err)
+		} else if notes := eng.Notes(); len(notes) > 0 {
+			t.Errorf("%s with every parameter set, rules are still reduced: %v", name, notes)
 		}
 	}
 }
@@ -78,9 +91,14 @@ func TestShippedProfileRules(t *testing.T) {
 func checkGrading(t *testing.T, at string, spec rules.Spec) {
 	t.Helper()
 	switch at {
-	case "electrical-fire-1p R13", "smart-meter-3p R13":
-		if len(spec.Escalate) != 1 || spec.Escalate[0].Level != 2 || spec.Escalate[0].ThresholdFactor != 1.05 {
-			t.Errorf("%s: escalation %+v", at, spec.Escalate)
+	case "electrical-fire-1p R13", "smart-meter-3p R13", "chint-dtsu666 R13", "peacefair-pzem-004t R13", "arc-fault-1p R13":
+		if len(spec.Escalate) != 1 || spec.Escalate[0].Level != 2 || spec.Escalate[0].ThresholdFactor != 1.05 ||
+			spec.ThresholdParam != "rated_current_a" {
+			t.Errorf("%s: escalation %+v, threshold_param %q", at, spec.Escalate, spec.ThresholdParam)
+		}
+	case "electrical-fire-1p R14", "smart-meter-3p R14", "chint-dtsu666 R14", "peacefair-pzem-004t R14", "arc-fault-1p R14":
+		if spec.ThresholdParam != "rated_current_a" || spec.ThresholdFactor != 0.9 || spec.For != 10*time.Minute {
+			t.Errorf("%s decoded as %+v", at, spec)
 		}
 	case "electrical-fire-1p R12", "smart-meter-3p R12":
 		if len(spec.Slopes) != 2 || spec.Slopes[0].Window != 10*time.Minute || spec.Slopes[0].MinValue == nil ||

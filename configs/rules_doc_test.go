@@ -83,7 +83,14 @@ func summary(s rules.Spec) string {
 			op = "≤"
 		}
 		limit := fmt.Sprintf("%g", s.Threshold)
-		if s.ThresholdPoint != "" {
+		switch {
+		case s.ThresholdParam != "" && s.ThresholdPoint != "":
+			limit = fmt.Sprintf("params.%s (else %s, else %g)", s.ThresholdParam, s.ThresholdPoint, s.Threshold)
+		case s.ThresholdParam != "" && len(s.When) > 0:
+			limit = fmt.Sprintf("params.%s (without it: the flag below alone)", s.ThresholdParam)
+		case s.ThresholdParam != "":
+			limit = fmt.Sprintf("params.%s (left out without it)", s.ThresholdParam)
+		case s.ThresholdPoint != "":
 			limit = fmt.Sprintf("%s (else %g)", s.ThresholdPoint, s.Threshold)
 		}
 		if s.ThresholdFactor != 0 && s.ThresholdFactor != 1 {
@@ -170,6 +177,8 @@ func condText(w rules.BitCond) string {
 		return fmt.Sprintf("%s = %g", w.Point, *w.Equals)
 	case w.NotEquals != nil:
 		return fmt.Sprintf("%s ≠ %g", w.Point, *w.NotEquals)
+	case w.NotEqualsParam != "":
+		return fmt.Sprintf("%s ≠ params.%s", w.Point, w.NotEqualsParam)
 	case w.In != nil:
 		vs := make([]string, len(w.In))
 		for i, v := range w.In {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ func (d *device) resolveGroups(st *ruleState) []error {
 	for i, g := range c.ids {
 		for j, id := range g {
 			m, err := d.ref(st, id)
+			if errors.Is(err, errLeftOut) {
+				continue // never open on this device: its group may end empty, and never be recent
+			}
 			if err == nil && m.r.compound != nil {
 				err = fmt.Errorf("%q is a compound rule: members must be other kinds", id)
 			}

@@ -1,6 +1,9 @@
 package rules
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // bitCond is a compiled BitCond: exactly one of its tests is set.
 type bitCond struct {
@@ -8,6 +11,7 @@ type bitCond struct {
 	mask      uint64
 	equals    *float64
 	notEquals *float64
+	param     string // notEquals came from this device parameter: compared with paramTolerance
 	in        []float64
 	above     *float64
 	below     *float64
@@ -16,7 +20,8 @@ type bitCond struct {
 
 // compileBits binds w to d's point slots.
 func compileBits(w BitCond, d *device) bitCond {
-	c := bitCond{slot: -1, equals: w.Equals, notEquals: w.NotEquals, in: slices.Clone(w.In), above: w.Above, below: w.Below}
+	c := bitCond{slot: -1, equals: w.Equals, notEquals: w.NotEquals, param: w.NotEqualsParam,
+		in: slices.Clone(w.In), above: w.Above, below: w.Below}
 	if len(w.All) > 0 {
 		c.all = make([]bitCond, len(w.All))
 		for i, n := range w.All {
@@ -37,6 +42,8 @@ func (c *bitCond) holds(v float64) bool {
 	switch {
 	case c.equals != nil:
 		return v == *c.equals
+	case c.notEquals != nil && c.param != "":
+		return math.Abs(v-*c.notEquals) > paramTolerance*max(1, math.Abs(*c.notEquals))
 	case c.notEquals != nil:
 		return v != *c.notEquals
 	case c.in != nil:

@@ -112,8 +112,8 @@ func TestCondValidate(t *testing.T) {
 	}{
 		{"good", []BitCond{{Point: "status", In: []float64{1}}, {All: []BitCond{{Point: "ua", Below: f(50)}, {Point: "ub", Above: f(180)}}}}, nil, nil},
 		{"two keys", []BitCond{{Point: "ua", Above: f(1), Below: f(2)}}, nil,
-			[]string{"when[0]: set exactly one of bits, equals, not_equals, in, above, below, all"}},
-		{"no key", []BitCond{{Point: "ua"}}, nil, []string{"when[0]: set exactly one of bits, equals, not_equals, in, above, below, all"}},
+			[]string{"when[0]: set exactly one of bits, equals, not_equals, not_equals_param, in, above, below, all"}},
+		{"no key", []BitCond{{Point: "ua"}}, nil, []string{"when[0]: set exactly one of bits, equals, not_equals, not_equals_param, in, above, below, all"}},
 		{"empty in, NaN and Inf", []BitCond{{Point: "ua", In: []float64{}}, {Point: "ua", In: []float64{1, math.NaN()}},
 			{Point: "ub", Above: f(math.Inf(1))}}, nil, []string{
 			"when[0].in: needs at least one value",
@@ -126,7 +126,7 @@ func TestCondValidate(t *testing.T) {
 		{"all with a point, all with another key, empty all", []BitCond{{Point: "ua", All: []BitCond{{Point: "ub", Above: f(1)}}},
 			{All: []BitCond{{Point: "ub", Above: f(1)}}, Equals: f(1)}, {All: []BitCond{}}}, nil, []string{
 			"when[0].point: is not used with all (each nested condition names its point)",
-			"when[1]: set exactly one of bits, equals, not_equals, in, above, below, all",
+			"when[1]: set exactly one of bits, equals, not_equals, not_equals_param, in, above, below, all",
 			"when[2].all: needs at least one condition"}},
 		{"a nested condition without a point", []BitCond{{All: []BitCond{{Above: f(1)}}}}, nil, []string{"when[0].all[0].point: a point name is required"}},
 		{"test mode takes one point", []BitCond{{Point: "status", Bits: []int{1}}}, &BitCond{All: []BitCond{{Point: "status", Bits: []int{0}}}},

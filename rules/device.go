@@ -35,7 +35,9 @@ type device struct {
 	epoch   uint64 // current poll
 	bad     uint64 // readings taken as bad quality (NaN, ±Inf, Quality Bad)
 	rules   []*ruleState
-	lastAt  time.Time // time of the previous poll
+	notes   []ParamNote // rules reduced or left out for want of a parameter
+	skipped []string    // ids of the rules left out: references to them are dropped
+	lastAt  time.Time   // time of the previous poll
 	started bool
 	// floor is the latest poll time before the clock last stepped back.
 	// Event times are kept at or after it, so that the device's events stay

@@ -46,7 +46,10 @@
 //
 // The limit is Threshold, or the device's own setpoint (the latest good
 // value of ThresholdPoint, read back from the device) when there is one,
-// times ThresholdFactor (0 = 1), plus ThresholdOffset. The hysteresis is
+// or a device parameter (ThresholdParam, bound from DeviceRules.Params when
+// the engine is built: a rule without its parameter falls back, runs on
+// its When conditions alone, or is left out, see Engine.Notes), times
+// ThresholdFactor (0 = 1), plus ThresholdOffset. The hysteresis is
 // Hysteresis (absolute) or HysteresisPct percent of the limit.
 //
 // # Debounce and episodes

@@ -17,6 +17,13 @@ type DeviceRules struct {
 	// set, the specs' point names are checked against it, and it supplies
 	// the unit of a reading that carries none.
 	Points map[string]string
+	// Params are the device's parameter values by name: the configured
+	// devices[].params over the profile's defaults. They bind the specs'
+	// threshold_param and not_equals_param when the engine is built; a
+	// rule whose parameter has no value here falls back, runs reduced or
+	// is left out (Spec.ThresholdParam, Engine.Notes). NaN and ±Inf are
+	// refused.
+	Params map[string]float64
 }
 
 // Engine evaluates compiled rules on polls. It is pure: time comes in
@@ -57,7 +64,7 @@ func compileDevice(dr DeviceRules) (*device, []error) {
 	if len(dr.Points) > 0 {
 		points = func(name string) bool { _, ok := dr.Points[name]; return ok }
 	}
-	var errs []error
+	errs := checkParamValues(dr.Device, dr.Params)
 	seen := map[string]bool{}
 	for i := range dr.Specs {
 		s := &dr.Specs[i]
@@ -73,9 +80,23 @@ func compileDevice(dr DeviceRules) (*device, []error) {
 			errs, bad = append(errs, fmt.Errorf("%s: id: %q is used twice", prefix, s.ID)), true
 		}
 		seen[s.ID] = true
-		if !bad {
-			d.rules = append(d.rules, newRuleState(compile(s, d)))
+		if bad {
+			continue
 		}
+		rs, note, ok, err := resolveParams(*s, dr.Params)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", prefix, err))
+			continue
+		}
+		if note != nil {
+			note.Device = dr.Device
+			d.notes = append(d.notes, *note)
+		}
+		if !ok {
+			d.skipped = append(d.skipped, s.ID)
+			continue
+		}
+		d.rules = append(d.rules, newRuleState(compile(&rs, d)))
 	}
 	if len(errs) == 0 {
 		errs = d.resolveRefs()

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,6 +50,11 @@ func compileSteps(s *Spec) []escStep {
 	return steps
 }
 
+// errLeftOut is the ref error of a rule id that exists but was left out on
+// the device for want of a parameter value (resolveParams): a reference to
+// it is dropped, as to a rule that can never be open.
+var errLeftOut = errors.New("left out on this device for want of a parameter value")
+
 // resolveRefs binds every rule id a rule of d refers to (escalation
 // if_open, compound groups) to its state, and reports unknown ids.
 func (d *device) resolveRefs() []error {
@@ -57,6 +64,9 @@ func (d *device) resolveRefs() []error {
 			s := &st.r.steps[j]
 			for k, id := range s.ifOpen {
 				m, err := d.ref(st, id)
+				if errors.Is(err, errLeftOut) {
+					continue // never open on this device
+				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("device %q: rule %s: escalate[%d].if_open[%d]: %w", d.id, st.r.id, j, k, err))
 					continue
@@ -75,6 +85,9 @@ func (d *device) ref(from *ruleState, id string) (*ruleState, error) {
 		if st.r.id == id && st != from {
 			return st, nil
 		}
+	}
+	if slices.Contains(d.skipped, id) {
+		return nil, errLeftOut
 	}
 	ids := make([]string, 0, len(d.rules))
 	for _, st := range d.rules {

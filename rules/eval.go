@@ -48,7 +48,11 @@ func evalWhen(when []bitCond, d *device) observation {
 			continue
 		}
 		if holds {
-			return observation{class: trigger, point: slot, value: v}
+			ob := observation{class: trigger, point: slot, value: v}
+			if c := &when[i]; c.param != "" {
+				ob.limit, ob.hasLimit = *c.notEquals, true // R26: the configured value, as evidence
+			}
+			return ob
 		}
 		if ob.point < 0 {
 			ob.point, ob.value = slot, v

@@ -53,6 +53,7 @@ var hazards = []HazardInfo{
 	{"uplink_transmission_fault", "传输故障", "Uplink transmission fault", KindFault, CategoryGateway, 3},
 	{"setpoint_mismatch", "设定值异常", "Setpoint mismatch", KindFault, CategoryDevice, 4},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3},
+	{"gateway_self_test", "网关自检", "Gateway self-test", KindFault, CategoryGateway, 4},
 	{"storage_fault", "存储故障", "Storage fault", KindFault, CategoryGateway, 3},
 }
 

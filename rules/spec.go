@@ -36,6 +36,16 @@ type Spec struct {
 	// ThresholdPoint names a point holding the device's own setpoint
 	// (read back); when it has a good value, it replaces Threshold.
 	ThresholdPoint string `yaml:"threshold_point,omitempty" json:"threshold_point,omitempty"`
+	// ThresholdParam names a device parameter (devices[].params, declared
+	// in the profile's params:) whose value is the limit, resolved when
+	// the engine is built (DeviceRules.Params: the configured value, else
+	// the profile's default). It takes precedence over ThresholdPoint and
+	// Threshold. When the device has no value for it, the rule falls back
+	// to ThresholdPoint if set (the read-back, Threshold until read); else
+	// it keeps only its When conditions (the device's own flag) as a
+	// status rule; else it is not compiled on that device (Engine.Notes).
+	// R13: threshold_param rated_current_a.
+	ThresholdParam string `yaml:"threshold_param,omitempty" json:"threshold_param,omitempty"`
 	// ThresholdFactor multiplies the limit (0.7 = "70 % of the setpoint");
 	// 0 means 1.
 	ThresholdFactor float64 `yaml:"threshold_factor,omitempty" json:"threshold_factor,omitempty"`
@@ -192,6 +202,13 @@ type Escalation struct {
 //
 //   - Bits: any of these bits is set in Point's value;
 //   - Equals / NotEquals: Point equals (differs from) the value;
+//   - NotEqualsParam: Point differs from a device parameter's value
+//     (resolved like Spec.ThresholdParam; compared with a relative
+//     tolerance of 1e-6, so a setpoint read back through a scale or a
+//     float32 register matches its configured value). A condition whose
+//     parameter has no value on the device is left out there. R26: the
+//     read-back setpoints against the configured ones. Not inside All nor
+//     in TestMode;
 //   - In: Point equals one of the values (R24: a trip reason in [2, 3]);
 //   - Above / Below: Point is strictly above (below) the value;
 //   - All: every nested condition holds, each on its own point (R18:
@@ -202,12 +219,14 @@ type Escalation struct {
 // A condition whose point (or any nested condition's point) is missing
 // from the poll, absent or bad is unknown: it neither fires nor clears.
 type BitCond struct {
-	Point     string    `yaml:"point,omitempty" json:"point,omitempty"`
-	Bits      []int     `yaml:"bits,omitempty" json:"bits,omitempty"`
-	Equals    *float64  `yaml:"equals,omitempty" json:"equals,omitempty"`
-	NotEquals *float64  `yaml:"not_equals,omitempty" json:"not_equals,omitempty"`
-	In        []float64 `yaml:"in,omitempty" json:"in,omitempty"`
-	Above     *float64  `yaml:"above,omitempty" json:"above,omitempty"`
-	Below     *float64  `yaml:"below,omitempty" json:"below,omitempty"`
-	All       []BitCond `yaml:"all,omitempty" json:"all,omitempty"`
+	Point     string   `yaml:"point,omitempty" json:"point,omitempty"`
+	Bits      []int    `yaml:"bits,omitempty" json:"bits,omitempty"`
+	Equals    *float64 `yaml:"equals,omitempty" json:"equals,omitempty"`
+	NotEquals *float64 `yaml:"not_equals,omitempty" json:"not_equals,omitempty"`
+	// NotEqualsParam: see above.
+	NotEqualsParam string    `yaml:"not_equals_param,omitempty" json:"not_equals_param,omitempty"`
+	In             []float64 `yaml:"in,omitempty" json:"in,omitempty"`
+	Above          *float64  `yaml:"above,omitempty" json:"above,omitempty"`
+	Below          *float64  `yaml:"below,omitempty" json:"below,omitempty"`
+	All            []BitCond `yaml:"all,omitempty" json:"all,omitempty"`
 }

@@ -191,6 +191,10 @@ func (c *specChecker) threshold() {
 	if s.ThresholdPoint != "" {
 		c.point("threshold_point", s.ThresholdPoint)
 	}
+	c.paramName("threshold_param", s.ThresholdParam)
+	if s.ThresholdParam != "" && s.ThresholdPoint == "" && s.Threshold != 0 {
+		c.add("threshold", "is not used with threshold_param alone: the parameter is the limit, and a device without it has none (add threshold_point for a read-back fallback)")
+	}
 	if s.ThresholdFactor < 0 {
 		c.add("threshold_factor", "%g must not be negative", s.ThresholdFactor)
 	}
@@ -226,6 +230,7 @@ func (c *specChecker) notThreshold(typ string, hasPoints bool) {
 	c.unused(typ, s.Op != "", "op")
 	c.unused(typ, s.Threshold != 0, "threshold")
 	c.unused(typ, s.ThresholdPoint != "", "threshold_point")
+	c.unused(typ, s.ThresholdParam != "", "threshold_param")
 	c.unused(typ, s.ThresholdFactor != 0, "threshold_factor")
 	c.unused(typ, s.ThresholdOffset != 0, "threshold_offset")
 	c.unused(typ, s.Hysteresis != 0, "hysteresis")

@@ -6,7 +6,7 @@ import (
 )
 
 // condKeys names the keys of a condition, exactly one of which is set.
-const condKeys = "bits, equals, not_equals, in, above, below, all"
+const condKeys = "bits, equals, not_equals, not_equals_param, in, above, below, all"
 
 // bitCond checks one condition at field f ("when[0]", "when[0].all[1]");
 // nested says it is inside an all, which may not nest again.
@@ -15,7 +15,7 @@ func (c *specChecker) bitCond(f string, w BitCond, nested bool) {
 		c.point(f+".point", w.Point)
 	}
 	n := 0
-	for _, set := range []bool{len(w.Bits) > 0, w.Equals != nil, w.NotEquals != nil, w.In != nil,
+	for _, set := range []bool{len(w.Bits) > 0, w.Equals != nil, w.NotEquals != nil, w.NotEqualsParam != "", w.In != nil,
 		w.Above != nil, w.Below != nil, w.All != nil} {
 		if set {
 			n++
@@ -27,6 +27,12 @@ func (c *specChecker) bitCond(f string, w BitCond, nested bool) {
 	if w.All != nil {
 		c.allCond(f, w, nested)
 		return
+	}
+	switch {
+	case w.NotEqualsParam != "" && nested:
+		c.add(f+".not_equals_param", "is not used inside all (a condition left out for want of its parameter would change the all)")
+	default:
+		c.paramName(f+".not_equals_param", w.NotEqualsParam)
 	}
 	for j, b := range w.Bits {
 		if b < 0 || b > maxBit {
@@ -76,6 +82,10 @@ func (c *specChecker) finite(f string, x *float64) {
 func (c *specChecker) testMode(w BitCond) {
 	if w.All != nil {
 		c.add("test_mode.all", "is not used in test_mode (test mode is one point's condition)")
+		return
+	}
+	if w.NotEqualsParam != "" {
+		c.add("test_mode.not_equals_param", "is not used in test_mode")
 		return
 	}
 	c.bitCond("test_mode", w, false)

@@ -17,8 +17,8 @@ func (c *specChecker) band() {
 	for _, f := range []struct {
 		set  bool
 		name string
-	}{{s.Threshold != 0, "threshold"}, {s.ThresholdPoint != "", "threshold_point"}, {s.ThresholdFactor != 0, "threshold_factor"},
-		{s.ThresholdOffset != 0, "threshold_offset"}, {s.HysteresisPct != 0, "hysteresis_pct"}} {
+	}{{s.Threshold != 0, "threshold"}, {s.ThresholdPoint != "", "threshold_point"}, {s.ThresholdParam != "", "threshold_param"},
+		{s.ThresholdFactor != 0, "threshold_factor"}, {s.ThresholdOffset != 0, "threshold_offset"}, {s.HysteresisPct != 0, "hysteresis_pct"}} {
 		if f.set {
 			c.add(f.name, "is not used with op outside (the band is the limit; use hysteresis)")
 		}
@@ -97,7 +97,7 @@ func (c *specChecker) creep() {
 	for _, f := range []struct {
 		set  bool
 		name string
-	}{{s.Op != "", "op"}, {s.ThresholdFactor != 0, "threshold_factor"}, {s.ThresholdOffset != 0, "threshold_offset"},
+	}{{s.Op != "", "op"}, {s.ThresholdParam != "", "threshold_param"}, {s.ThresholdFactor != 0, "threshold_factor"}, {s.ThresholdOffset != 0, "threshold_offset"},
 		{s.Hysteresis != 0, "hysteresis"}, {s.HysteresisPct != 0, "hysteresis_pct"}, {s.Band != nil, "band"},
 		{s.IgnoreBelow != nil, "ignore_below"}} {
 		c.unused(TypeCreep, f.set, f.name)

@@ -67,7 +67,7 @@ func TestValidateMessages(t *testing.T) {
 			`hysteresis_pct: 120 is out of range 0..100`,
 			`hysteresis_pct: set either hysteresis or hysteresis_pct, not both`,
 			`when[0].point: "alarm_flag" is not a point of this profile`,
-			`when[0]: set exactly one of bits, equals, not_equals, in, above, below, all`,
+			`when[0]: set exactly one of bits, equals, not_equals, not_equals_param, in, above, below, all`,
 			`when[0].bits[0]: 40 is out of range 0..31`,
 			`for: -1s must not be negative`,
 			`clear_samples: -1 must not be negative`,

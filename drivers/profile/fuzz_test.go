@@ -67,9 +67,15 @@ func FuzzDecode(f *testing.F) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(fuzzProfile))
 	f.Add([]byte(badProfile))
+	f.Add([]byte(badParams))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)
 		if err == nil {
+			for i := range p.Params { // a valid profile's parameters check their own defaults
+				if d := p.Params[i].Default; d != nil && p.Params[i].Check(*d) != "" {
+					t.Fatalf("params[%d]: default %g passed validation but fails Check", i, *d)
+				}
+			}
 			if _, err := Compile(p, PlanOptions{}); err != nil {
 				t.Logf("compile: %v", err) // e.g. a point wider than max_read
 			}

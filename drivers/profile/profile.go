@@ -41,6 +41,12 @@ type Profile struct {
 	// none, for devices that answer exception 02 to an unmapped register.
 	MaxGap int     `yaml:"max_gap"`
 	Points []Point `yaml:"points"`
+	// Params are the site parameters a device of this model takes in the
+	// config's devices[].params (params.go).
+	Params []Param `yaml:"params"`
+	// Commands are what `fenghuo diag control` writes for each action
+	// (reset, mute, self-test): a value to a writable point.
+	Commands map[string]Command `yaml:"commands"`
 	// Rules are the default rules, kept as raw YAML: the gateway decodes
 	// each into a rules.Spec (drivers know nothing of rules).
 	Rules []yaml.Node `yaml:"rules"`
@@ -242,5 +248,8 @@ func (p *Profile) applyDefaults() {
 		if pt.Access == "" {
 			pt.Access = "r"
 		}
+	}
+	for i := range p.Params {
+		p.Params[i].applyDefaults()
 	}
 }

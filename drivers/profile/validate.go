@@ -69,6 +69,8 @@ func (p *Profile) Validate() error {
 	}
 	checkOverlaps(ps, p.Points)
 	checkIntervals(ps, p)
+	checkParams(ps, p)
+	checkCommands(ps, p)
 	checkRules(ps, p)
 	return errors.Join(ps.errs...)
 }
@@ -211,6 +213,11 @@ func checkRules(ps *problems, p *Profile) {
 				ps.add(at+"."+ref.path, "no point %q in profile %q", ref.name, p.Name)
 			}
 		}
+		for _, ref := range paramRefs(n) {
+			if p.Param(ref.name) == nil {
+				ps.add(at+"."+ref.path, "no parameter %q in profile %q (declare it under params:)", ref.name, p.Name)
+			}
+		}
 	}
 }
 
@@ -239,6 +246,23 @@ func pointRefs(n *yaml.Node) []pointRef {
 						refs = append(refs, pointRef{fmt.Sprintf("when[%d].all[%d].point", i, j), s})
 					}
 				}
+			}
+		}
+	}
+	return refs
+}
+
+// paramRefs lists the parameter names a rule mapping refers to:
+// threshold_param and when[].not_equals_param.
+func paramRefs(n *yaml.Node) []pointRef {
+	var refs []pointRef
+	if s := scalar(n, "threshold_param"); s != "" {
+		refs = append(refs, pointRef{"threshold_param", s})
+	}
+	if v := value(n, "when"); v != nil {
+		for i, c := range v.Content {
+			if s := scalar(c, "not_equals_param"); s != "" {
+				refs = append(refs, pointRef{fmt.Sprintf("when[%d].not_equals_param", i), s})
 			}
 		}
 	}

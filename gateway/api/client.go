@@ -77,7 +77,12 @@ func (c *Client) Rules(ctx context.Context) (Rules, error) {
 // get fetches path into v. A socket nobody answers on gives an error
 // wrapping ErrNoDaemon; one the user may not open wraps fs.ErrPermission.
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://fenghuo"+path, nil)
+	return c.do(ctx, http.MethodGet, path, v)
+}
+
+// do sends one request without a body and decodes the JSON answer into v.
+func (c *Client) do(ctx context.Context, method, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://fenghuo"+path, nil)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,9 @@ type Handlers struct {
 	// History and TestAlarm: see history.go.
 	History   func(ctx context.Context, q HistoryQuery) (History, error)
 	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
-	Bus       BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	// Control writes a device's command register (control.go).
+	Control func(ctx context.Context, req ControlRequest) (Control, error)
+	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
 }
 
 // Server serves Handlers on a unix socket.
@@ -150,6 +152,7 @@ func mux(h Handlers) *http.ServeMux {
 		})
 	}
 	routeHistory(m, h)
+	routeControl(m, h)
 	return m
 }
 

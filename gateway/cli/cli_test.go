@@ -130,7 +130,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "-c", "a.yaml", "extra"}, []string{`unknown command "extra" for "fenghuo run"`}},
 		{[]string{"sim"}, []string{"sim: --config FILE is required"}},
 		{[]string{"demo", "now"}, []string{`unknown command "now" for "fenghuo demo"`}},
-		{[]string{"station"}, []string{"station: a command is required (ack, watch)"}},
+		{[]string{"station"}, []string{"station: a command is required (ack, centre, watch)"}},
 		{[]string{"station", "watch"}, []string{"station watch: --broker URL is required"}},
 		{[]string{"station", "ack"}, []string{"station ack: exactly one TICKET_ID is required"}},
 		{[]string{"station", "ack", "--broker", "tcp://127.0.0.1:1883", "--township", "330502103", "--gateway", "gw-1"}, []string{"station ack: exactly one TICKET_ID is required"}},

@@ -183,7 +183,7 @@ gateway:
   id: gw-330502103-diag-02
   site: {name: 云村文化礼堂, township: 织里镇, township_code: "330502103"}
 buses:
-  - {name: rs485-1, type: rtu, port: "%s", baud: 19200, timeout: 150ms, retries: 0}
+  - {name: rs485-1, type: rtu, port: "%s", baud: 19200, timeout: 400ms, retries: 0}
 devices:
   - {id: smoke-1f-kitchen, name: 一楼厨房烟感, bus: rs485-1, slave: 1, profile: smoke-detector, poll: %s}
   - {id: efd-1f-main, name: 一楼总配电箱, bus: rs485-1, slave: 7, profile: electrical-fire-1p, poll: %s}

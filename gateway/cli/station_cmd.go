@@ -19,7 +19,7 @@ func newStationCmd() *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  needCommand,
 	}
-	c.AddCommand(newStationWatchCmd(), newStationAckCmd())
+	c.AddCommand(newStationWatchCmd(), newStationAckCmd(), newStationCentreCmd())
 	return c
 }
 

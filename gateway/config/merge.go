@@ -15,6 +15,9 @@ type DeviceRuleSet struct {
 	Specs   []rules.Spec // effective rules, without targeting fields
 	// Points maps the profile's point names to their units.
 	Points map[string]string
+	// Params are the device's parameter values: the profile's defaults
+	// overridden by devices[].params (rules.DeviceRules.Params).
+	Params map[string]float64
 }
 
 // DeviceRules returns, per device in config order, its effective rules:
@@ -53,6 +56,7 @@ func (c *Config) DeviceRules(profiles *profile.Set) ([]DeviceRuleSet, error) {
 			Device: d.ID, Profile: pr.Name,
 			Specs:  c.mergeRules(d, slices.Clone(base)),
 			Points: units(pr),
+			Params: paramValues(pr, d),
 		})
 	}
 	if err := p.err(); err != nil {
@@ -106,7 +110,7 @@ func (c *Config) validateMergedRules(p *problems) {
 		return
 	}
 	for i, s := range sets {
-		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points}}); err != nil {
+		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points, Params: s.Params}}); err != nil {
 			for _, e := range Problems(err) {
 				p.add(fmt.Sprintf("devices[%d]", i), "effective rules (profile %s with the config's rules:): %v", s.Profile, e)
 			}

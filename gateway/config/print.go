@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -20,33 +21,49 @@ func (c *Config) Print(w io.Writer) error {
 	if err := enc.Encode(c); err != nil {
 		return fmt.Errorf("print config: %w", err)
 	}
-	return enc.Close()
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	var b strings.Builder
+	printParamNotes(&b, c.ParamNotes())
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // Summary is a one-line description of a valid config, e.g.
 //
 //	ok: gateway gw-330502103-yuncun-01, 2 buses, 5 devices (3 profiles), 23 rules, broker tls://mqtt.township.example:8883
 //
-// The rule count is the sum of every device's effective rules.
+// The rule count is the sum of every device's effective rules that run;
+// rules left out for want of a device parameter are counted after the
+// broker ("; 2 rules left out for want of a device parameter (see --print)").
 func (c *Config) Summary() string {
 	profiles := map[string]bool{}
 	for _, d := range c.Devices {
 		profiles[d.Profile] = true
 	}
-	rules := "rules unresolved"
+	rules, leftOut := "rules unresolved", ""
 	if c.profiles != nil {
 		if sets, err := c.DeviceRules(c.profiles); err == nil {
-			n := 0
+			n, off := 0, 0
 			for _, s := range sets {
 				n += len(s.Specs)
 			}
+			for _, note := range c.ParamNotes() {
+				if !note.Compiled {
+					n, off = n-1, off+1
+				}
+			}
 			rules = fmt.Sprintf("%d %s", n, plural(n, "rule"))
+			if off > 0 {
+				leftOut = fmt.Sprintf("; %d %s left out for want of a device parameter (see --print)", off, plural(off, "rule"))
+			}
 		}
 	}
-	return fmt.Sprintf("ok: gateway %s, %d %s, %d %s (%d %s), %s, broker %s",
+	return fmt.Sprintf("ok: gateway %s, %d %s, %d %s (%d %s), %s, broker %s%s",
 		c.Gateway.ID, len(c.Buses), plural(len(c.Buses), "bus"),
 		len(c.Devices), plural(len(c.Devices), "device"), len(profiles), plural(len(profiles), "profile"),
-		rules, c.Uplink.MQTT.Broker)
+		rules, c.Uplink.MQTT.Broker, leftOut)
 }
 
 func plural(n int, word string) string {

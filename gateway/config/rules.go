@@ -99,6 +99,7 @@ func (c *Config) validateRules(p *problems) {
 			c.checkDisabled(p, at, r, profs)
 		} else {
 			p.addAt(at+".", named(r.ID, r.Validate(pointsOfAll(profs))))
+			checkRuleParams(p, at, r, profs)
 		}
 		for _, d := range devs {
 			key := r.ID + "/" + d

@@ -81,6 +81,9 @@ type Uplink struct {
 	MQTT      MQTT          `yaml:"mqtt"`
 	Heartbeat time.Duration `yaml:"heartbeat"` // status interval, default 30s
 	Telemetry Telemetry     `yaml:"telemetry"`
+	// HealthInterval is how often the health report and the self-test
+	// event go out (GB/T 45839 5.6.5: at least every 24 h); default 24h.
+	HealthInterval time.Duration `yaml:"health_interval"`
 }
 
 // MQTT is the broker connection.
@@ -143,6 +146,7 @@ const (
 	DefaultHeartbeat    = 30 * time.Second
 	DefaultTelemetry    = 60 * time.Second
 	DefaultTelemetryGap = 10 * time.Second
+	DefaultHealth       = 24 * time.Hour
 	DefaultBufferPath   = "/var/lib/fenghuo/outbox.db"
 	DefaultMaxSize      = 256 * MiB
 	DefaultSocket       = "/run/fenghuo/fenghuo.sock"
@@ -157,6 +161,7 @@ func (c *Config) setDefaults() {
 	c.Uplink.MQTT.Keepalive = DefaultKeepalive
 	c.Uplink.Heartbeat = DefaultHeartbeat
 	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
+	c.Uplink.HealthInterval = DefaultHealth
 	c.Buffer = Buffer{Path: DefaultBufferPath, MaxSize: DefaultMaxSize}
 	c.Local = Local{Socket: DefaultSocket, Metrics: DefaultMetrics}
 	c.Log = Log{Level: "info", Format: "text"}

@@ -34,6 +34,9 @@ func (c *Config) validateUplink(p *problems) {
 	checkTopicPrefix(p, m.TopicPrefix)
 	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
 	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
+	if h := c.Uplink.HealthInterval; h < time.Minute || h > 24*time.Hour {
+		p.add("uplink.health_interval", "%s is out of range 1m..24h (GB/T 45839 5.6.5: a health report at least every 24 h)", h)
+	}
 	if c.Uplink.Telemetry.Enabled {
 		t := c.Uplink.Telemetry
 		positive(p, "uplink.telemetry.interval", t.Interval, time.Second)

@@ -178,6 +178,7 @@ func (c *Config) validateDevices(p *problems) {
 		}
 		c.validateSlave(p, i, d, slaves)
 		c.validateDeviceProfile(p, at, d)
+		c.validateDeviceParams(p, at, d)
 		if p.present[at+".poll"] && d.Poll <= 0 {
 			p.add(at+".poll", "%s must be greater than 0 (or leave it out for the profile's default)", d.Poll)
 		}

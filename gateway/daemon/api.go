@@ -96,6 +96,7 @@ func (d *Daemon) apiHandlers() api.Handlers {
 		// diag history and test-alarm: api_history.go
 		History:   d.apiHistory,
 		TestAlarm: d.apiTestAlarm,
+		Control:   d.apiControl,    // control.go
 		Bus:       d.busHandlers(), // read, scan, trace: busapi.go
 	}
 }
@@ -186,8 +187,8 @@ func (d *Daemon) apiAlarms(ctx context.Context) (api.Alarms, error) {
 	for _, rs := range d.engine.Explain(now) {
 		hazard[[2]string{rs.Device, rs.Rule}] = rs.Hazard
 	}
-	acks := d.lastAcks(ctx)
 	out := api.Alarms{Now: now, Alarms: []api.Alarm{}}
+	ids := []string{}
 	for _, o := range d.engine.Open() {
 		a := api.Alarm{TicketID: d.ticketID(o.Device, o.TicketID), Device: o.Device, Rule: o.Rule, Level: o.Level, Since: o.Since,
 			Hazard: hazard[[2]string{o.Device, o.Rule}]}
@@ -197,10 +198,14 @@ func (d *Daemon) apiAlarms(ctx context.Context) (api.Alarms, error) {
 		if h, ok := rules.LookupHazard(a.Hazard); ok {
 			a.LabelZh = h.Zh
 		}
-		if ack, ok := acks[a.TicketID]; ok {
-			a.AckedBy, a.AckedAt = ack.By, ack.At
-		}
 		out.Alarms = append(out.Alarms, a)
+		ids = append(ids, a.TicketID)
+	}
+	acks := d.lastAcks(ctx, ids)
+	for i, a := range out.Alarms {
+		if ack, ok := acks[a.TicketID]; ok {
+			out.Alarms[i].AckedBy, out.Alarms[i].AckedAt = ack.By, ack.At
+		}
 	}
 	return out, nil
 }
@@ -210,21 +215,45 @@ func (d *Daemon) ticketID(device, episode string) string {
 	return ticket.TicketID(d.cfg.Gateway.ID, device, episode)
 }
 
-// lastAcks is the latest township acknowledgement of each ticket, when the
-// outbox records them.
-func (d *Daemon) lastAcks(ctx context.Context) map[string]outbox.Ack {
+// latestAcker is an outbox that looks up the newest ack of given tickets
+// in its store (the SQLite outbox) instead of loading every ack.
+type latestAcker interface {
+	LatestAcks(ctx context.Context, ticketIDs ...string) (map[string]outbox.Ack, error)
+}
+
+// lastAcks is the latest township acknowledgement of each of ticketIDs
+// (the tickets shown), when the outbox records them. It never loads the
+// whole acks table: the SQLite outbox answers in SQL, another Acker is
+// asked ticket by ticket.
+func (d *Daemon) lastAcks(ctx context.Context, ticketIDs []string) map[string]outbox.Ack {
+	if len(ticketIDs) == 0 {
+		return nil
+	}
+	if la, ok := any(d.store).(latestAcker); ok {
+		acks, err := la.LatestAcks(ctx, ticketIDs...)
+		if err != nil {
+			d.log.Warn("reading acknowledgements for the local API", "err", err)
+			return nil
+		}
+		return acks
+	}
 	acker, ok := any(d.store).(outbox.Acker)
 	if !ok {
 		return nil
 	}
-	acks, err := acker.Acks(ctx, "")
-	if err != nil {
-		d.log.Warn("reading acknowledgements for the local API", "err", err)
-		return nil
-	}
 	last := map[string]outbox.Ack{}
-	for _, a := range acks {
-		last[a.TicketID] = a
+	for _, id := range ticketIDs {
+		if _, seen := last[id]; seen {
+			continue
+		}
+		acks, err := acker.Acks(ctx, id)
+		if err != nil {
+			d.log.Warn("reading acknowledgements for the local API", "ticket", id, "err", err)
+			return last
+		}
+		if len(acks) > 0 {
+			last[id] = acks[len(acks)-1]
+		}
 	}
 	return last
 }

@@ -4,44 +4,102 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 )
 
+// maxHistoryRecords bounds one /v1/history answer (the newest are kept):
+// the outbox itself is bounded by buffer.max_size, but a full 256 MiB
+// outbox of small tickets would otherwise become one answer of ~100 MB.
+const maxHistoryRecords = 100_000
+
+// historyPage is how many records apiHistory reads from the outbox at a
+// time.
+const historyPage = 500
+
+// historyPager is an outbox that pages its history in SQL, newest first,
+// without payloads (the SQLite outbox).
+type historyPager interface {
+	HistoryPage(ctx context.Context, q outbox.HistoryQuery, before sqlite.HistoryCursor, n int) ([]outbox.Record, error)
+}
+
 // apiHistory answers /v1/history from the outbox: the stored ticket
-// events in time order, with the township's last ack of each ticket.
+// events in time order, with the township's last ack of each ticket. The
+// SQLite outbox is read in pages of historyPage records (keyset
+// pagination in SQL, newest first, without payloads) and the acks of each
+// page's tickets looked up in SQL, so neither the records nor the acks are
+// ever loaded whole; at most q.Limit (or maxHistoryRecords) are returned.
 func (d *Daemon) apiHistory(ctx context.Context, q api.HistoryQuery) (api.History, error) {
+	limit := maxHistoryRecords
+	if q.Limit > 0 && q.Limit < limit {
+		limit = q.Limit
+	}
+	oq := outbox.HistoryQuery{Since: q.Since, Until: q.Until, TicketID: q.TicketID, Limit: limit}
+	out := api.History{Now: time.Now(), Since: q.Since, Until: q.Until, Records: []api.HistoryRecord{}}
+	add := func(recs []outbox.Record) {
+		ids := make([]string, 0, len(recs))
+		for _, r := range recs {
+			ids = append(ids, r.TicketID)
+		}
+		acks := d.lastAcks(ctx, ids)
+		for _, r := range recs {
+			out.Records = append(out.Records, d.historyRecord(r, acks))
+		}
+	}
+	if p, ok := any(d.store).(historyPager); ok {
+		var cur sqlite.HistoryCursor
+		for len(out.Records) < limit {
+			recs, err := p.HistoryPage(ctx, oq, cur, min(historyPage, limit-len(out.Records)))
+			if err != nil {
+				return api.History{}, err
+			}
+			add(recs)
+			if len(recs) < historyPage {
+				break
+			}
+			last := recs[len(recs)-1]
+			cur = sqlite.HistoryCursor{CreatedAt: last.CreatedAt, Seq: last.Seq}
+		}
+		if len(out.Records) == maxHistoryRecords {
+			d.log.Warn("diag history: answer cut to the newest records; narrow it with --since/--until", "records", maxHistoryRecords)
+		}
+		slices.Reverse(out.Records) // oldest first
+		return out, nil
+	}
 	h, ok := any(d.store).(outbox.Historian)
 	if !ok {
 		return api.History{}, errors.New("this gateway's outbox keeps no history")
 	}
-	recs, err := h.History(ctx, outbox.HistoryQuery{Since: q.Since, Until: q.Until, TicketID: q.TicketID, Limit: q.Limit})
+	recs, err := h.History(ctx, oq)
 	if err != nil {
 		return api.History{}, err
 	}
-	acks := d.lastAcks(ctx)
-	out := api.History{Now: time.Now(), Since: q.Since, Until: q.Until, Records: make([]api.HistoryRecord, 0, len(recs))}
-	for _, r := range recs {
-		hr := api.HistoryRecord{
-			Seq: r.Seq, CreatedAt: r.CreatedAt, State: r.State, Level: r.Level, Hazard: r.Hazard, Rule: r.Rule,
-			Device: r.Device, TicketID: r.TicketID, EventID: r.EventID, SentAt: r.SentAt,
-		}
-		if info, ok := rules.LookupHazard(r.Hazard); ok {
-			hr.LabelZh, hr.LabelEn, hr.Kind = info.Zh, info.En, info.Kind
-		}
-		if dev, _, ok := d.eventDevice(r.Device); ok {
-			hr.DeviceName = dev.Name
-		}
-		if a, ok := acks[r.TicketID]; ok {
-			hr.AckedBy, hr.AckedAt = a.By, a.At
-		}
-		out.Records = append(out.Records, hr)
-	}
+	add(recs)
 	return out, nil
+}
+
+// historyRecord is one outbox record as /v1/history shows it.
+func (d *Daemon) historyRecord(r outbox.Record, acks map[string]outbox.Ack) api.HistoryRecord {
+	hr := api.HistoryRecord{
+		Seq: r.Seq, CreatedAt: r.CreatedAt, State: r.State, Level: r.Level, Hazard: r.Hazard, Rule: r.Rule,
+		Device: r.Device, TicketID: r.TicketID, EventID: r.EventID, SentAt: r.SentAt,
+	}
+	if info, ok := rules.LookupHazard(r.Hazard); ok {
+		hr.LabelZh, hr.LabelEn, hr.Kind = info.Zh, info.En, info.Kind
+	}
+	if dev, _, ok := d.eventDevice(r.Device); ok {
+		hr.DeviceName = dev.Name
+	}
+	if a, ok := acks[r.TicketID]; ok {
+		hr.AckedBy, hr.AckedAt = a.By, a.At
+	}
+	return hr
 }
 
 // apiTestAlarm commits a `test` ticket event of a device to the outbox

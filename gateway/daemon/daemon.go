@@ -60,6 +60,9 @@ type Daemon struct {
 	started time.Time
 	metrics *metrics
 	telem   *telemetry // nil when uplink.telemetry is off; the rule loop's
+	health  *health    // the periodic health report and self-test; the rule loop's
+	// configHash identifies the running config (status, health report).
+	configHash string
 
 	mu          sync.Mutex // guards deviceState.online/stats, metricsAddr and storage
 	confirmBuf  []string   // the rule loop's: devices to read again (confirm.go)
@@ -98,6 +101,8 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.metrics = newMetrics(d)
 	d.telem = newTelemetry(d, time.Now())
+	d.health = newHealth(opts.Config.Uplink.HealthInterval, time.Now())
+	d.configHash = opts.Config.Hash()
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -123,7 +128,13 @@ func New(opts Options) (*Daemon, error) {
 }
 
 // openOutbox opens the SQLite outbox and restores open hazards into the
-// engine.
+// engine. An outbox that cannot be opened for any reason but corruption
+// (permission, read-only filesystem, I/O error, missing directory: an
+// *sqlite.OpenError) fails New with a message naming buffer.path, so
+// `fenghuo run` exits 1 and the file keeps its unsent events; a corrupt
+// one is moved aside by sqlite.Open. A break in the outbox's history
+// (st.Continuity(): database missing, moved aside or replaced) is logged
+// at ERROR by sqlite.Open and kept for the status.
 func (d *Daemon) openOutbox() error {
 	st, err := sqlite.Open(d.cfg.Buffer.Path, sqlite.Options{Logger: d.log})
 	if err != nil {
@@ -208,7 +219,7 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 			d.retryStorage(ctx, now)
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
-			telem = d.telemetryRecords(now)
+			telem = append(d.telemetryRecords(now), d.healthRecords(now)...)
 		case <-busesDone:
 			d.commit(d.step(drain(polls, nil)))
 			d.saveBaselines(time.Now(), true)

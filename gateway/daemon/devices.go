@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/device"
@@ -105,7 +106,7 @@ func (d *Daemon) buildEngine() error {
 	}
 	devs := make([]rules.DeviceRules, 0, len(sets)+1)
 	for _, s := range sets {
-		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs, Points: s.Points})
+		devs = append(devs, rules.DeviceRules{Device: s.Device, Specs: s.Specs, Points: s.Points, Params: s.Params})
 	}
 	// config validation keeps devices off the gateway's id (and the engine
 	// refuses a duplicate device id).
@@ -113,6 +114,10 @@ func (d *Daemon) buildEngine() error {
 	eng, err := rules.NewEngine(devs)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
+	}
+	for _, n := range eng.Notes() {
+		d.log.Info("rule reduced or left out for want of a device parameter (devices[].params)",
+			"device", n.Device, "rule", n.Rule, "compiled", n.Compiled, "missing", strings.Join(n.Missing, ","))
 	}
 	d.engine = eng
 	return nil

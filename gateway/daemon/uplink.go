@@ -38,10 +38,18 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 func (d *Daemon) status() ticket.Status {
 	d.mu.Lock()
 	online := 0
+	busErrors := map[string]ticket.BusErrors{}
 	for _, ds := range d.devices {
 		if ds.online {
 			online++
 		}
+		h, b := ds.stats.health, busErrors[ds.cfg.Bus]
+		b.Requests += h.Requests
+		b.Timeouts += h.Timeouts
+		b.FrameErrors += h.FrameErrors
+		b.Exceptions += h.Exceptions
+		b.Other += h.OtherErrors
+		busErrors[ds.cfg.Bus] = b
 	}
 	d.mu.Unlock()
 	st := ticket.Status{
@@ -53,6 +61,8 @@ func (d *Daemon) status() ticket.Status {
 		At:            ticket.FormatTime(time.Now()),
 		DevicesOnline: online,
 		DevicesTotal:  len(d.devices),
+		BusErrors:     busErrors,
+		ConfigHash:    d.configHash,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -17,7 +17,7 @@ const SchemaFile = "docs/ticket.schema.json"
 
 // Validator checks payloads against docs/ticket.schema.json.
 type Validator struct {
-	any, ticket, status, telemetry *jsonschema.Schema
+	any, ticket, status, telemetry, health *jsonschema.Schema
 }
 
 var (
@@ -59,6 +59,12 @@ func (v *Validator) ValidateStatus(t testing.TB, payload []byte) {
 func (v *Validator) ValidateTelemetry(t testing.TB, payload []byte) {
 	t.Helper()
 	check(t, v.telemetry, "telemetry", payload)
+}
+
+// ValidateHealth checks a fenghuo.health.v1 payload.
+func (v *Validator) ValidateHealth(t testing.TB, payload []byte) {
+	t.Helper()
+	check(t, v.health, "health", payload)
 }
 
 // ValidateTicket checks a ticket payload with the shared validator.
@@ -121,7 +127,7 @@ func compile() (*Validator, error) {
 	for _, x := range []struct {
 		dst **jsonschema.Schema
 		ref string
-	}{{&v.any, id}, {&v.ticket, id + "#/$defs/ticket"}, {&v.status, id + "#/$defs/status"}, {&v.telemetry, id + "#/$defs/telemetry"}} {
+	}{{&v.any, id}, {&v.ticket, id + "#/$defs/ticket"}, {&v.status, id + "#/$defs/status"}, {&v.telemetry, id + "#/$defs/telemetry"}, {&v.health, id + "#/$defs/health"}} {
 		if *x.dst, err = c.Compile(x.ref); err != nil {
 			return nil, fmt.Errorf("%s: compile %s: %w", path, x.ref, err)
 		}

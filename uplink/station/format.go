@@ -202,3 +202,44 @@ func TelemetryLine(t ticket.Telemetry) string {
 	}
 	return b.String()
 }
+
+// HealthLine is the readable form of a health report: the self-test's
+// verdict, devices that answered in the period, storage and uplink.
+func HealthLine(h ticket.Health) string {
+	verdict := "self-test ok"
+	if !h.SelfTest.OK {
+		var bad []string
+		for _, c := range []struct {
+			name string
+			ok   bool
+		}{{"bus", h.SelfTest.Bus}, {"storage", h.SelfTest.Storage}, {"uplink", h.SelfTest.Uplink}} {
+			if !c.ok {
+				bad = append(bad, c.name)
+			}
+		}
+		verdict = "SELF-TEST FAILED: " + strings.Join(bad, ", ")
+	}
+	answered := 0
+	for _, d := range h.Devices {
+		if d.PollsOK > 0 {
+			answered++
+		}
+	}
+	return fmt.Sprintf("%s health %s: %s · devices %d/%d answered in %s · storage %s free · config %s",
+		clock(h.At), h.Gateway.ID, verdict, answered, len(h.Devices),
+		(time.Duration(h.PeriodS) * time.Second).String(), bytesIEC(h.Storage.FreeBytes), h.ConfigHash)
+}
+
+// bytesIEC is n in KiB, MiB or GiB with one decimal.
+func bytesIEC(n uint64) string {
+	const k = 1024
+	switch {
+	case n >= k*k*k:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(k*k*k))
+	case n >= k*k:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(k*k))
+	case n >= k:
+		return fmt.Sprintf("%.1f KiB", float64(n)/k)
+	}
+	return fmt.Sprintf("%d B", n)
+}

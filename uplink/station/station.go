@@ -6,6 +6,7 @@
 package station
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -54,6 +55,7 @@ type Counters struct {
 	OpenGaps   int    // seq ranges still missing, over all gateways
 	Statuses   uint64
 	Telemetry  uint64 // telemetry messages (with Options.Telemetry)
+	Health     uint64 // health reports (with Options.Telemetry)
 	Invalid    uint64 // payloads that did not parse
 }
 
@@ -189,6 +191,10 @@ func (w *Watcher) HandleMessage(topic string, payload []byte, retained bool, rx 
 }
 
 func (w *Watcher) handleTelemetry(gw string, payload []byte) {
+	if bytes.Contains(payload, []byte(`"`+ticket.HealthSchema+`"`)) {
+		w.handleHealth(gw, payload)
+		return
+	}
 	t, err := ticket.ParseTelemetry(payload)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -205,6 +211,25 @@ func (w *Watcher) handleTelemetry(gw string, payload []byte) {
 	}
 	if w.opts.OnTelemetry != nil {
 		w.opts.OnTelemetry(t)
+	}
+}
+
+// handleHealth prints the gateway's periodic health report (it shares the
+// telemetry topic).
+func (w *Watcher) handleHealth(gw string, payload []byte) {
+	h, err := ticket.ParseHealth(payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.c.Invalid++
+		fmt.Fprintf(w.opts.Out, "invalid health report from %s: %v\n", gw, err)
+		return
+	}
+	w.c.Health++
+	if w.opts.JSON {
+		fmt.Fprintf(w.opts.Out, "%s\n", payload)
+	} else {
+		fmt.Fprintln(w.opts.Out, HealthLine(h))
 	}
 }
 

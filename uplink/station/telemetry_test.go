@@ -52,3 +52,23 @@ func TestTelemetryLine(t *testing.T) {
 		t.Errorf("Options.Telemetry: topics %v lack P/T/+/telemetry", w.Topics())
 	}
 }
+
+// A health report on the telemetry topic is told apart by its schema.
+func TestHealthOnTelemetryTopic(t *testing.T) {
+	var out syncBuf
+	w := station.NewWatcher(station.Options{Out: &out, Telemetry: true})
+	h := ticket.Health{Schema: ticket.HealthSchema, Gateway: ticket.HealthGateway{ID: gw}, At: "2026-12-04T08:15:02.314+08:00",
+		PeriodS: 86400, ConfigHash: "3f9a0c12d4e5b678",
+		Devices:  []ticket.HealthDevice{{ID: "a", PollsOK: 3, Polls: 3}, {ID: "b", Polls: 3}},
+		Storage:  ticket.HealthStorage{FreeBytes: 5 << 30, WriteOK: true},
+		SelfTest: ticket.SelfTest{Bus: false, Storage: true, Uplink: true}}
+	payload, err := h.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Handle(topics.Telemetry(), payload)
+	want := "08:15:02 health " + gw + ": SELF-TEST FAILED: bus · devices 1/2 answered in 24h0m0s · storage 5.0 GiB free · config 3f9a0c12d4e5b678"
+	if c := w.Counters(); c.Health != 1 || c.Telemetry != 0 || c.Invalid != 0 || !strings.Contains(out.String(), want) {
+		t.Fatalf("counters %+v, output:\n%s\nwant %s", c, out.String(), want)
+	}
+}

@@ -46,6 +46,19 @@ type Status struct {
 	FallbackImported int `json:"fallback_imported,omitempty"`
 	// LastAck is the township's last acknowledgement (downlink ack).
 	LastAck *StatusAck `json:"last_ack,omitempty"`
+	// BusErrors counts each bus's failed read attempts since the start.
+	BusErrors map[string]BusErrors `json:"bus_errors,omitempty"`
+	// ConfigHash identifies the running config (config.Config.Hash).
+	ConfigHash string `json:"config_hash,omitempty"`
+}
+
+// BusErrors are one bus's read attempts and how they failed.
+type BusErrors struct {
+	Requests    uint64 `json:"requests"`
+	Timeouts    uint64 `json:"timeouts"`
+	FrameErrors uint64 `json:"frame_errors"` // CRC, framing, length
+	Exceptions  uint64 `json:"exceptions"`   // Modbus exception replies
+	Other       uint64 `json:"other"`
 }
 
 // StatusAck is who acknowledged which ticket, and when.

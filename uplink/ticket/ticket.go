@@ -53,6 +53,8 @@ type Ticket struct {
 	Evidence       *rules.Evidence `json:"evidence,omitempty"`
 	SuggestionZh   string          `json:"suggestion_zh,omitempty"`
 	TicketDefaults *TicketDefaults `json:"ticket_defaults,omitempty"`
+	// Operation is set on an operation record (state operation) only.
+	Operation *Operation `json:"operation,omitempty"`
 }
 
 // Label is the hazard's name in Chinese and English.

@@ -31,6 +31,7 @@ func Run(t *testing.T, newOutbox func(t *testing.T) outbox.Outbox) {
 		{"OpenTickets", testOpenTickets},
 		{"Ack", testAck},
 		{"OldestUnsentTicket", testOldestUnsentTicket},
+		{"Restore", testRestore},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newOutbox(t)) })

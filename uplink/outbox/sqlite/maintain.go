@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -17,7 +18,38 @@ var _ interface {
 	outbox.Maintainer
 } = (*Store)(nil)
 
-// Ack implements [outbox.Acker].
+// Bounds on acknowledgements (issue 15: an hour of ack flood grew an
+// unbounded acks table to 214 MB). With them, the acks of a ticket take at
+// most about AcksPerTicket × (MaxAckBy + 2 × its id + ackOverhead) bytes,
+// they count in [Store.Size] (so in buffer.max_size), and they go when
+// their ticket's records go.
+const (
+	// MaxAckBy is the bytes of `by` an ack keeps: longer text is cut at a
+	// UTF-8 boundary and ends in "…".
+	MaxAckBy = 256
+	// AcksPerTicket is how many acks of one ticket are kept: the newest.
+	AcksPerTicket = 8
+	// ackOverhead is the estimated bytes of an ack row beyond its text
+	// (rowid, time, index entry).
+	ackOverhead = 48
+)
+
+// clipBy bounds an ack's `by` to MaxAckBy bytes.
+func clipBy(by string) string {
+	if len(by) <= MaxAckBy {
+		return by
+	}
+	const ell = "…"
+	cut := MaxAckBy - len(ell)
+	for cut > 0 && !utf8.RuneStart(by[cut]) {
+		cut--
+	}
+	return by[:cut] + ell
+}
+
+// Ack implements [outbox.Acker]. `by` is cut to [MaxAckBy] bytes and only
+// the newest [AcksPerTicket] acks of a ticket are kept, so a flood of acks
+// cannot grow the database.
 func (s *Store) Ack(ctx context.Context, ticketID, by string, at time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -31,8 +63,12 @@ func (s *Store) Ack(ctx context.Context, ticketID, by string, at time.Time) erro
 	if n == 0 {
 		return fmt.Errorf("%w %q", outbox.ErrUnknownTicket, ticketID)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO acks (ticket_id, by_whom, at) VALUES (?, ?, ?)`, ticketID, by, at.UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO acks (ticket_id, by_whom, at) VALUES (?, ?, ?)`, ticketID, clipBy(by), at.UnixNano()); err != nil {
 		return fmt.Errorf("outbox ack: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM acks WHERE ticket_id = ? AND rowid NOT IN (
+		SELECT rowid FROM acks WHERE ticket_id = ? ORDER BY at DESC, rowid DESC LIMIT ?)`, ticketID, ticketID, AcksPerTicket); err != nil {
+		return fmt.Errorf("outbox ack: pruning older acks: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("outbox ack: commit: %w", err)
@@ -103,19 +139,36 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r outbox.Retention) (i
 		return 0, fmt.Errorf("outbox prune telemetry: %w", err)
 	}
 	nm, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, orphanAcks); err != nil {
+		return 0, fmt.Errorf("outbox prune acks: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("outbox prune: commit: %w", err)
 	}
 	return int(nt + nm), nil
 }
 
-// Size is the bytes the records take, as bounded by MaxSize: payloads
-// plus an estimated rowOverhead per record (columns, indexes). The file
-// itself may be larger until SQLite reuses the pages freed by eviction
-// (it reuses them before growing the file).
+// orphanAcks deletes the acks of tickets that have no record left: they
+// go with their ticket's records (pruned or evicted).
+const orphanAcks = `DELETE FROM acks WHERE NOT EXISTS (
+	SELECT 1 FROM records r WHERE r.ticket_id = acks.ticket_id AND r.priority < 2)`
+
+// supersededAcks deletes every ack but the newest of each ticket.
+const supersededAcks = `DELETE FROM acks WHERE rowid NOT IN (
+	SELECT (SELECT b.rowid FROM acks b WHERE b.ticket_id = t.ticket_id ORDER BY b.at DESC, b.rowid DESC LIMIT 1)
+	FROM (SELECT DISTINCT ticket_id FROM acks) t)`
+
+// Size is the bytes the records and acks take, as bounded by MaxSize:
+// payloads plus an estimated rowOverhead per record (columns, indexes),
+// and the acks' text plus ackOverhead each. The file itself may be larger
+// until SQLite reuses the pages freed by eviction (it reuses them before
+// growing the file).
 func (s *Store) Size(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(length(payload)), 0) + count(*) * ? FROM records`, rowOverhead).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT coalesce(sum(length(payload)), 0) + count(*) * ? FROM records) +
+		(SELECT coalesce(sum(2 * length(ticket_id) + length(by_whom)), 0) + count(*) * ? FROM acks)`,
+		rowOverhead, ackOverhead).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox size: %w", err)
 	}
 	return n, nil
@@ -137,12 +190,14 @@ type candidate struct {
 }
 
 // Evict implements [outbox.Maintainer]. While the database uses more than
-// maxBytes, in this order (DESIGN §6): telemetry, oldest first; delivered
+// maxBytes, in this order (DESIGN §6): acks of tickets with no record left
+// and every ack but the newest of each ticket; telemetry, oldest first; delivered
 // ticket records, oldest first; then unsent ticket records — of cleared
 // tickets first, then by level (4 before 3 before 2), oldest first — each
 // replaced by a tombstone (state dropped, same seq, event_id, ticket_id,
 // hazard, level, device; no evidence) that the link publishes in its
-// place. Never touched: records of an open level-1 ticket, the latest
+// place; the acks of a ticket go with its last record. Never touched:
+// records of an open level-1 ticket, the latest
 // record of any open ticket, unsent tombstones. Unsent drops are counted.
 // Each pass frees about 10 % below the limit so eviction does not run on
 // every append.
@@ -156,6 +211,19 @@ func (s *Store) Evict(ctx context.Context, maxBytes int64) (outbox.Evicted, erro
 		return ev, err
 	}
 	ev.SizeBefore, ev.SizeAfter = size, size
+	if size > maxBytes {
+		// Acks first: those of tickets with no record left, and all but the
+		// newest of each ticket (the one diag alarms and history show).
+		for _, q := range []string{orphanAcks, supersededAcks} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				return ev, fmt.Errorf("outbox evict acks: %w", err)
+			}
+		}
+		if size, err = s.Size(ctx); err != nil {
+			return ev, err
+		}
+		ev.SizeAfter = size
+	}
 	for pass := 0; pass < 4 && size > maxBytes; pass++ {
 		need := size - maxBytes*9/10
 		n, err := s.evictPass(ctx, need, &ev)
@@ -246,6 +314,9 @@ func (s *Store) evictPass(ctx context.Context, need int64, ev *outbox.Evicted) (
 	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value + CASE name
 		WHEN 'dropped_tickets' THEN ? WHEN 'dropped_telemetry' THEN ? ELSE 0 END`, droppedTickets, droppedTelem); err != nil {
 		return 0, fmt.Errorf("outbox evict: counters: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, orphanAcks); err != nil {
+		return 0, fmt.Errorf("outbox evict acks: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("outbox evict: commit: %w", err)

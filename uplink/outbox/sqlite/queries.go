@@ -77,6 +77,7 @@ func (s *Store) commit(ctx context.Context, recs []outbox.Record) ([]outbox.Reco
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("outbox append: commit: %w", err)
 	}
+	s.noteSeq(ticket)
 	return out, nil
 }
 

@@ -7,9 +7,17 @@
 // previous commit was being synced and commits them together, in one
 // transaction with one fsync; each Append still returns only after its own
 // records are on disk. A burst of alarms from many devices therefore costs
-// a few fsyncs, not one per alarm ([Options.NoGroupCommit] turns it off). A corrupt or unreadable database file is moved aside
-// (path.corrupt-<timestamp>) and a fresh one is created: the gateway keeps
-// forwarding (DESIGN §6).
+// a few fsyncs, not one per alarm ([Options.NoGroupCommit] turns it off).
+//
+// Storage faults (DESIGN §6, issue 15): a corrupt database file (not a
+// database, malformed, failing quick_check) is moved aside
+// (path.corrupt-<timestamp>) and a fresh one is created, so the gateway
+// keeps forwarding; a file that cannot be opened for any other reason
+// (permission, read-only filesystem, I/O error, missing directory) is left
+// alone and Open fails with an [*OpenError]. A state file beside the
+// database (path.state) keeps the outbox id and the last ticket seq, so a
+// lost or replaced database continues the seq ([Store.Continuity]);
+// [Store.CheckFile] notices a database deleted or replaced while running.
 package sqlite
 
 import (
@@ -30,7 +38,7 @@ import (
 )
 
 // schemaVersion is the version this code writes; see migrate.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
@@ -46,15 +54,17 @@ type Options struct {
 	NoGroupCommit bool
 }
 
-// CorruptError says the database at Path could not be used and was moved
-// to MovedTo; the Store returned with it is a fresh, empty outbox.
+// CorruptError says the database at Path failed SQLite's checks (not a
+// database, malformed, quick_check not ok) and was moved to MovedTo; the
+// Store returned with it is a fresh, empty outbox (whose seq continues
+// from the state file, see [Store.Continuity]).
 type CorruptError struct {
 	Path, MovedTo string
 	Cause         error
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("outbox %s is corrupt or unreadable (%v): moved aside to %s, a fresh outbox was created; unsent events in the old file were NOT forwarded", e.Path, e.Cause, e.MovedTo)
+	return fmt.Sprintf("outbox %s is corrupt (%v): moved aside to %s, a fresh outbox was created; unsent events in the old file were NOT forwarded", e.Path, e.Cause, e.MovedTo)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Cause }
@@ -65,7 +75,19 @@ type Store struct {
 	db        *sql.DB
 	path      string
 	now       func() time.Time
+	log       *slog.Logger
 	recovered *CorruptError
+	id        string      // outbox id (meta table)
+	file      os.FileInfo // the database file as opened, for CheckFile
+
+	continuity *Continuity
+	// stateMu guards the state file and what it last recorded.
+	stateMu   sync.Mutex
+	stateLast uint64   // last ticket seq committed
+	stateSeq  uint64   // last ticket seq written to the state file
+	stateErr  error    // the last state write's error, nil once one succeeds
+	stateGen  uint64   // generation of the last slot written
+	stateFile *os.File // the state file, open for in-place updates
 
 	// mu guards closed and sending on appends: Close takes it for writing,
 	// so no Append sends on a closed channel or starts on a closed db.
@@ -83,12 +105,23 @@ var _ interface {
 	outbox.TicketLister
 } = (*Store)(nil)
 
-// Open opens or creates the outbox at path. If the file exists but is not a
-// usable database, it is renamed to path.corrupt-<timestamp> (with its -wal
-// and -shm files), the rename is logged at ERROR, and a fresh database is
-// created: Open then returns the new Store and a nil error, and
-// [Store.Recovered] reports what happened. Any other failure (directory
-// missing, permission) is returned as an error.
+// Open opens or creates the outbox at path.
+//
+// Only a file whose content is bad (not a database, malformed, failing
+// PRAGMA quick_check) is moved aside: it is renamed to
+// path.corrupt-<timestamp> (with its -wal and -shm files), the rename is
+// logged at ERROR, a fresh database is created, and Open returns the new
+// Store with a nil error; [Store.Recovered] reports what happened.
+//
+// Anything else — permission denied, a read-only filesystem, an I/O error,
+// a missing directory, a database locked by another process — is returned
+// as an [*OpenError] naming the path and the cause, and the file is left
+// exactly as it is: its unsent events are not lost, and the caller must
+// refuse to start.
+//
+// Open also reconciles the database with its state file (path.state, see
+// [Store.Continuity]): a missing, moved-aside or replaced database
+// continues the ticket seq after the last one the state file recorded.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -100,21 +133,44 @@ func Open(path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s, err := open(path, opts)
-	if err == nil || !isCorrupt(err) {
-		return s, err
+	if err := preflight(path); err != nil {
+		return nil, err
 	}
-	moved, mvErr := moveAside(path, opts.Now())
-	if mvErr != nil {
-		return nil, fmt.Errorf("outbox %s is corrupt (%v) and cannot be moved aside: %w", path, err, mvErr)
-	}
-	ce := &CorruptError{Path: path, MovedTo: moved, Cause: err}
-	log.Error("OUTBOX CORRUPT: moved aside, starting a fresh outbox", "path", path, "moved_to", moved, "err", err)
-	s, err = open(path, opts)
+	_, statErr := os.Lstat(path)
+	existed := statErr == nil
+	prev, err := readState(statePath(path))
 	if err != nil {
-		return nil, fmt.Errorf("%v; and the fresh outbox failed: %w", ce, err)
+		var oe *OpenError
+		if errors.As(err, &oe) {
+			return nil, err
+		}
+		log.Error("OUTBOX STATE FILE UNREADABLE: ignoring it; the seq continues from the database alone", "path", statePath(path), "err", err)
+		prev = nil
 	}
-	s.recovered = ce
+	s, err := open(path, opts)
+	if err != nil && !isCorrupt(err) {
+		return nil, refusal(path, err)
+	}
+	if err != nil {
+		moved, mvErr := moveAside(path, opts.Now())
+		if mvErr != nil {
+			return nil, &OpenError{Path: path, Reason: fmt.Sprintf("corrupt (%v) and cannot be moved aside", err), Err: mvErr}
+		}
+		ce := &CorruptError{Path: path, MovedTo: moved, Cause: err}
+		log.Error("OUTBOX CORRUPT: moved aside, starting a fresh outbox", "path", path, "moved_to", moved, "err", err)
+		s, err = open(path, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%v; and the fresh outbox failed: %w", ce, refusal(path, err))
+		}
+		s.recovered = ce
+	}
+	s.log = log
+	if err := s.reconcile(prev, existed); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	if s.file, err = os.Stat(path); err != nil {
+		return nil, errors.Join(refusal(path, err), s.Close())
+	}
 	return s, nil
 }
 
@@ -138,6 +194,15 @@ func (s *Store) Close() error {
 		if s.written != nil {
 			<-s.written
 		}
+		if s.id != "" {
+			s.noteSeq(0) // retries a state write that failed
+		}
+		s.stateMu.Lock()
+		if s.stateFile != nil {
+			s.stateFile.Close()
+			s.stateFile = nil
+		}
+		s.stateMu.Unlock()
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
@@ -149,7 +214,7 @@ func open(path string, opts Options) (*Store, error) {
 	q.Set("_synchronous", "FULL")
 	q.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +236,22 @@ func open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// driverName is mattn/go-sqlite3 with walPragmas run on every connection.
+const driverName = "sqlite3_fenghuo_outbox"
+
+// walPragmas bound the WAL file: a checkpoint every 256 pages (1 MiB with
+// 4 KiB pages, instead of SQLite's 1000) and the file truncated back to
+// 1 MiB after one, so the WAL beside a small outbox (buffer.max_size down
+// to 1 MiB, on a small filesystem) stays about 1 MiB, flood or not.
+const walPragmas = `PRAGMA wal_autocheckpoint = 256; PRAGMA journal_size_limit = 1048576;`
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(walPragmas, nil)
+		return err
+	}})
+}
+
 // check fails for a file that is not a healthy SQLite database.
 func (s *Store) check() error {
 	var res string
@@ -189,21 +270,18 @@ type corrupt struct{ err error }
 func (c *corrupt) Error() string { return c.err.Error() }
 func (c *corrupt) Unwrap() error { return c.err }
 
-// classify marks as corrupt the errors that mean the file itself is bad
-// (not a database, malformed, unreadable); a busy or locked database is
-// returned as is, never moved aside.
+// classify marks as corrupt the errors that mean the file's content is
+// bad (not a database, malformed). Everything else — cannot open,
+// permission, read-only, I/O error, busy or locked — is returned as is:
+// the file may be perfectly good and must never be moved aside for it.
 func classify(path string, err error) error {
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return err
 	}
 	switch se.Code {
-	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrFormat:
+	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB:
 		return &corrupt{err}
-	case sqlite3.ErrCantOpen, sqlite3.ErrPerm, sqlite3.ErrIoErr:
-		if _, statErr := os.Stat(path); statErr == nil {
-			return &corrupt{err} // the file is there but unreadable
-		}
 	}
 	return err
 }
@@ -259,6 +337,18 @@ func (s *Store) migrate() error {
 			return classify(s.path, err)
 		}
 	}
+	if v < 3 {
+		if err := migrateV3(tx); err != nil {
+			return classify(s.path, err)
+		}
+	}
+	// The history's keyset pages (HistoryPage) walk this index backwards.
+	if _, err := tx.Exec(`CREATE INDEX IF NOT EXISTS records_history ON records (created_at, seq)`); err != nil {
+		return classify(s.path, err)
+	}
+	if s.id, err = readID(ctx, tx); err != nil {
+		return classify(s.path, fmt.Errorf("outbox %s: reading its id: %w", s.path, err))
+	}
 	return tx.Commit()
 }
 
@@ -302,6 +392,20 @@ CREATE INDEX records_created ON records (priority, created_at) WHERE sent_at IS 
 DELETE FROM schema_version;
 INSERT INTO schema_version VALUES (2);`
 	_, err := tx.Exec(ddl)
+	return err
+}
+
+// migrateV3 adds the meta table with the outbox's random id (see
+// state.go).
+func migrateV3(tx *sql.Tx) error {
+	const ddl = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+DELETE FROM schema_version;
+INSERT INTO schema_version VALUES (3);`
+	if _, err := tx.Exec(ddl); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`INSERT INTO meta VALUES ('outbox_id', ?)`, newOutboxID())
 	return err
 }
 

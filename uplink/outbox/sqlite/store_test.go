@@ -17,7 +17,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 )
 
-func openT(t *testing.T, path string) *sqlite.Store {
+func openT(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(path, sqlite.Options{})
 	if err != nil {
@@ -26,7 +26,7 @@ func openT(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
-func closeT(t *testing.T, s *sqlite.Store) {
+func closeT(t testing.TB, s *sqlite.Store) {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -1,0 +1,217 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/drivers/transport"
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+)
+
+// maxBy bounds the `by` of an operation (who asked), in bytes.
+const maxBy = 64
+
+// CheckControl refuses an action the device's profile has no command
+// register for, naming the ones it has.
+func CheckControl(dev config.Device, p *profile.Profile, action string) error {
+	if _, _, err := p.CommandOf(action); err != nil {
+		return api.Reject("device %s: %v", dev.ID, err)
+	}
+	return nil
+}
+
+// WriteCommand writes the action's command value to dev's command register
+// over tr (the bus owner's transport, or the line --direct opened). A
+// device that does not take the write is a Result "failed", not an error;
+// an error means nothing was tried.
+func WriteCommand(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, action string) (api.Control, error) {
+	cmd, pt, err := p.CommandOf(action)
+	if err != nil {
+		return api.Control{}, api.Reject("device %s: %v", dev.ID, err)
+	}
+	words, err := profile.EncodeValue(pt, cmd.Value)
+	if err != nil {
+		return api.Control{}, fmt.Errorf("device %s: %s command: %w", dev.ID, action, err)
+	}
+	res := api.Control{Device: dev.ID, Action: action, Point: pt.Name, Address: pt.Address, Value: cmd.Value, Result: ticket.ResultOK}
+	if err := tr.Write(ctx, uint8(dev.Slave), uint16(pt.Address), words); err != nil {
+		res.Result, res.Error = ticket.ResultFailed, err.Error()
+	}
+	res.At = time.Now()
+	return res, nil
+}
+
+// OperationRecord is the outbox record of a control operation (state
+// operation, never an alarm), with the device's GB/T 45839 status.
+func OperationRecord(res api.Control, source, by string, gw ticket.Gateway, dev ticket.Device, status int) (outbox.Record, error) {
+	op := ticket.Operation{
+		Action: res.Action, Source: source, By: cleanBy(by), Result: res.Result, Error: res.Error,
+		Point: res.Point, Address: res.Address, Value: res.Value,
+	}
+	t := ticket.OperationRecord(op, gw, dev, status, res.At)
+	payload, err := t.Marshal()
+	if err != nil {
+		return outbox.Record{}, err
+	}
+	return outbox.Record{
+		EventID: t.EventID, TicketID: t.TicketID, State: t.State, Hazard: t.Hazard, Rule: t.Rule,
+		Device: dev.ID, Level: t.Level, Priority: outbox.PriorityTicket, Payload: payload, CreatedAt: res.At,
+	}, nil
+}
+
+// cleanBy keeps who asked printable and short: control characters dropped,
+// at most maxBy bytes (cut at a character boundary); "" is "unknown".
+func cleanBy(by string) string {
+	by = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(by))
+	for len(by) > maxBy {
+		_, size := lastRune(by)
+		by = by[:len(by)-size]
+	}
+	if by == "" {
+		return "unknown"
+	}
+	return by
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i]&0xc0 != 0x80 {
+			return rune(s[i]), len(s) - i
+		}
+	}
+	return 0, 1
+}
+
+// apiControl writes the device's command register through its bus owner
+// (between polls: never a second master), then commits the operation
+// record, whatever the device answered. source says who asked: local (the
+// socket) or remote (a downlink command, when allowed).
+func (d *Daemon) apiControl(ctx context.Context, req api.ControlRequest) (api.Control, error) {
+	return d.control(ctx, req, ticket.SourceLocal)
+}
+
+func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source string) (api.Control, error) {
+	ds := d.devices[req.Device]
+	if ds == nil {
+		ids := make([]string, 0, len(d.cfg.Devices))
+		for _, dc := range d.cfg.Devices {
+			ids = append(ids, dc.ID)
+		}
+		return api.Control{}, fmt.Errorf("%w: no device %q in this gateway's config (devices: %s)", api.ErrNotFound, req.Device, strings.Join(ids, ", "))
+	}
+	if err := CheckControl(ds.cfg, ds.profile, req.Action); err != nil {
+		return api.Control{}, err
+	}
+	bd, err := d.bus(ds.cfg.Bus)
+	if err != nil {
+		return api.Control{}, err
+	}
+	var res api.Control
+	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		var err error
+		res, err = WriteCommand(ctx, tr, ds.cfg, ds.profile, req.Action)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	d.log.Info("device operation", "device", req.Device, "action", req.Action, "source", source, "by", cleanBy(req.By), "result", res.Result, "err", res.Error)
+	rec, err := OperationRecord(res, source, req.By, d.gatewayInfo(), ds.ticket, d.deviceStatus(req.Device))
+	if err == nil {
+		var committed []outbox.Record
+		// Through the guard: a storage fault keeps it in memory (published).
+		if committed, err = d.guard.Append(ctx, rec); err == nil || errors.Is(err, outbox.ErrNotDurable) {
+			err = nil
+			res.Seq, res.TicketID = committed[0].Seq, committed[0].TicketID
+			d.metrics.noteCommitted(committed)
+			if d.opts.OnCommitted != nil {
+				d.opts.OnCommitted(committed[0])
+			}
+			d.link.Notify()
+		}
+	}
+	if err != nil {
+		res.RecordError = err.Error()
+		d.log.Error("device operation not recorded in the outbox", "device", req.Device, "action", req.Action, "err", err)
+	}
+	return res, nil
+}
+
+// deviceStatus is the device's GB/T 45839 state now, from the hazards of
+// it the engine holds open.
+func (d *Daemon) deviceStatus(device string) int {
+	var kinds []string
+	for _, rs := range d.engine.Explain(time.Now()) {
+		if rs.Device == device && rs.TicketID != "" {
+			if info, ok := rules.LookupHazard(rs.Hazard); ok {
+				kinds = append(kinds, info.Kind)
+			}
+		}
+	}
+	return statusOf(kinds)
+}
+
+// statusOf is the GB/T 45839 state of a device with these kinds of hazard
+// open: 2 报警 while an alarm or hazard is open, else 3 故障 while a fault
+// is, else 1 正常监视.
+func statusOf(openKinds []string) int {
+	status := 1
+	for _, k := range openKinds {
+		if k != ticket.KindFault {
+			return 2
+		}
+		status = 3
+	}
+	return status
+}
+
+// RecordOperation commits the operation record of a --direct control to
+// the outbox of cfg (no daemon runs: the daemon sends it when it starts).
+// The device's status comes from the tickets the outbox holds open.
+func RecordOperation(ctx context.Context, cfg *config.Config, res api.Control, by string) error {
+	d := &Daemon{cfg: cfg, opts: Options{Profiles: cfg.Profiles()}}
+	if err := d.buildDevices(); err != nil {
+		return err
+	}
+	ds := d.devices[res.Device]
+	if ds == nil {
+		return fmt.Errorf("device %q is not configured", res.Device)
+	}
+	st, err := sqlite.Open(cfg.Buffer.Path, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("buffer.path %s: %w", cfg.Buffer.Path, err)
+	}
+	defer st.Close()
+	open, err := st.OpenTickets(ctx)
+	if err != nil {
+		return err
+	}
+	kinds := make([]string, 0, len(open))
+	for _, o := range open {
+		if o.Device == res.Device {
+			if info, ok := rules.LookupHazard(o.Hazard); ok {
+				kinds = append(kinds, info.Kind)
+			}
+		}
+	}
+	rec, err := OperationRecord(res, ticket.SourceLocal, by, d.gatewayInfo(), ds.ticket, statusOf(kinds))
+	if err != nil {
+		return err
+	}
+	_, err = st.Append(ctx, rec)
+	return err
+}
