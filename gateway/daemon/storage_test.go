@@ -189,6 +189,12 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 		t.Errorf("diag status while the disk is full: %+v, %v", as.Buffer, err)
 	}
 	sub.WaitUntil("the R27 storage fault ticket", 15*time.Second, hasTicket("storage_fault", "open", 0))
+	if v := gaugeValue(t, d, "fenghuo_storage_fault"); v != 1 {
+		t.Errorf("fenghuo_storage_fault %v while the disk is full, want 1", v)
+	}
+	if v := gaugeValue(t, d, "fenghuo_outbox_not_durable"); v < 1 {
+		t.Errorf("fenghuo_outbox_not_durable %v while the disk is full", v)
+	}
 
 	removeFiller()
 	n := len(sub.Messages())
@@ -203,6 +209,9 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 	})
 	if st := d.status(); st.StorageFault || st.NotDurable != 0 {
 		t.Errorf("status after space returned: storage_fault %v, not_durable %d", st.StorageFault, st.NotDurable)
+	}
+	if v := gaugeValue(t, d, "fenghuo_storage_fault"); v != 0 {
+		t.Errorf("fenghuo_storage_fault %v after space returned", v)
 	}
 	recs := checkOutbox(t, d, ticketsAt(t, v, sub.Messages()))
 	for _, r := range recs {
@@ -285,4 +294,20 @@ func TestStopWhileDiskFullKeepsEvents(t *testing.T) {
 	if opens != 1 {
 		t.Errorf("%d opens of the fire alarm stored, want 1 (the restart must not open it again)", opens)
 	}
+}
+
+// gaugeValue gathers the daemon's metrics and returns the unlabelled gauge.
+func gaugeValue(t *testing.T, d *Daemon, name string) float64 {
+	t.Helper()
+	mfs, err := d.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
