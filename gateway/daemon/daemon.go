@@ -44,6 +44,8 @@ type Options struct {
 	tuneLink func(*mqttlink.Options)
 	// baselineEvery overrides defaultBaselineEvery (tests).
 	baselineEvery time.Duration
+	// checkFileEvery overrides checkFileEvery (tests).
+	checkFileEvery time.Duration
 }
 
 // Daemon is one running gateway.

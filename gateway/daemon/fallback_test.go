@@ -64,3 +64,26 @@ func TestDamagedFallbackMovedAside(t *testing.T) {
 		t.Errorf("imported %d events from a damaged file", d.storage.imported)
 	}
 }
+
+// TestDeletedOutboxIsStorageFault (issue 15 item 4): an outbox file deleted
+// while the daemon runs is noticed by the periodic file check and reported
+// as a storage fault (status, diag status) and the R27 ticket.
+func TestDeletedOutboxIsStorageFault(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "outbox.db")
+	d, _ := runDaemon(t, fmt.Sprintf(testConfig, "127.0.0.1:1", "tcp://127.0.0.1:1", db), Options{checkFileEvery: 100 * time.Millisecond})
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the storage fault", func() bool { return d.status().StorageFault })
+	if as, err := d.apiStatus(t.Context()); err != nil || !as.Buffer.StorageFault || as.Buffer.StorageError == "" {
+		t.Errorf("diag status: %+v, %v", as.Buffer, err)
+	}
+	waitFor(t, 10*time.Second, "R27 open", func() bool {
+		for _, o := range d.engine.Open() {
+			if o.Rule == "R27" {
+				return true
+			}
+		}
+		return false
+	})
+}

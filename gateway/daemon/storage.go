@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 )
 
 // Storage faults (issue 15). Every append goes through an outbox.Guard: when
@@ -44,6 +46,13 @@ const (
 	// maxFallbackBytes bounds the fallback file read at start (the memory
 	// queue it was written from is bounded far below).
 	maxFallbackBytes = 256 << 20
+)
+
+// The guard stores what it kept in memory through the store's Restore, and
+// the daemon checks the store's file.
+var (
+	_ outbox.Restorer = (*sqlite.Store)(nil)
+	_ fileChecker     = (*sqlite.Store)(nil)
 )
 
 // storageState is the daemon's view of storage faults; guarded by d.mu.
@@ -144,13 +153,13 @@ func (d *Daemon) retryStorage(ctx context.Context, now time.Time) {
 		d.storage.fallbackPending = false
 		d.mu.Unlock()
 	}
-	if now.Sub(checkedAt) >= checkFileEvery {
+	if now.Sub(checkedAt) >= cmp.Or(d.opts.checkFileEvery, checkFileEvery) {
 		d.checkFile(now)
 	}
 }
 
 // fileChecker is the SQLite store's check that its file is still the one
-// it opened (h-store); a store without it is not checked.
+// it opened (deleted or replaced while running).
 type fileChecker interface{ CheckFile() error }
 
 // checkFile asks the store whether its file is still there.

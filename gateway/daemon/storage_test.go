@@ -18,7 +18,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/modbustest"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
-	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -27,9 +26,6 @@ import (
 // is skipped, except under CI=true, where it fails.
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
-	if _, ok := any((*sqlite.Store)(nil)).(outbox.Restorer); !ok {
-		t.Skip("the SQLite store does not implement outbox.Restorer yet (helper h-store): events kept in memory cannot be stored")
-	}
 	dir := t.TempDir()
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
 	if err != nil {
