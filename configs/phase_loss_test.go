@@ -10,8 +10,8 @@ import (
 	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
-// TestSmartMeterPhaseLoss runs every shipped rule of smart-meter-3p on a
-// meter polled as the daemon polls it: each point at its own interval
+// TestSmartMeterPhaseLoss runs every shipped rule of smart-meter-3p and of
+// chint-dtsu666 on a meter polled as the daemon polls it: each point at its own interval
 // (the status word every second, the voltages every 5 s), all at the
 // profile's default values except the voltages of the case. R18a's
 // numeric form (one phase < 50 V while the other two are > 180 V, 5 s to
@@ -21,7 +21,13 @@ func TestSmartMeterPhaseLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := set.Get("smart-meter-3p")
+	for _, name := range []string{"smart-meter-3p", "chint-dtsu666"} {
+		t.Run(name, func(t *testing.T) { phaseLoss(t, set, name) })
+	}
+}
+
+func phaseLoss(t *testing.T, set *profile.Set, name string) {
+	p, _ := set.Get(name)
 	dr := rules.DeviceRules{Device: "m-1", Points: map[string]string{}}
 	for i := range p.Rules {
 		dr.Specs = append(dr.Specs, decodeStrict(t, &p.Rules[i]))

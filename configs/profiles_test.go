@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/rules"
@@ -121,7 +122,9 @@ func checkGrading(t *testing.T, at string, spec rules.Spec) {
 			t.Errorf("%s: escalation %+v", at, spec.Escalate)
 		}
 	case "smoke-detector R1":
-		if spec.TestMode == nil || spec.TestMode.Point != "status" || len(spec.TestMode.Bits) != 1 || spec.TestMode.Bits[0] != 0 {
+		tm := spec.TestMode
+		if tm == nil || len(tm.Any) != 2 || tm.Any[0].Point != "status" || len(tm.Any[0].Bits) != 1 || tm.Any[0].Bits[0] != 0 ||
+			tm.Any[1].Point != "fault_detail" || len(tm.Any[1].Bits) != 1 || tm.Any[1].Bits[0] != 7 {
 			t.Errorf("%s: test mode %+v", at, spec.TestMode)
 		}
 	}
@@ -140,4 +143,28 @@ func decodeStrict(t testing.TB, n *yaml.Node) rules.Spec {
 		t.Errorf("rule at line %d: %v\n%s", n.Line, err, raw)
 	}
 	return s
+}
+
+// TestBitMeaningsInChinese: every bit meaning of a shipped profile reads
+// in Chinese first, then English (diag shows them to the crew).
+func TestBitMeaningsInChinese(t *testing.T) {
+	set, err := profile.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range set.Names() {
+		p, _ := set.Get(name)
+		for _, pt := range p.Points {
+			for bit, meaning := range pt.Bits {
+				han, latin := false, false
+				for _, r := range meaning {
+					han = han || unicode.Is(unicode.Han, r)
+					latin = latin || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+				}
+				if !han || !latin {
+					t.Errorf("%s %s bit%d %q: want a Chinese label and an English one", name, pt.Name, bit, meaning)
+				}
+			}
+		}
+	}
 }

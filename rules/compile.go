@@ -77,7 +77,10 @@ type rule struct {
 	rate        *rateRule // rate rules only
 	compound    *compoundRule
 	creep       *creepRule // creep rules only
-	testMode    *bitCond   // nil: the rule has no test mode
+	testMode    []bitCond  // any of them holds: test mode; nil: the rule has none
+	resetClear  bool       // Spec.ClearOnReset
+	cond        Condition  // what an open episode says of the device (HazardInfo)
+	compType    int        // GB/T 26875.3 component type of the hazard; 0: the device's
 	unitSuffix  string     // appended to the point's unit in evidence ("/min")
 
 	open, clear             window
@@ -121,9 +124,16 @@ func compile(s *Spec, d *device) *rule {
 		r.when = append(r.when, compileBits(w, d))
 	}
 	r.steps = compileSteps(s)
+	r.cond, r.compType = h.Condition, h.ComponentType
+	r.resetClear = s.ClearOnReset && s.Type == TypeThreshold && len(s.When) > 0
 	if s.TestMode != nil {
-		tm := compileBits(*s.TestMode, d)
-		r.testMode = &tm
+		if s.TestMode.Any != nil {
+			for _, n := range s.TestMode.Any {
+				r.testMode = append(r.testMode, compileBits(n, d))
+			}
+		} else {
+			r.testMode = []bitCond{compileBits(*s.TestMode, d)}
+		}
 	}
 	r.setWindows(r.setKind(s))
 	return r
@@ -172,18 +182,28 @@ func (r *rule) setWindows(unit string) {
 	}
 }
 
-// limitOf returns the effective limit and its hysteresis on device d.
-func (r *rule) limitOf(d *device) (limit, hyst float64) {
+// limitOf returns the effective limit and its hysteresis on device d. ok
+// is false when the rule's limit derives from a setpoint (ThresholdPoint,
+// or a ThresholdFactor: "70 % of the setpoint") and that setpoint is 0 or
+// less, or reads absent: a ratio of nothing is no limit, and every value
+// would be at or above it (R2 on a device whose alarm threshold reads 0).
+// A ThresholdPoint not read yet falls back to Threshold.
+func (r *rule) limitOf(d *device) (limit, hyst float64, ok bool) {
 	base := r.threshold
-	if v, ok := d.latestGood(r.limitPt); ok {
+	if v, good := d.latestGood(r.limitPt); good {
 		base = v
+	} else if r.limitPt >= 0 && d.slots[r.limitPt].latestS == absent {
+		return 0, 0, false
+	}
+	if (r.limitPt >= 0 || r.factor != 1) && !(base > 0) {
+		return 0, 0, false
 	}
 	limit = base*r.factor + r.offset
 	hyst = r.hyst
 	if hyst == 0 {
 		hyst = r.hystPct / 100 * abs(limit)
 	}
-	return limit, hyst
+	return limit, hyst, true
 }
 
 func abs(x float64) float64 {

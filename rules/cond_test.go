@@ -130,7 +130,7 @@ func TestCondValidate(t *testing.T) {
 			"when[2].all: needs at least one condition"}},
 		{"a nested condition without a point", []BitCond{{All: []BitCond{{Above: f(1)}}}}, nil, []string{"when[0].all[0].point: a point name is required"}},
 		{"test mode takes one point", []BitCond{{Point: "status", Bits: []int{1}}}, &BitCond{All: []BitCond{{Point: "status", Bits: []int{0}}}},
-			[]string{"test_mode.all: is not used in test_mode (test mode is one point's condition)"}},
+			[]string{"test_mode.all: is not used in test_mode (test mode is one point's condition, or any of several)"}},
 		{"test mode in", []BitCond{{Point: "status", Bits: []int{1}}}, &BitCond{Point: "status", In: []float64{15, 14}}, nil},
 	}
 	for _, c := range cases {

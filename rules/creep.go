@@ -238,9 +238,10 @@ func (st *ruleState) judge(p *creepPoint, pt int, d *device, at time.Time) obser
 	case judged || b.v < cr.minBaseline:
 		ob.class = normal
 	}
-	limit, _ := st.r.limitOf(d)
+	limit, _, hasLimit := st.r.limitOf(d)
 	v := creepVerdict{known: true, at: at, cross: math.Inf(1), slope: slope, hasSlope: hasSlope}
 	switch {
+	case !hasLimit: // no setpoint: no crossing to project
 	case b.v >= limit:
 		v.cross = 0
 	case hasSlope && slope > 0:

@@ -39,6 +39,9 @@ type device struct {
 	skipped []string    // ids of the rules left out: references to them are dropped
 	lastAt  time.Time   // time of the previous poll
 	started bool
+	// holdClears: a disabled episode was open when the current poll's
+	// rules were stepped; no other episode of the device clears.
+	holdClears bool
 	// floor is the latest poll time before the clock last stepped back.
 	// Event times are kept at or after it, so that the device's events stay
 	// in order; it stops mattering once the clock has caught up.

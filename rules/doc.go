@@ -146,6 +146,37 @@
 // holds opens a real episode after its normal debounce. Test episodes do
 // not count as open for compound rules or IfOpen steps (GB/T 45839 5.8.4).
 //
+// TestMode may list several conditions with Any (the smoke detector's
+// status bit0 test mode or fault_detail bit7 self-test running): test
+// mode holds while any of them does, so a self-test press that raises the
+// fire bit is a test, not a fire.
+//
+// # Device state and 屏蔽
+//
+// Every event carries After, its device's state once it has happened: the
+// worst Condition among the device's open real episodes (alarm > fault >
+// disabled > normal; HazardInfo.Condition). Step sets it in the order it
+// returns the events, starting from the device's state when Step returns
+// and undoing each event backwards, so the last event of a device always
+// carries the device's current state ([Engine.Condition]).
+//
+// A rule of a disabled-condition hazard (detector_disabled, the smoke
+// detector's status bit3) opens and clears like any other. While one is
+// open on a device, no other episode of that device clears: a normal
+// observation restarts its clear run and counts as missing data, so its
+// clear is judged afresh, with its full clear window, once the device is
+// enabled again. Opens and escalations go on (nothing hides a fire), and
+// offline rules are not held (they say whether the device answers, and
+// their clear is what lets the device's rules be judged again).
+//
+// # Setpoints
+//
+// A threshold rule whose limit derives from a setpoint (ThresholdPoint, or
+// a ThresholdFactor) has no limit while that setpoint reads 0 or less or
+// absent (or, with a factor and no point, Threshold is 0): its value
+// neither fires nor clears, its bit conditions still do. A ThresholdPoint
+// not read yet falls back to Threshold.
+//
 // # Offline devices
 //
 // An offline rule opens after Failures (default 3) consecutive failed

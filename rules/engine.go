@@ -129,7 +129,68 @@ func (e *Engine) Step(now time.Time, polls []Poll) []Event {
 	slices.SortStableFunc(out, func(a, b Event) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Device, b.Device))
 	})
+	e.settle(out)
 	return out
+}
+
+// settle sets the After of each event of out, in out's order: the last
+// event of a device gets the device's state now, and each earlier one the
+// state before the event that follows it (an Open undone removes its rule,
+// a Clear undone puts it back). So the states read in the order the events
+// are published, whatever order the engine decided them in.
+func (e *Engine) settle(out []Event) {
+	if len(out) == 0 {
+		return
+	}
+	open := map[string]map[string]Condition{}
+	for i := len(out) - 1; i >= 0; i-- {
+		ev := &out[i]
+		m, ok := open[ev.Device]
+		if !ok {
+			m = map[string]Condition{}
+			if d := e.byID[ev.Device]; d != nil {
+				for _, st := range d.rules {
+					if st.firing && !st.test {
+						m[st.r.id] = st.r.cond
+					}
+				}
+			}
+			open[ev.Device] = m
+		}
+		ev.After = worst(m)
+		switch ev.Kind {
+		case Open:
+			delete(m, ev.Rule)
+		case Clear:
+			h, _ := LookupHazard(ev.Hazard)
+			m[ev.Rule] = h.Condition
+		}
+	}
+}
+
+// worst is the most severe condition of open, ConditionNormal if none.
+func worst(open map[string]Condition) Condition {
+	w := ConditionNormal
+	for _, c := range open {
+		w = max(w, c)
+	}
+	return w
+}
+
+// Condition returns device's state now: the worst condition among its
+// open real episodes (ConditionNormal for an unknown device).
+func (e *Engine) Condition(device string) Condition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := ConditionNormal
+	if d := e.byID[device]; d != nil {
+		for _, st := range d.rules {
+			if st.firing && !st.test {
+				w = max(w, st.r.cond)
+			}
+		}
+	}
+	return w
 }
 
 // apply evaluates one poll of d taken at at, appending events to out.
@@ -156,6 +217,7 @@ func (d *device) apply(at time.Time, p *Poll, out []Event) []Event {
 // rules first, then the compound rules that look at them, then the
 // escalations, which may look at both, so the order is deterministic.
 func (d *device) stepRules(at time.Time, wasOffline bool, out []Event) []Event {
+	d.holdClears = d.disabled()
 	for _, st := range d.rules {
 		if wasOffline && !st.r.offline {
 			st.resetRuns() // back online: judge from fresh readings only
@@ -187,10 +249,23 @@ func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
 	if testOn && st.firing && !st.test {
 		ob.class = unknown // a real episode is frozen in test mode
 	}
+	if d.holdClears && st.firing && !st.test && st.r.cond != ConditionDisabled && ob.class == normal {
+		// the device reports itself disabled: it is not watching, so its
+		// being quiet clears nothing; the clear is judged afresh once it is
+		// enabled again
+		st.clearing, ob.class = run{}, unknown
+	}
 	if d.valueRead(st.r) { // see valueRead: polls may carry some points only
 		st.observeSteps(at, ob)
 	}
-	t, ok := st.step(at, ob)
+	var t transition
+	ok := false
+	if st.r.resetClear {
+		t, ok = d.resetClear(st, at, ob)
+	}
+	if !ok {
+		t, ok = st.step(at, ob)
+	}
 	switch {
 	case !ok:
 		return out
@@ -205,13 +280,46 @@ func (d *device) stepRule(st *ruleState, at time.Time, out []Event) []Event {
 	return append(out, d.event(st, t))
 }
 
-// testMode reports whether r's test-mode condition holds on d.
-func (d *device) testMode(r *rule) bool {
-	if r.testMode == nil {
-		return false
+// resetClear notes whether st's latched bits hold and, once an episode
+// during which they held sees every bit false and the value normal (the
+// device was reset), clears it at once (ClearOnReset).
+func (d *device) resetClear(st *ruleState, at time.Time, ob observation) (transition, bool) {
+	bits := evalWhen(st.r.when, d)
+	switch {
+	case bits.class == trigger:
+		st.latched = true
+	case !st.firing:
+		if ob.class != trigger {
+			st.latched = false
+		}
+	case st.latched && !st.test && bits.class == normal && ob.class == normal:
+		st.clearing, st.last = run{}, ob
+		return transition{kind: Clear, at: at}, true
 	}
-	v, ok := d.latestGood(r.testMode.slot)
-	return ok && r.testMode.holds(v)
+	return transition{}, false
+}
+
+// disabled reports whether a disabled-condition episode (the detector's
+// 屏蔽 bit) is open on d.
+func (d *device) disabled() bool {
+	for _, st := range d.rules {
+		if st.firing && !st.test && st.r.cond == ConditionDisabled {
+			return true
+		}
+	}
+	return false
+}
+
+// testMode reports whether any of r's test-mode conditions holds on its
+// point's latest good value on d.
+func (d *device) testMode(r *rule) bool {
+	for i := range r.testMode {
+		c := &r.testMode[i]
+		if v, ok := d.latestGood(c.slot); ok && c.holds(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // stepOffline feeds the poll outcome to the device's offline rules.
@@ -233,7 +341,7 @@ func (d *device) stepOffline(at time.Time, ok bool, out []Event) []Event {
 
 // event applies transition t to st and describes it.
 func (d *device) event(st *ruleState, t transition) Event {
-	ev := Event{Kind: t.kind, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard}
+	ev := Event{Kind: t.kind, Device: d.id, Rule: st.r.id, Hazard: st.r.hazard, ComponentType: st.r.compType}
 	t.at = latest(t.at, d.floor)
 	if t.kind == Open || t.kind == Test {
 		st.begin(d.id, t.at)

@@ -69,7 +69,10 @@ func evalWhen(when []bitCond, d *device) observation {
 // trigger.
 func evalThreshold(st *ruleState, d *device) observation {
 	r := st.r
-	limit, hyst := r.limitOf(d)
+	limit, hyst, ok := r.limitOf(d)
+	if !ok { // no setpoint to compare with: the value neither fires nor clears
+		return r.withBits(observation{class: unknown, point: -1}, d)
+	}
 	ob, excess := r.extreme(d, limit)
 	ob.limit, ob.hasLimit = limit, true
 	if r.band != nil {

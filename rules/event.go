@@ -45,6 +45,16 @@ type Event struct {
 	At              time.Time
 	OccurrenceCount int // 1 for the first open of the episode
 	Evidence        Evidence
+	// After is the device's state once this event has happened: the worst
+	// condition among the real episodes still open on the device (a test
+	// episode is not one). A clear of R3 while R1 is open is
+	// ConditionAlarm. Within one Step, the events of a device are numbered
+	// in the order Step returns them, and the last one's After is the
+	// device's state when Step returns.
+	After Condition
+	// ComponentType is the GB/T 26875.3 component type of the hazard
+	// (HazardInfo.ComponentType); 0: the device's.
+	ComponentType int
 }
 
 // Evidence is what the township needs to judge the event without asking.

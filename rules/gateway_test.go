@@ -28,3 +28,22 @@ func TestR25GradedOnTheGatewayPseudoDevice(t *testing.T) {
 		t.Errorf("draining poll %+v", p)
 	}
 }
+
+// TestR28ClientIDConflict: R28 opens while the uplink reports a client id
+// conflict and clears when it ends, independently of R25.
+func TestR28ClientIDConflict(t *testing.T) {
+	e, err := NewEngine([]DeviceRules{GatewayRules("gw-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	for i := 0; i <= 100; i += 5 {
+		p := TransmissionPoll("gw-1", at(i), false, 0)
+		p.Readings = append(p.Readings, ClientIDConflictReading(i >= 20 && i < 60))
+		evs = append(evs, e.Step(at(i), []Poll{p})...)
+	}
+	wantSummary(t, evs, "open R28 @20s", "clear R28 @60s")
+	if evs[0].Hazard != "uplink_client_id_conflict" || evs[0].Level != 3 || evs[0].Device != "gw-1" {
+		t.Errorf("open %+v", evs[0])
+	}
+}

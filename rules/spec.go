@@ -83,6 +83,15 @@ type Spec struct {
 	AllOf  []RuleGroup   `yaml:"all_of,omitempty" json:"all_of,omitempty"`
 	Within time.Duration `yaml:"within,omitempty" json:"within,omitempty"`
 
+	// ClearOnReset (threshold rules with When): the device latches its
+	// alarm bit until it is reset. An episode during which a When condition
+	// held clears at the first poll on which every When condition is false
+	// and the value is past the clear level (the device was reset), without
+	// waiting for ClearFor and ClearSamples, which still apply to an
+	// episode the value alone raised. R19: device reset, or 5 min without
+	// bursts.
+	ClearOnReset bool `yaml:"clear_on_reset,omitempty" json:"clear_on_reset,omitempty"`
+
 	// When lists bit or value conditions (an `all` item combines several);
 	// the rule's condition is true when any of them holds. For a status
 	// rule they are the whole condition; on a threshold rule they are an
@@ -95,7 +104,9 @@ type Spec struct {
 	ClearSamples int           `yaml:"clear_samples,omitempty" json:"clear_samples,omitempty"`
 
 	// TestMode is the device's test-mode condition (smoke detector status
-	// bit0; GB/T 45839 5.8.4), judged on the point's latest good value.
+	// bit0 test mode, or fault_detail bit7 self-test running; GB/T 45839
+	// 5.8.4): one point's condition, or an `any` list of them, each judged
+	// on its point's latest good value.
 	// While it holds, what would open an episode emits one Test event (a
 	// test episode, never a real ticket; it ends silently when its condition
 	// clears or test mode ends), and an open real episode is frozen: it
@@ -215,6 +226,9 @@ type Escalation struct {
 //     one phase below 50 V while the other two are above 180 V). Point is
 //     not set; the nested conditions may not nest further. The rule's
 //     evidence is the first nested condition's point.
+//   - Any: in test_mode only, any of the nested one-point conditions
+//     holds (test mode or self-test running). A `when` list is already
+//     any-of.
 //
 // A condition whose point (or any nested condition's point) is missing
 // from the poll, absent or bad is unknown: it neither fires nor clears.
@@ -229,4 +243,5 @@ type BitCond struct {
 	Above          *float64  `yaml:"above,omitempty" json:"above,omitempty"`
 	Below          *float64  `yaml:"below,omitempty" json:"below,omitempty"`
 	All            []BitCond `yaml:"all,omitempty" json:"all,omitempty"`
+	Any            []BitCond `yaml:"any,omitempty" json:"any,omitempty"`
 }

@@ -55,6 +55,9 @@ type ruleState struct {
 	verdict creepVerdict
 	// opens are the starts of the rule's latest real episodes (count steps).
 	opens []time.Time
+	// latched: a When condition held during the pending run or the open
+	// episode (ClearOnReset rules: its drop is the device's reset).
+	latched bool
 	// test: the open episode is a test episode (the device was in test
 	// mode); it emits no real ticket.
 	test bool
@@ -181,7 +184,7 @@ func (st *ruleState) begin(device string, at time.Time) {
 // end closes the episode at at (no earlier than its start).
 func (st *ruleState) end(at time.Time) time.Time {
 	at = latest(at, st.lastEvent)
-	st.firing, st.hit, st.lastEvent = false, false, at
+	st.firing, st.hit, st.latched, st.lastEvent = false, false, false, at
 	if !st.test {
 		st.clearedAt = at
 	}

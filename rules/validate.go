@@ -91,10 +91,14 @@ func (c *specChecker) byType() {
 	case TypeThreshold:
 		c.threshold()
 		c.when(false)
+		if s.ClearOnReset && len(s.When) == 0 {
+			c.add("clear_on_reset", "needs when: the device's latched bit whose drop is the reset")
+		}
 		c.debounce()
 		c.escalate(true)
 		c.unused(TypeThreshold, s.Failures != 0, "failures")
 	case TypeStatus:
+		c.unused(TypeStatus, s.ClearOnReset, "clear_on_reset (a status rule clears when its bits drop: set clear_samples)")
 		c.when(true)
 		c.debounce()
 		c.escalate(false)

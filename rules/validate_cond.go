@@ -11,6 +11,10 @@ const condKeys = "bits, equals, not_equals, not_equals_param, in, above, below, 
 // bitCond checks one condition at field f ("when[0]", "when[0].all[1]");
 // nested says it is inside an all, which may not nest again.
 func (c *specChecker) bitCond(f string, w BitCond, nested bool) {
+	if w.Any != nil {
+		c.add(f+".any", "is used in test_mode only (the conditions of a when list are already any-of)")
+		return
+	}
 	if w.All == nil {
 		c.point(f+".point", w.Point)
 	}
@@ -78,15 +82,35 @@ func (c *specChecker) finite(f string, x *float64) {
 }
 
 // testMode checks a rule's test-mode condition: one point's condition,
-// judged on that point's latest value.
+// judged on that point's latest value, or an any list of them.
 func (c *specChecker) testMode(w BitCond) {
 	if w.All != nil {
-		c.add("test_mode.all", "is not used in test_mode (test mode is one point's condition)")
+		c.add("test_mode.all", "is not used in test_mode (test mode is one point's condition, or any of several)")
 		return
 	}
 	if w.NotEqualsParam != "" {
 		c.add("test_mode.not_equals_param", "is not used in test_mode")
 		return
 	}
-	c.bitCond("test_mode", w, false)
+	if w.Any == nil {
+		c.bitCond("test_mode", w, false)
+		return
+	}
+	if len(w.Any) == 0 {
+		c.add("test_mode.any", "needs at least one condition")
+	}
+	if w.Point != "" || len(w.Bits) > 0 || w.Equals != nil || w.NotEquals != nil || w.In != nil || w.Above != nil || w.Below != nil {
+		c.add("test_mode", "set either any or one condition, not both")
+	}
+	for j, n := range w.Any {
+		f := fmt.Sprintf("test_mode.any[%d]", j)
+		switch {
+		case n.All != nil:
+			c.add(f+".all", "is not used in test_mode (each item is one point's condition)")
+		case n.Any != nil:
+			c.add(f+".any", "conditions nest one level only")
+		default:
+			c.bitCond(f, n, true)
+		}
+	}
 }

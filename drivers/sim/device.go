@@ -17,6 +17,8 @@ type Device struct {
 	wr     [4]map[uint16]bool   // fc-1: addresses a master may write (access rw or w)
 	silent bool
 	derive func(d *Device) // keeps derived registers in step; nil for most profiles
+	// selfTesting: a self-test press is being played (selftest.go)
+	selfTesting bool
 }
 
 // derivations couple registers of a profile, as the real device does.

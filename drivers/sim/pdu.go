@@ -103,6 +103,7 @@ func (d *Device) writeSingle(req []byte) []byte {
 		return exception(6, excIllegalAddress)
 	}
 	d.tables[2][uint16(addr)] = uint16(value)
+	d.commandWritten(addr, 1)
 	d.afterChange()
 	return append([]byte(nil), req...)
 }
@@ -121,6 +122,7 @@ func (d *Device) writeMultiple(req []byte) []byte {
 	for i := range count {
 		d.tables[2][uint16(addr+i)] = binary.BigEndian.Uint16(req[6+2*i:])
 	}
+	d.commandWritten(addr, count)
 	d.afterChange()
 	return append([]byte(nil), req[:5]...)
 }

@@ -243,3 +243,43 @@ func TestTwoListenersOneServer(t *testing.T) {
 		}
 	}
 }
+
+// A self-test press: fault_detail bit7 (self-test running) and the fire
+// bit rise together (0x0010 follows), the fire bit drops first, then the
+// self-test bit.
+func TestSelfTestPress(t *testing.T) {
+	set, srv, tr := start(t)
+	dev := srv.AddDevice(1, get(t, set, "smoke-detector"))
+	bits := func() (fault, status, alarm float64) {
+		fault, _ = dev.Get("fault_detail")
+		status, _ = dev.Get("status")
+		alarm, _ = dev.Get("alarm")
+		return
+	}
+	done := make(chan struct{})
+	if err := dev.PressSelfTest(50*time.Millisecond, done); err != nil {
+		t.Fatal(err)
+	}
+	if f, s, a := bits(); f != 128 || s != 2 || a != 1 || !dev.SelfTesting() {
+		t.Fatalf("pressed: fault_detail %v status %v alarm %v, want 128 2 1", f, s, a)
+	}
+	<-done
+	if f, s, a := bits(); f != 0 || s != 0 || a != 0 || dev.SelfTesting() {
+		t.Fatalf("after the press: fault_detail %v status %v alarm %v, want 0 0 0", f, s, a)
+	}
+	// the master's command: write 3 to register 32
+	if err := tr.Write(context.Background(), 1, 32, []uint16{3}); err != nil {
+		t.Fatal(err)
+	}
+	if f, s, _ := bits(); f != 128 || s != 2 || !dev.SelfTesting() {
+		t.Fatalf("after command 3: fault_detail %v status %v, want a self-test running", f, s)
+	}
+	if c, _ := dev.Get("command"); c != 3 {
+		t.Errorf("command register reads %v after the command, want 3 (what was written)", c)
+	}
+	// a profile without a self-test
+	arc := srv.AddDevice(2, get(t, set, "arc-fault-1p"))
+	if err := arc.PressSelfTest(time.Second, nil); err == nil {
+		t.Error("arc-fault-1p pressed a self-test it does not have")
+	}
+}

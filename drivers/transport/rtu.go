@@ -61,6 +61,11 @@ type rtu struct {
 	redial  bool          // rtu-over-tcp: close after any error
 	dial    func(ctx context.Context) (io.ReadWriteCloser, error)
 	trace   func(Frame)
+	echo    Echo // the line's local echo of requests
+	// echoSeen: the last request whose reply cannot equal it found its
+	// echo (Echo auto); then a reply equal to its request (fc 6) is taken
+	// for the echo and the reply is read after it.
+	echoSeen bool
 
 	conn   line      // nil until the first request, and after an I/O error
 	idleAt time.Time // when the last byte sent or received left the line
@@ -92,6 +97,7 @@ func NewRTU(cfg Config, opts Options) (Transport, error) {
 		gap:     interFrameGap(s.baud),
 		dial:    opts.Dial,
 		trace:   opts.Trace,
+		echo:    cfg.Echo,
 	}
 	switch {
 	case cfg.Gap > 0:
@@ -202,7 +208,8 @@ func (t *rtu) exchange(ctx context.Context, slave uint8, req []byte) ([]byte, er
 			<-done
 		}
 	}()
-	if err := t.send(modbus.EncodeRTU(slave, req), deadline); err != nil {
+	sent := modbus.EncodeRTU(slave, req)
+	if err := t.send(sent, deadline); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) { // output blocked (flow control, a wedged adapter)
 			if t.redial {
 				_ = t.Close() // start on a new connection
@@ -214,7 +221,7 @@ func (t *rtu) exchange(ctx context.Context, slave uint8, req []byte) ([]byte, er
 	if slave == 0 {
 		return nil, nil // broadcast: no reply
 	}
-	frame, err := t.receive(ctx, deadline)
+	frame, err := t.receive(ctx, deadline, sent)
 	if err != nil {
 		t.traceFrame(Received, frame, err)
 		return nil, t.fail(ctx, slave, err)

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,22 +26,38 @@ func (e *ioError) Unwrap() error { return e.err }
 // errNoReply: not one byte before the deadline.
 var errNoReply = errors.New("no reply")
 
-// receive reads one response frame as it arrives. It ends the frame at the
-// length its first bytes announce (5 for an exception, 5 + byte count for
-// fc 1–4, 8 for writes), at the deadline, or on the first byte that cannot
-// start a response. It returns what it read, also with an error.
-func (t *rtu) receive(ctx context.Context, deadline time.Time) ([]byte, error) {
+// receive reads one response frame to the request frame sent as it
+// arrives. It ends the frame at the length its first bytes announce (5 for
+// an exception, 5 + byte count for fc 1–4, 8 for writes), at the deadline,
+// or on the first byte that cannot start a response. The line's echo of
+// sent, if any (see [Config.Echo]), is skipped first. It returns what it
+// read, also with an error.
+func (t *rtu) receive(ctx context.Context, deadline time.Time, sent []byte) ([]byte, error) {
 	if err := t.conn.SetReadDeadline(deadline); err != nil {
 		return nil, &ioError{"read", err}
 	}
 	n, want := 0, 0
+	echo := t.lookForEcho(sent)
 	for want == 0 || n < want {
 		m, err := t.conn.Read(t.buf[n:])
 		if m > 0 {
 			n += m
 			t.idleAt = time.Now()
 		}
-		if want == 0 {
+		if echo && n > 0 {
+			switch t.matchEcho(sent, n) {
+			case echoFound:
+				t.traceFrame(Discarded, t.buf[:len(sent)], nil)
+				n = copy(t.buf[:], t.buf[len(sent):n])
+				echo = false
+			case echoNone:
+				echo = false
+				if t.echo == EchoOn {
+					return t.buf[:n], fmt.Errorf("%w: no echo of the request (% X) before the reply (% X); the bus has echo: on", modbus.ErrFrame, sent, t.buf[:n])
+				}
+			}
+		}
+		if !echo && want == 0 {
 			w, ferr := modbus.RTUResponseLen(t.buf[:n])
 			if ferr != nil {
 				return t.buf[:n], ferr
@@ -64,6 +81,9 @@ func (t *rtu) receive(ctx context.Context, deadline time.Time) ([]byte, error) {
 		}
 		if n == 0 {
 			return nil, errNoReply
+		}
+		if echo {
+			return t.buf[:n], fmt.Errorf("%w: %d bytes by the deadline, the start of the request's echo (% X)", modbus.ErrFrame, n, t.buf[:n])
 		}
 		return t.buf[:n], fmt.Errorf("%w: truncated, %d of %d bytes by the deadline (% X)", modbus.ErrFrame, n, want, t.buf[:n])
 	}
@@ -156,5 +176,61 @@ func (t *rtu) flush() error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// Outcomes of matchEcho.
+const (
+	echoPending = iota // the input so far is the start of the request
+	echoFound          // the input starts with the whole request
+	echoNone           // the input is not the request
+)
+
+// lookForEcho reports whether receive looks for the echo of sent. With
+// echo auto, a request whose correct reply is an exact copy of it (fc 5,
+// 6) is taken for echoed only when the last request that showed it was.
+func (t *rtu) lookForEcho(sent []byte) bool {
+	switch t.echo {
+	case EchoOff:
+		return false
+	case EchoOn:
+		return true
+	}
+	switch sent[1] {
+	case modbus.WriteSingleCoil, modbus.WriteSingleRegister:
+		return t.echoSeen
+	}
+	return true
+}
+
+// matchEcho compares the first n bytes of input with the request sent.
+// With echo auto, the outcome teaches echoSeen; and a complete, correct
+// reply that is a prefix of the request (a short fc 1 reply can be) is
+// the reply, not a partial echo.
+func (t *rtu) matchEcho(sent []byte, n int) int {
+	k := min(n, len(sent))
+	switch {
+	case !bytes.Equal(t.buf[:k], sent[:k]):
+		t.learnEcho(sent, false)
+		return echoNone
+	case n >= len(sent):
+		t.learnEcho(sent, true)
+		return echoFound
+	case t.echo != EchoOn:
+		if w, err := modbus.RTUResponseLen(t.buf[:n]); err == nil && w == n {
+			if _, err := modbus.DecodeRTU(t.buf[:n], sent[0], sent[1]); err == nil {
+				t.learnEcho(sent, false)
+				return echoNone
+			}
+		}
+	}
+	return echoPending
+}
+
+// learnEcho records whether a request whose reply cannot equal it was
+// echoed (an adapter swapped for one that does not echo unlearns it).
+func (t *rtu) learnEcho(sent []byte, echoed bool) {
+	if sent[1] != modbus.WriteSingleCoil && sent[1] != modbus.WriteSingleRegister {
+		t.echoSeen = echoed
 	}
 }

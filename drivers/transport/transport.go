@@ -9,7 +9,9 @@
 // ([NewRTU]: t3.5 gaps, input flushed before each request, replies read
 // as they arrive and ended by their announced length, the port reopened
 // after it disappears) and RTU framing over TCP for serial device servers
-// ([NewRTUOverTCP]). [Open] picks one from a bus [Config].
+// ([NewRTUOverTCP]). [Open] picks one from a bus [Config]. An RTU line
+// that echoes each request (a 2-wire half-duplex adapter) has the echo
+// skipped before the reply ([Config.Echo]).
 //
 // Errors a caller can act on:
 //   - a Modbus exception reply is an [*Exception] (errors.As);
@@ -96,7 +98,23 @@ type Config struct {
 	// received before the next request (for device servers that merge
 	// back-to-back frames). Modbus TCP ignores it.
 	Gap time.Duration
+	// Echo is whether the line echoes each request back to the master
+	// (rtu, rtu-over-tcp), as many 2-wire half-duplex RS-485 adapters do:
+	// "" or auto skips an exact copy of the request at the start of the
+	// input; on requires it (no copy is an error); off takes the first
+	// bytes for the reply. Modbus TCP ignores it.
+	Echo Echo
 }
+
+// Echo is [Config.Echo].
+type Echo string
+
+// Values of [Echo].
+const (
+	EchoAuto Echo = "auto" // the zero value "" means auto too
+	EchoOn   Echo = "on"
+	EchoOff  Echo = "off"
+)
 
 // DefaultTimeout is the per-request timeout when Config.Timeout is 0.
 const DefaultTimeout = time.Second
@@ -115,6 +133,11 @@ func OpenWith(cfg Config, opts Options) (Transport, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	switch cfg.Echo {
+	case "", EchoAuto, EchoOn, EchoOff:
+	default:
+		return nil, fmt.Errorf("transport %s: echo %q (want auto, on or off)", cfg.Type, cfg.Echo)
+	}
 	switch cfg.Type {
 	case "tcp":
 		if cfg.Address == "" {
@@ -130,6 +153,7 @@ func OpenWith(cfg Config, opts Options) (Transport, error) {
 		}
 		t := NewRTUOverTCP(cfg.Address, timeout, opts).(*rtu)
 		t.gap = max(cfg.Gap, 0)
+		t.echo = cfg.Echo
 		return t, nil
 	default:
 		return nil, fmt.Errorf("transport: unknown type %q (want tcp, rtu or rtu-over-tcp)", cfg.Type)

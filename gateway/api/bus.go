@@ -253,9 +253,9 @@ func (h BusHandlers) register(m *http.ServeMux) {
 	if h.Trace != nil {
 		m.HandleFunc("GET /v1/bus/trace", func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			secs, err := strconv.ParseFloat(q.Get("seconds"), 64)
-			if err != nil || secs <= 0 || secs > 3600 {
-				writeError(w, Reject("seconds %q: want a number of seconds in (0, 3600]", q.Get("seconds")))
+			secs, err := finite("seconds", q.Get("seconds"), 0, 3600)
+			if err != nil {
+				writeError(w, err)
 				return
 			}
 			stream(w, r, func(emit func(StreamEvent) error) error {
@@ -313,9 +313,12 @@ func stream(w http.ResponseWriter, r *http.Request, f func(emit func(StreamEvent
 	rc := http.NewResponseController(w)
 	started := false
 	emit := func(ev StreamEvent) error {
+		// A stream outlasts the server's write timeout (a trace lasts as
+		// long as asked), so each line gets its own: a client that stops
+		// reading is dropped, not waited for.
+		_ = rc.SetWriteDeadline(time.Now().Add(DefaultWriteTimeout))
 		if !started {
 			started = true
-			_ = rc.SetWriteDeadline(time.Time{}) // no deadline: a trace lasts as long as asked
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
 		}

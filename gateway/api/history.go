@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -128,7 +129,7 @@ var ErrNotFound = errors.New("not found")
 
 // routeHistory adds /v1/history and /v1/test-alarm when their handlers
 // are set.
-func routeHistory(m *http.ServeMux, h Handlers) {
+func routeHistory(m *http.ServeMux, h Handlers, testAlarms *rateLimit) {
 	if h.History != nil {
 		m.HandleFunc("GET /v1/history", func(w http.ResponseWriter, r *http.Request) {
 			q, err := parseHistoryQuery(r.URL.Query())
@@ -146,7 +147,18 @@ func routeHistory(m *http.ServeMux, h Handlers) {
 				writeJSON(w, http.StatusBadRequest, errorBody{Error: "device is required"})
 				return
 			}
+			ok, wait, giveBack := testAlarms.take()
+			if !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				writeJSON(w, http.StatusTooManyRequests, errorBody{Error: fmt.Sprintf(
+					"refused: at most %d test alarms a minute per gateway (each one is a ticket at the township); the next is allowed in %.0f s",
+					testAlarms.max, math.Ceil(wait.Seconds()))})
+				return
+			}
 			ta, err := h.TestAlarm(r.Context(), dev)
+			if err != nil {
+				giveBack() // nothing was committed: it does not count
+			}
 			switch {
 			case err != nil && errors.Is(err, ErrNotFound):
 				writeJSON(w, http.StatusNotFound, errorBody{Error: err.Error()})

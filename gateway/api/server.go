@@ -43,16 +43,21 @@ type Handlers struct {
 // Server serves Handlers on a unix socket.
 type Server struct {
 	path string
-	ln   *net.UnixListener
+	ln   *capListener
 	srv  *http.Server
 	done chan error
 }
 
-// Listen creates the socket at path with mode [SocketMode] and serves h on
-// it until Close. A stale socket file (nobody answers) is removed first; a
-// socket somebody answers on gives an error wrapping [ErrInUse]; a path
-// that exists and is not a socket is left alone and is an error.
-func Listen(path string, h Handlers) (*Server, error) {
+// Listen is [ListenLimits] with the default [Limits].
+func Listen(path string, h Handlers) (*Server, error) { return ListenLimits(path, h, Limits{}) }
+
+// ListenLimits creates the socket at path with mode [SocketMode] and
+// serves h on it until Close, within lim. A stale socket file (nobody
+// answers) is removed first; a socket somebody answers on gives an error
+// wrapping [ErrInUse]; a path that exists and is not a socket is left
+// alone and is an error.
+func ListenLimits(path string, h Handlers, lim Limits) (*Server, error) {
+	lim = lim.withDefaults()
 	if err := clearStale(path); err != nil {
 		return nil, err
 	}
@@ -65,11 +70,23 @@ func Listen(path string, h Handlers) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("local socket %s: %w", path, err)
 	}
-	s := &Server{path: path, ln: ln, done: make(chan error, 1)}
-	s.srv = &http.Server{Handler: mux(h), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	go func() { s.done <- s.srv.Serve(ln) }()
+	s := &Server{path: path, ln: newCapListener(ln, lim.MaxConns), done: make(chan error, 1)}
+	// No ReadTimeout: it would cancel a long trace's context. A request
+	// has no body (noBodies), so once its headers are in, the connection
+	// is bounded by its handler, then by IdleTimeout.
+	s.srv = &http.Server{
+		Handler:           noBodies(mux(h, lim), lim.IdleTimeout),
+		ReadHeaderTimeout: lim.IdleTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+	go func() { s.done <- s.srv.Serve(s.ln) }()
 	return s, nil
 }
+
+// Conns counts the connections served and refused.
+func (s *Server) Conns() ConnStats { return s.ln.stats() }
 
 // Path is the socket's path.
 func (s *Server) Path() string { return s.path }
@@ -122,7 +139,7 @@ func clearStale(path string) error {
 }
 
 // mux routes the endpoints to the handlers.
-func mux(h Handlers) *http.ServeMux {
+func mux(h Handlers, lim Limits) *http.ServeMux {
 	m := http.NewServeMux()
 	h.Bus.register(m)
 	if h.Status != nil {
@@ -151,7 +168,7 @@ func mux(h Handlers) *http.ServeMux {
 			serve(func(ctx context.Context) (Queue, error) { return h.Queue(ctx, limit) })(w, r)
 		})
 	}
-	routeHistory(m, h)
+	routeHistory(m, h, &rateLimit{max: lim.TestAlarmsPerMinute, window: time.Minute, now: lim.Now})
 	routeControl(m, h)
 	return m
 }

@@ -18,6 +18,10 @@
 //	/v1/bus/read    ReadResult (?device=D[&point=P] or ?bus=B&slave=S&fc=F&addr=A&count=N; bus.go)
 //	/v1/bus/scan    newline-delimited StreamEvent stream (?bus=B&from=F&to=T; bus.go)
 //	/v1/bus/trace   newline-delimited StreamEvent stream (?bus=B&seconds=N; bus.go)
+//
+// Limits (limits.go): idle connections are closed, at most MaxConns are
+// served at once (more are refused at once with 503), test-alarm is rate
+// limited (429) and numbers in a query must be finite.
 package api
 
 import "time"

@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // Set by -ldflags at build time (Makefile).
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = ee.err
 	}
 	if err != nil && err.Error() != "" {
-		fmt.Fprintln(stderr, "fenghuo:", err)
+		fmt.Fprintln(stderr, "fenghuo:", sanitize.Line(err.Error())) // errors quote the daemon, the broker, a device
 	}
 	if code == 2 {
 		if cmd == nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -217,7 +216,7 @@ puts on the bus itself (--config), once a second, and shows those frames.
 			if bus == "" && !df.on {
 				return usage(errors.New("trace: --bus B is required"))
 			}
-			if seconds <= 0 || seconds > 3600 {
+			if !(seconds > 0 && seconds <= 3600) { // NaN fails both
 				return usage(fmt.Errorf("trace: --seconds %v: want a number of seconds in (0, 3600]", seconds))
 			}
 			tw := newTraceWriter(c.OutOrStdout(), f.json)
@@ -260,9 +259,4 @@ func busError(socket string, err error) error {
 }
 
 // writeJSON prints v indented, as the other diag commands do.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
+func writeJSON(w io.Writer, v any) error { return printJSON(w, v) }

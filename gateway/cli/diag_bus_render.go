@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // renderRead prints a read: a header, each request with its latency or
@@ -20,9 +21,9 @@ func renderRead(w io.Writer, res api.ReadResult) {
 	if res.Device != "" {
 		head += fmt.Sprintf("  device %s  profile %s", res.Device, res.Profile)
 	}
-	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, sanitize.Line(head))
 	for _, b := range res.Blocks {
-		fmt.Fprintf(w, "fc%d @%d+%d: %s\n", b.FC, b.Address, b.Count, blockOutcome(b))
+		fmt.Fprintf(w, "fc%d @%d+%d: %s\n", b.FC, b.Address, b.Count, sanitize.Line(blockOutcome(b)))
 	}
 	if res.Error != "" {
 		return
@@ -255,7 +256,7 @@ func (t *traceWriter) frame(f api.TraceFrame) {
 	if t.json {
 		b, err := json.Marshal(f)
 		if err == nil {
-			fmt.Fprintf(t.w, "%s\n", b)
+			fmt.Fprintf(t.w, "%s\n", sanitize.JSON(b))
 		}
 		return
 	}
@@ -271,5 +272,5 @@ func (t *traceWriter) frame(f api.TraceFrame) {
 	if f.Error != "" {
 		body = strings.TrimSpace(body + "  ! " + f.Error)
 	}
-	fmt.Fprintf(t.w, "%-12s  %-4s  %5d  %3d  %9s  %s\n", f.At.In(localTime).Format("15:04:05.000"), f.Dir, f.Slave, f.FC, lat, body)
+	fmt.Fprintf(t.w, "%-12s  %-4s  %5d  %3d  %9s  %s\n", f.At.In(localTime).Format("15:04:05.000"), sanitize.Line(f.Dir), f.Slave, f.FC, lat, sanitize.Line(body))
 }

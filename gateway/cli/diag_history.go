@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -199,12 +201,19 @@ func writeExport(path, format string, bom bool, h api.History) error {
 	return nil
 }
 
-// printJSON writes v indented, without HTML escaping (汉字 and <> as they are).
+// printJSON writes v indented, without HTML escaping (汉字 and <> as they
+// are), with controls that encoding/json leaves raw (DEL, C1, bidi) as
+// \u escapes (sanitize.JSON).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(sanitize.JSON(b.Bytes()))
+	return err
 }
 
 // historyCSVHeader is the header row of the CSV export.
@@ -215,7 +224,9 @@ var historyCSVHeader = []string{
 
 // writeHistoryCSV writes one header row and one row per record, RFC 4180
 // quoting (encoding/csv), CRLF line ends as Excel expects, times in RFC
-// 3339 with milliseconds in the gateway's zone.
+// 3339 with milliseconds in the gateway's zone. Text cells go through
+// sanitize.CSVCell: a `by` or a name starting with = + - @ is text, never
+// a formula (OWASP CSV injection).
 func writeHistoryCSV(w io.Writer, h api.History, bom bool, loc *time.Location) error {
 	if bom {
 		if _, err := io.WriteString(w, utf8BOM); err != nil {
@@ -233,11 +244,12 @@ func writeHistoryCSV(w io.Writer, h api.History, bom bool, loc *time.Location) e
 	if err := cw.Write(historyCSVHeader); err != nil {
 		return err
 	}
+	c := sanitize.CSVCell
 	for _, r := range h.Records {
 		if err := cw.Write([]string{
-			strconv.FormatUint(r.Seq, 10), ts(r.CreatedAt), strconv.Itoa(r.Level), rules.LevelZh(r.Level), r.State,
-			r.Hazard, r.LabelZh, r.LabelEn, r.Kind, r.Rule, r.Device, r.DeviceName, r.TicketID, r.EventID,
-			ts(r.SentAt), r.AckedBy, ts(r.AckedAt),
+			strconv.FormatUint(r.Seq, 10), ts(r.CreatedAt), strconv.Itoa(r.Level), rules.LevelZh(r.Level), c(r.State),
+			c(r.Hazard), c(r.LabelZh), c(r.LabelEn), c(r.Kind), c(r.Rule), c(r.Device), c(r.DeviceName), c(r.TicketID), c(r.EventID),
+			ts(r.SentAt), c(r.AckedBy), ts(r.AckedAt),
 		}); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // renderStatus prints the gateway at a glance; it reports whether
@@ -85,9 +86,9 @@ func renderDevices(w io.Writer, ds api.Devices, loc *time.Location) (offline boo
 	}
 	t.write(w)
 	for _, d := range ds.Devices {
-		fmt.Fprintf(w, "\n%s %s", d.ID, d.Name)
+		fmt.Fprintf(w, "\n%s %s", sanitize.Line(d.ID), sanitize.Line(d.Name))
 		if d.Location != "" {
-			fmt.Fprintf(w, " (%s)", d.Location)
+			fmt.Fprintf(w, " (%s)", sanitize.Line(d.Location))
 		}
 		if d.LastOK.IsZero() {
 			fmt.Fprintln(w, ": no values yet")

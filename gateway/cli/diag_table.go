@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // localTime is where the tables show clock times: the gateway's zone
@@ -84,12 +86,18 @@ func truncate(s string, max int) string {
 }
 
 // table writes rows in columns padded by display width, two spaces apart,
-// with no trailing blanks.
+// with no trailing blanks. Every cell goes through sanitize.Line: names,
+// labels, acks' `by` and errors come from the network or a device.
 type table struct {
 	rows [][]string
 }
 
-func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+func (t *table) add(cells ...string) {
+	for i, c := range cells {
+		cells[i] = sanitize.Line(c)
+	}
+	t.rows = append(t.rows, cells)
+}
 
 func (t *table) write(w io.Writer) {
 	var widths []int

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // testAlarmPoll is how often diag test-alarm asks the daemon whether the
@@ -91,8 +92,8 @@ func testAlarm(ctx context.Context, cl *api.Client, device string, wait time.Dur
 	if h, ok := rules.LookupHazard(ta.Hazard); ok {
 		label = h.Zh + " " + h.En
 	}
-	fmt.Fprintf(w, "%-22s %s (seq %d): %s, level %s, rule %s\n", "test ticket committed", clock(ta.CommittedAt, localTime), ta.Seq, label, levelName(ta.Level), ta.Rule)
-	fmt.Fprintf(w, "%-22s %s\n", "ticket id", ta.TicketID)
+	fmt.Fprintf(w, "%-22s %s (seq %d): %s, level %s, rule %s\n", "test ticket committed", clock(ta.CommittedAt, localTime), ta.Seq, sanitize.Line(label), levelName(ta.Level), sanitize.Line(ta.Rule))
+	fmt.Fprintf(w, "%-22s %s\n", "ticket id", sanitize.Line(ta.TicketID))
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -111,7 +112,7 @@ func testAlarm(ctx context.Context, cl *api.Client, device string, wait time.Dur
 			}
 			if !r.AckedAt.IsZero() {
 				res.AckedBy, res.AckedAt = r.AckedBy, r.AckedAt
-				fmt.Fprintf(w, "%-22s %s by %s (%s after PUBACK)\n", "township acknowledged", clock(r.AckedAt, localTime), orDash(r.AckedBy), short(r.AckedAt.Sub(res.SentAt)))
+				fmt.Fprintf(w, "%-22s %s by %s (%s after PUBACK)\n", "township acknowledged", clock(r.AckedAt, localTime), orDash(sanitize.Line(r.AckedBy)), short(r.AckedAt.Sub(res.SentAt)))
 				return res, nil
 			}
 		}

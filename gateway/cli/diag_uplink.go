@@ -18,6 +18,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -241,7 +242,7 @@ func (p *prober) add(s probeStep) {
 	if !s.OK {
 		msg = s.Error
 	}
-	fmt.Fprintf(p.w, "%-8s %-6s %-7s %s\n", stepName(s.Step), status, took, msg)
+	fmt.Fprintf(p.w, "%-8s %-6s %-7s %s\n", stepName(s.Step), status, took, sanitize.Line(msg)) // the broker's and DNS's words
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

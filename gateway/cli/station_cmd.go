@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/station"
 )
 
@@ -51,10 +53,10 @@ func newStationWatchCmd() *cobra.Command {
 }
 
 func newStationAckCmd() *cobra.Command {
-	var broker, prefix, township, gateway, by string
+	var broker, prefix, township, gateway, by, keyFile string
 	var wait time.Duration
 	c := &cobra.Command{
-		Use:   "ack TICKET_ID --broker URL --township CODE --gateway ID [--by NAME]",
+		Use:   "ack TICKET_ID --broker URL --township CODE --gateway ID [--by NAME] [--key-file FILE]",
 		Short: "Acknowledge a ticket (downlink cmd ack)",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -71,14 +73,22 @@ func newStationAckCmd() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), wait)
 			defer cancel()
-			reply, err := station.AckWait(ctx, broker, prefix, township, gateway, args[0], by)
+			var key []byte
+			if keyFile != "" {
+				k, err := downlink.LoadKey(keyFile)
+				if err != nil {
+					return failed(fmt.Errorf("station ack: --key-file %w", err))
+				}
+				key = k
+			}
+			reply, err := station.AckWaitSigned(ctx, broker, prefix, township, gateway, args[0], by, key)
 			if err != nil {
 				if errors.Is(err, context.DeadlineExceeded) {
 					return failed(fmt.Errorf("no reply from gateway %s within %s: is it online? (an ack sent while it is offline is not queued; send it again)", gateway, wait))
 				}
 				return failed(err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "gateway %s recorded the ack of %s by %s\n", gateway, reply.TicketID, by)
+			fmt.Fprintf(c.OutOrStdout(), "gateway %s recorded the ack of %s by %s\n", gateway, sanitize.Line(reply.TicketID), sanitize.Line(by))
 			return nil
 		},
 	}
@@ -88,6 +98,7 @@ func newStationAckCmd() *cobra.Command {
 	f.StringVar(&township, "township", "", "township code of the gateway")
 	f.StringVar(&gateway, "gateway", "", "gateway id")
 	f.StringVar(&by, "by", "station", "who acknowledges")
+	f.StringVar(&keyFile, "key-file", "", "sign the ack with the gateway's command key (its uplink.cmd_key_file; mode 600)")
 	f.DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the gateway's reply")
 	return c
 }

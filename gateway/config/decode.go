@@ -55,6 +55,7 @@ func (d decoder) decode(path string, raw any, v reflect.Value) {
 		return
 	case anyMapType:
 		if m, ok := asMap(raw); ok {
+			d.p.checkMapValues(path, m)
 			v.Set(reflect.ValueOf(m))
 		} else {
 			d.p.decodeErr(path, "must be a mapping (key: value), not %s", describe(raw))
@@ -149,9 +150,9 @@ func (d decoder) list(path string, raw any, v reflect.Value) {
 func (d decoder) str(path string, raw any) (string, bool) {
 	switch x := raw.(type) {
 	case string:
-		return x, true
+		return x, d.p.checkSize(path, x)
 	case envString:
-		return string(x), true
+		return string(x), d.p.checkSize(path, string(x))
 	case int, int64, uint64:
 		return fmt.Sprint(x), true // township_code: 330502103 unquoted
 	}
@@ -183,6 +184,15 @@ func (d decoder) integer(path string, raw any) (int64, bool) {
 }
 
 func (d decoder) float(path string, raw any) (float64, bool) {
+	f, ok := d.anyFloat(path, raw)
+	if ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		d.p.decodeErr(path, "%v is not a finite number", f)
+		return 0, false
+	}
+	return f, ok
+}
+
+func (d decoder) anyFloat(path string, raw any) (float64, bool) {
 	switch x := raw.(type) {
 	case int:
 		return float64(x), true

@@ -2,6 +2,8 @@ package config
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
@@ -69,6 +71,20 @@ func validateGap(p *problems, at string, b Bus) {
 		p.add(at+".gap", "is only for rtu and rtu-over-tcp buses (Modbus TCP keeps no gap between requests)")
 	case b.Gap > maxGap:
 		p.add(at+".gap", "%s is longer than %s", b.Gap, time.Duration(maxGap))
+	}
+}
+
+// echoModes are the values of buses[].echo.
+var echoModes = []string{"auto", "on", "off"}
+
+// validateEcho: the local echo is a serial-line matter.
+func validateEcho(p *problems, at string, b Bus) {
+	switch {
+	case b.Echo == "":
+	case !slices.Contains(echoModes, b.Echo):
+		p.add(at+".echo", "%q is not one of %s%s", b.Echo, strings.Join(echoModes, ", "), hint(b.Echo, echoModes))
+	case b.Type == "tcp":
+		p.add(at+".echo", "is only for rtu and rtu-over-tcp buses (a Modbus TCP connection does not echo)")
 	}
 }
 

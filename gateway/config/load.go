@@ -26,7 +26,7 @@ const EnvPrefix = "FENGHUO"
 // connection; it reads only the config, password_file, the TLS files'
 // existence and profiles_dir.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
 	}

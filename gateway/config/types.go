@@ -62,6 +62,10 @@ type Bus struct {
 	// Gap is the master's silence before each request (rtu, rtu-over-tcp):
 	// left out t3.5, a duration, or minimal (see Gap).
 	Gap Gap `yaml:"gap,omitempty"`
+	// Echo is whether the line echoes each request (rtu, rtu-over-tcp):
+	// auto (left out) skips an exact copy of the request before the reply,
+	// on requires one, off never skips. It maps to transport.Config.Echo.
+	Echo string `yaml:"echo,omitempty"`
 }
 
 // Device is one Modbus slave polled through a profile.
@@ -84,6 +88,11 @@ type Uplink struct {
 	// HealthInterval is how often the health report and the self-test
 	// event go out (GB/T 45839 5.6.5: at least every 24 h); default 24h.
 	HealthInterval time.Duration `yaml:"health_interval"`
+	// CmdKeyFile holds the HMAC key of downlink commands; when set, the
+	// gateway accepts only signed commands (docs/tickets.md §6).
+	CmdKeyFile string `yaml:"cmd_key_file"`
+	// CmdKey is CmdKeyFile's key, read by Load; never printed.
+	CmdKey Secret `yaml:"-"`
 }
 
 // MQTT is the broker connection.

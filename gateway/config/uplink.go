@@ -5,8 +5,11 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 )
 
 var (
@@ -47,6 +50,23 @@ func (c *Config) validateUplink(p *problems) {
 			positive(p, "uplink.telemetry.min_gap", t.MinGap, time.Second)
 		}
 	}
+	c.readCmdKey(p)
+}
+
+// readCmdKey reads uplink.cmd_key_file into CmdKey: a regular file not
+// accessible to other users, at least downlink.MinKeyLen bytes. Messages
+// name the file, never the key.
+func (c *Config) readCmdKey(p *problems) {
+	f := c.Uplink.CmdKeyFile
+	if f == "" {
+		return
+	}
+	k, err := downlink.LoadKey(f)
+	if err != nil {
+		p.add("uplink.cmd_key_file", "%v", err)
+		return
+	}
+	c.Uplink.CmdKey = NewSecret(string(k))
 }
 
 // checkBroker parses the broker URL; it returns nil when it is unusable.
@@ -68,6 +88,12 @@ func checkBroker(p *problems, broker string) *url.URL {
 	if u.Hostname() == "" {
 		p.add(key, "%q has no host", u.Redacted())
 		return nil
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			p.add(key, "%q has no valid port (1..65535)", u.Redacted())
+			return nil
+		}
 	}
 	if u.User != nil {
 		p.add(key, "%q carries credentials; set uplink.mqtt.username and password instead", u.Redacted())
@@ -152,6 +178,9 @@ func (c *Config) validateLocal(p *problems) {
 	}
 	if c.Buffer.MaxSize < MiB {
 		p.add("buffer.max_size", "%s is too small (at least 1MiB)", c.Buffer.MaxSize)
+	}
+	if n := len(c.Local.Socket); n > MaxSocketBytes {
+		p.add("local.socket", "is %d bytes long; a unix socket path is at most %d bytes (choose a shorter directory)", n, MaxSocketBytes)
 	}
 	if a := c.Local.Metrics; a != "" {
 		if msg := checkHostPort(a, true); msg != "" {

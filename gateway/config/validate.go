@@ -121,6 +121,7 @@ func validateBus(p *problems, at string, b Bus) {
 		p.add(at+".retries", "%d is out of range 0..10", b.Retries)
 	}
 	validateGap(p, at, b)
+	validateEcho(p, at, b)
 }
 
 // checkHostPort returns "" for a good host:port, else what is wrong.

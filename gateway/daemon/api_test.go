@@ -154,10 +154,10 @@ func TestLocalAPI(t *testing.T) {
 		t.Errorf("rules: %d, %d firing; want one firing", len(rs.Rules), firing)
 	}
 
-	// The counter moves once Append returned, a moment after the event is
-	// visible in the queue.
+	// The counter is raised just after the commit that made the event
+	// visible in the queue: wait for it rather than race it.
 	var body string
-	waitFor(t, 10*time.Second, "the committed open in the metrics", func() bool {
+	waitFor(t, 10*time.Second, "the committed event counted in /metrics", func() bool {
 		body = scrape(t, s.d)
 		return strings.Contains(body, `fenghuo_events_committed_total{state="open"} 1`)
 	})

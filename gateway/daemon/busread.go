@@ -26,7 +26,7 @@ func TransportConfig(b config.Bus) transport.Config {
 	return transport.Config{
 		Type: b.Type, Address: b.Address, Port: b.Port, Baud: b.Baud,
 		DataBits: b.DataBits, Parity: b.Parity, StopBits: b.StopBits, Timeout: b.Timeout,
-		Gap: time.Duration(b.Gap),
+		Gap: time.Duration(b.Gap), Echo: transport.Echo(b.Echo),
 	}
 }
 

@@ -151,18 +151,10 @@ func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source str
 	return res, nil
 }
 
-// deviceStatus is the device's GB/T 45839 state now, from the hazards of
-// it the engine holds open.
+// deviceStatus is the device's GB/T 45839 state now: the worst condition
+// among the hazards of it the engine holds open (屏蔽 included).
 func (d *Daemon) deviceStatus(device string) int {
-	var kinds []string
-	for _, rs := range d.engine.Explain(time.Now()) {
-		if rs.Device == device && rs.TicketID != "" {
-			if info, ok := rules.LookupHazard(rs.Hazard); ok {
-				kinds = append(kinds, info.Kind)
-			}
-		}
-	}
-	return statusOf(kinds)
+	return d.engine.Condition(device).GBT45839Status()
 }
 
 // statusOf is the GB/T 45839 state of a device with these kinds of hazard

@@ -302,17 +302,30 @@ func (d *Daemon) record(ev rules.Event) (outbox.Record, error) {
 	if !ok {
 		return outbox.Record{}, fmt.Errorf("unknown hazard %q", ev.Hazard)
 	}
+	if ev.Kind == rules.Test {
+		// a test changes nothing on the device: it is coded with the
+		// device's state (a test from diag test-alarm carries none)
+		ev.After = max(ev.After, d.engine.Condition(ev.Device))
+	}
 	t := ticket.FromEvent(ev, hazardMeta(info, category), d.gatewayInfo(), dev)
 	payload, err := t.Marshal()
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	prio := 1
-	if ev.Level == 1 {
-		prio = 0
-	}
 	return outbox.Record{
 		EventID: t.EventID, TicketID: t.TicketID, State: t.State, Hazard: ev.Hazard, Rule: ev.Rule,
-		Device: ev.Device, Level: ev.Level, Priority: prio, Payload: payload, CreatedAt: time.Now(),
+		Device: ev.Device, Level: ev.Level, Priority: priority(ev, info), Payload: payload, CreatedAt: time.Now(),
 	}, nil
+}
+
+// priority is the outbox class of an event (DESIGN §6, §8.4; GB 26875.1
+// 4.1.2.3: fire first): every event of a fire-class hazard (kind alarm,
+// any level: R1, R7, R10, R19, R22) and any level-1 event go first, ahead
+// of faults, lower hazards, telemetry and the replay of older tickets; a
+// test is never fire (GB/T 45839 5.8.4).
+func priority(ev rules.Event, info rules.HazardInfo) int {
+	if ev.Kind != rules.Test && (info.Kind == rules.KindAlarm || ev.Level == 1) {
+		return outbox.PriorityLevel1
+	}
+	return outbox.PriorityTicket
 }

@@ -202,5 +202,5 @@ func hazardMeta(h rules.HazardInfo, profileCategory string) ticket.HazardMeta {
 	if cat == "" {
 		cat = profileCategory
 	}
-	return ticket.HazardMeta{Code: h.Code, Zh: h.Zh, En: h.En, Kind: h.Kind, Category: cat}
+	return ticket.HazardMeta{Code: h.Code, Zh: h.Zh, En: h.En, Kind: h.Kind, Category: cat, Condition: h.Condition}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
@@ -67,7 +68,7 @@ func TestDamagedFallbackMovedAside(t *testing.T) {
 
 // TestDeletedOutboxIsStorageFault (issue 15 item 4): an outbox file deleted
 // while the daemon runs is noticed by the periodic file check and reported
-// as a storage fault (status, diag status) and the R27 ticket.
+// as a storage fault (status, diag status) and the R29 ticket.
 func TestDeletedOutboxIsStorageFault(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "outbox.db")
 	d, _ := runDaemon(t, fmt.Sprintf(testConfig, "127.0.0.1:1", "tcp://127.0.0.1:1", db), Options{checkFileEvery: 100 * time.Millisecond})
@@ -78,9 +79,9 @@ func TestDeletedOutboxIsStorageFault(t *testing.T) {
 	if as, err := d.apiStatus(t.Context()); err != nil || !as.Buffer.StorageFault || as.Buffer.StorageError == "" {
 		t.Errorf("diag status: %+v, %v", as.Buffer, err)
 	}
-	waitFor(t, 10*time.Second, "R27 open", func() bool {
+	waitFor(t, 10*time.Second, "R29 open", func() bool {
 		for _, o := range d.engine.Open() {
-			if o.Rule == "R27" {
+			if o.Rule == rules.StorageRule {
 				return true
 			}
 		}

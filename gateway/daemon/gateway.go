@@ -15,7 +15,7 @@ import (
 // restored after a restart like any device's rule, and its tickets carry
 // the gateway as their device (ticket.GatewayDevice).
 //
-// The pseudo-device's second rule is R27 (storage_fault, 存储故障, storage.go):
+// The pseudo-device's rule R29 (storage_fault, 存储故障, storage.go):
 // raised while the outbox has refused writes for storageFaultAfter, or its
 // file is gone; its ticket is published from memory like every event of
 // the fault.
@@ -54,6 +54,8 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 		}
 	}
 	p := rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
+	// R28: another client takes the gateway's MQTT client id.
+	p.Readings = append(p.Readings, rules.ClientIDConflictReading(d.link.ClientIDConflict()))
 	return rules.WithStorage(p, d.storageFaultRaised(now))
 }
 

@@ -23,7 +23,7 @@ import (
 // are numbered as usual, kept in a bounded memory queue and published at
 // once ("durable": false), and stored as soon as the store accepts writes
 // (retried every second). The status, diag status and the metrics say so
-// at once; after storageFaultAfter the gateway's R27 ticket (storage_fault,
+// at once; after storageFaultAfter the gateway's R29 ticket (storage_fault,
 // 存储故障) opens, and it clears once the store takes writes again.
 //
 // A stop (SIGTERM) during the fault waits up to stopWaitStored for the
@@ -32,7 +32,7 @@ import (
 // else. A crash (SIGKILL, power loss) loses what was never stored.
 
 const (
-	// storageFaultAfter is how long the store must refuse before R27 opens
+	// storageFaultAfter is how long the store must refuse before R29 opens
 	// (a single slow commit is not a fault).
 	storageFaultAfter = 3 * time.Second
 	// stopWaitStored bounds how long a stop waits for the store to take the
@@ -194,7 +194,7 @@ func (d *Daemon) storageFault(now time.Time) bool {
 	return d.storage.fileErr != nil
 }
 
-// storageFaultRaised is R27's verdict: the store has refused writes for
+// storageFaultRaised is R29's verdict: the store has refused writes for
 // storageFaultAfter, or its file is gone.
 func (d *Daemon) storageFaultRaised(now time.Time) bool {
 	gs := d.guard.GuardStats()

@@ -145,7 +145,7 @@ func checkOutbox(t *testing.T, d *Daemon, received []ticket.Ticket) []outbox.Rec
 
 // TestAlarmsOutrunFullDisk (issue 15): the outbox lives on a 2 MiB
 // filesystem that fills. Fire alarms still reach a real mosquitto at once
-// (marked durable: false), the status, diag status and the R27 ticket say
+// (marked durable: false), the status, diag status and the R29 ticket say
 // storage is failing; once space returns every event is stored with the
 // seq it was published with and delivered, seq gap-free.
 func TestAlarmsOutrunFullDisk(t *testing.T) {
@@ -184,7 +184,7 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 	if as, err := d.apiStatus(context.Background()); err != nil || !as.Buffer.StorageFault || as.Buffer.Uncommitted == 0 || as.Buffer.StorageError == "" {
 		t.Errorf("diag status while the disk is full: %+v, %v", as.Buffer, err)
 	}
-	sub.WaitUntil("the R27 storage fault ticket", 15*time.Second, hasTicket("storage_fault", "open", 0))
+	sub.WaitUntil("the R29 storage fault ticket", 15*time.Second, hasTicket("storage_fault", "open", 0))
 	if v := gaugeValue(t, d, "fenghuo_storage_fault"); v != 1 {
 		t.Errorf("fenghuo_storage_fault %v while the disk is full, want 1", v)
 	}
@@ -198,7 +198,7 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 		gs := d.guard.GuardStats()
 		return gs.NotDurable == 0 && !gs.Failing()
 	})
-	sub.WaitUntil("the R27 clear", 15*time.Second, hasTicket("storage_fault", "clear", n))
+	sub.WaitUntil("the R29 clear", 15*time.Second, hasTicket("storage_fault", "clear", n))
 	waitFor(t, 15*time.Second, "every event delivered", func() bool {
 		s, err := d.guard.Stats(context.Background())
 		return err == nil && s.Depth == 0
@@ -215,7 +215,7 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 			t.Errorf("seq %d (%s %s) stored but not marked delivered", r.Seq, r.Hazard, r.State)
 		}
 	}
-	if len(recs) < 8 { // 3 opens, 3 clears, R27 open and clear
+	if len(recs) < 8 { // 3 opens, 3 clears, R29 open and clear
 		t.Errorf("%d records stored, want at least 8", len(recs))
 	}
 }

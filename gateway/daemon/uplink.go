@@ -30,6 +30,8 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 		MaxSize: int64(d.cfg.Buffer.MaxSize),
 		Status:  d.status,
 		Logger:  d.log,
+		// uplink.cmd_key_file: only signed downlink commands are accepted.
+		CmdKey: []byte(d.cfg.Uplink.CmdKey.Reveal()),
 	}
 }
 
@@ -74,7 +76,7 @@ func (d *Daemon) status() ticket.Status {
 		}
 		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry, Lost: gs.Lost}
 	}
-	// A storage fault (storage.go): the status says so at once, the R27
+	// A storage fault (storage.go): the status says so at once, the R29
 	// ticket after a few seconds.
 	st.StorageFault = d.storageFault(time.Now())
 	if st.StorageFault {

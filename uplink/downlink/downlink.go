@@ -23,6 +23,12 @@ const (
 	CmdAck  = "ack"  // the township acknowledged ticket_id; by is who
 	CmdPing = "ping" // reply with the gateway's time
 	CmdDiag = "diag" // reply with the current status
+	// CmdControl and CmdConfig are reserved for remote control (reset,
+	// mute, self-test) and remote configuration: not executed by this
+	// gateway yet, and refused unless signed (see [Policies]), so that
+	// they can never run unsigned once they are added.
+	CmdControl = "control"
+	CmdConfig  = "config"
 )
 
 // Command is one validated downlink command.
@@ -31,6 +37,9 @@ type Command struct {
 	Cmd      string `json:"cmd"`
 	TicketID string `json:"ticket_id,omitempty"`
 	By       string `json:"by,omitempty"`
+	// TS is when the command was issued (RFC 3339): a command older than
+	// its kind's Policy.MaxAge is refused. Required when signed.
+	TS string `json:"ts,omitempty"`
 }
 
 // Marshal encodes the command (what a station publishes).
@@ -94,6 +103,7 @@ func Parse(payload []byte) (Command, error) {
 	str("cmd", &c.Cmd)
 	str("ticket_id", &c.TicketID)
 	str("by", &c.By)
+	str("ts", &c.TS)
 	if len(errs) > 0 {
 		return c, errs[0]
 	}
@@ -118,6 +128,8 @@ func Parse(payload []byte) (Command, error) {
 			return c, err
 		}
 	case CmdPing, CmdDiag:
+	case CmdControl, CmdConfig:
+		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("command %q is not supported by this gateway", c.Cmd)}
 	default:
 		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("unknown command %q (want ack, ping or diag)", c.Cmd)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -12,26 +13,108 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// cmdQueue bounds the commands waiting for an answer; more are dropped
-// with a log line (a flood on the cmd topic must not grow memory).
-const cmdQueue = 32
+// Downlink commands pass three gates before they run, all on paho's
+// receiving goroutine, which must never block:
+//
+//  1. size: sizeConn empties a PUBLISH whose payload exceeds
+//     downlink.MaxSize on the wire; admit refuses it;
+//  2. admission (downlink.Guard): retain flag, signature when a key is
+//     set, ts age, replayed id; then a token bucket per kind
+//     (downlink.Limiter), so a flood of one kind spends only its own budget;
+//  3. a queue per class: acks wait in their own queue (ackQueue, kept
+//     across reconnects), served before anything else; ping and diag, and
+//     the refusal replies, wait in the connection's queue (cmdQueue).
+//
+// A refused command is counted, logged (at most logBurst lines, then one
+// line a second with how many were suppressed) and answered while the
+// reply budget lasts; a flood is answered only in part.
+const (
+	cmdQueue = 32  // ping, diag and refusal replies waiting, per connection
+	ackQueue = 128 // acks waiting (their rate is bounded by the ack policy)
+	// Refusal replies: at most replyBurst at once, replyRate a second.
+	replyRate, replyBurst = 10, 20
+	// Refusal log lines.
+	logRate, logBurst = 1, 10
+)
 
+// cmdMsg is one admitted command, or (reply set) a refusal to publish.
 type cmdMsg struct {
-	payload  []byte
-	retained bool
+	cmd   downlink.Command
+	reply *downlink.Reply
 }
 
 // cmdHandler is the paho handler of P/T/G/cmd. paho calls it on its own
-// goroutine, which must not block: it only queues the message for
+// goroutine, which must not block: it admits the message and queues it for
 // serveCmds.
 func (l *Link) cmdHandler(cmds chan<- cmdMsg) paho.MessageHandler {
 	return func(_ paho.Client, m paho.Message) {
-		select {
-		case cmds <- cmdMsg{payload: m.Payload(), retained: m.Retained()}:
-		default:
-			l.cmdBad.Add(1)
-			l.log.Warn("uplink: downlink command dropped: too many waiting", "topic", m.Topic(), "bytes", len(m.Payload()))
+		l.admit(cmds, m.Topic(), m.MessageID(), m.Payload(), m.Retained())
+	}
+}
+
+// admit validates one received command and queues it, or its refusal.
+func (l *Link) admit(cmds chan<- cmdMsg, topic string, id uint16, payload []byte, retained bool) {
+	l.cmdN.Add(1)
+	if len(payload) == 0 {
+		if size := l.cuts.take(topic, id); size > 0 {
+			l.cmdTooLarge.Add(1)
+			l.refuse(cmds, "", size, fmt.Errorf("downlink: payload too large: %d bytes > %d", size, downlink.MaxSize))
+			return
 		}
+	}
+	cmd, signed, err := l.guard.Check(topic, payload, retained, l.opts.Now())
+	if err != nil {
+		l.refuse(cmds, cmd.ID, int64(len(payload)), err)
+		return
+	}
+	if !l.limiter.Allow(cmd.Cmd, time.Now()) {
+		l.cmdLimited.Add(1)
+		pol := downlink.PolicyOf(cmd.Cmd)
+		l.refuse(cmds, cmd.ID, int64(len(payload)), fmt.Errorf("downlink: rate limit: more than %g %q commands a second (burst %d); send it again later", pol.Rate, cmd.Cmd, pol.Burst))
+		return
+	}
+	q, msg := cmds, cmdMsg{cmd: cmd}
+	if cmd.Cmd == downlink.CmdAck {
+		q = l.acks
+	}
+	select {
+	case q <- msg:
+		if signed {
+			l.log.Debug("uplink: signed downlink command admitted", "id", cmd.ID, "cmd", cmd.Cmd)
+		}
+	default:
+		l.refuse(cmds, cmd.ID, int64(len(payload)), fmt.Errorf("downlink: too many %q commands waiting; send it again later", cmd.Cmd))
+	}
+}
+
+// refuse counts, logs (throttled) and answers (within the reply budget) a
+// refused command.
+func (l *Link) refuse(cmds chan<- cmdMsg, id string, size int64, err error) {
+	l.cmdBad.Add(1)
+	now := time.Now()
+	l.refuseMu.Lock()
+	logIt, replyIt := l.logBudget.Allow(now), l.replyBudget.Allow(now)
+	suppressed := l.logSuppressed
+	if logIt {
+		l.logSuppressed = 0
+	} else {
+		l.logSuppressed++
+	}
+	l.refuseMu.Unlock()
+	if logIt {
+		args := []any{"topic", l.topics.Cmd(), "id", id, "bytes", size, "err", err}
+		if suppressed > 0 {
+			args = append(args, "refusals_not_logged", suppressed)
+		}
+		l.log.Warn("uplink: downlink command refused", args...)
+	}
+	if !replyIt {
+		return
+	}
+	rep := downlink.Fail(id, err)
+	select {
+	case cmds <- cmdMsg{reply: &rep}:
+	default:
 	}
 }
 
@@ -49,48 +132,47 @@ func (l *Link) subscribeCmds(c paho.Client, cmds chan<- cmdMsg) error {
 	return nil
 }
 
-// serveCmds answers queued commands on P/T/G/reply until ctx is done.
+// serveCmds answers queued commands on P/T/G/reply until ctx is done;
+// acks first.
 func (l *Link) serveCmds(ctx context.Context, c paho.Client, cmds <-chan cmdMsg) {
-	for {
+	for ctx.Err() == nil { // an ack taken after the session ended would lose its reply
+		var m cmdMsg
 		select {
-		case <-ctx.Done():
-			return
-		case m := <-cmds:
-			rep := l.handleCmd(ctx, m)
-			p, err := rep.Marshal()
-			if err != nil {
-				l.log.Error("uplink: reply not encodable", "id", rep.ID, "err", err)
-				continue
+		case m = <-l.acks:
+		default:
+			select {
+			case <-ctx.Done():
+				return
+			case m = <-l.acks:
+			case m = <-cmds:
 			}
-			if err := l.publish(c, l.topics.Reply(), false, p); err != nil {
-				l.log.Warn("uplink: reply not acknowledged", "id", rep.ID, "err", err)
-			}
+		}
+		rep := m.reply
+		if rep == nil {
+			r := l.handleCmd(ctx, m.cmd)
+			rep = &r
+		}
+		p, err := rep.Marshal()
+		if err != nil {
+			l.log.Error("uplink: reply not encodable", "id", rep.ID, "err", err)
+			continue
+		}
+		if err := l.publish(c, l.topics.Reply(), false, p); err != nil {
+			l.log.Warn("uplink: reply not acknowledged", "id", rep.ID, "err", err)
 		}
 	}
 }
 
-// handleCmd validates and executes one command. It never panics: a
-// failure of any kind is an error reply and one log line.
-func (l *Link) handleCmd(ctx context.Context, m cmdMsg) (rep downlink.Reply) {
-	l.cmdN.Add(1)
-	var id string
+// handleCmd executes one admitted command. It never panics: a failure of
+// any kind is an error reply and one log line.
+func (l *Link) handleCmd(ctx context.Context, cmd downlink.Command) (rep downlink.Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			l.cmdBad.Add(1)
-			l.log.Error("uplink: downlink command crashed its handler", "id", id, "panic", p)
-			rep = downlink.Fail(id, fmt.Errorf("internal error"))
+			l.log.Error("uplink: downlink command crashed its handler", "id", cmd.ID, "panic", p)
+			rep = downlink.Fail(cmd.ID, fmt.Errorf("internal error"))
 		}
 	}()
-	cmd, err := downlink.Parse(m.payload)
-	id = cmd.ID
-	if err == nil && m.retained {
-		err = errors.New("downlink: retained commands are ignored (publish cmd with retain=false)")
-	}
-	if err != nil {
-		l.cmdBad.Add(1)
-		l.log.Warn("uplink: downlink command rejected", "topic", l.topics.Cmd(), "id", id, "bytes", len(m.payload), "err", err)
-		return downlink.Fail(id, err)
-	}
 	now := l.opts.Now()
 	switch cmd.Cmd {
 	case downlink.CmdPing:
@@ -126,9 +208,17 @@ func (l *Link) handleCmd(ctx context.Context, m cmdMsg) (rep downlink.Reply) {
 		l.log.Info("uplink: ticket acknowledged by the township", "ticket_id", cmd.TicketID, "by", cmd.By)
 		return downlink.Reply{ID: cmd.ID, OK: true, Cmd: cmd.Cmd, TicketID: cmd.TicketID, By: cmd.By, AckedAt: at}
 	}
+	l.cmdBad.Add(1)
 	return downlink.Fail(cmd.ID, fmt.Errorf("unhandled command %q", cmd.Cmd)) // Parse admits only the three
 }
 
 // Commands returns how many downlink commands arrived and how many were
-// rejected (malformed, unknown, failed or dropped).
+// rejected (malformed, unknown, unsigned, stale, rate-limited, too large,
+// failed or dropped).
 func (l *Link) Commands() (handled, rejected uint64) { return l.cmdN.Load(), l.cmdBad.Load() }
+
+// CommandRefusals counts two kinds of refusal: payloads over
+// downlink.MaxSize (cut on the wire) and commands over their kind's rate.
+func (l *Link) CommandRefusals() (tooLarge, rateLimited uint64) {
+	return l.cmdTooLarge.Load(), l.cmdLimited.Load()
+}

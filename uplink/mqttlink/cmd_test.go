@@ -106,7 +106,7 @@ func TestDownlinkCommands(t *testing.T) {
 			anonymous = append(anonymous, r.Error)
 		}
 	}
-	if len(anonymous) != 2 || !strings.Contains(anonymous[0], "not valid UTF-8") || !strings.Contains(anonymous[1], "exceeds 4096") {
+	if len(anonymous) != 2 || !strings.Contains(anonymous[0], "not valid UTF-8") || !strings.Contains(anonymous[1], "payload too large: 5034 bytes > 4096") {
 		t.Errorf("replies without id: %q, want the garbage then the oversized payload refused", anonymous)
 	}
 	if r := got["p1"]; !r.OK || r.Time == "" {

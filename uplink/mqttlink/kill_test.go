@@ -87,7 +87,7 @@ func killChild() int {
 // plainRecord is record() without a *testing.T, for the child.
 func plainRecord(id string, level int) outbox.Record {
 	v := float64(1)
-	ev := rules.Event{Kind: rules.Open, TicketID: "smoke-" + id + "/R1/20261129T001502", Device: "smoke-" + id,
+	ev := rules.Event{Kind: rules.Open, TicketID: "smoke-" + id + "/R1/20261129T001502.000", Device: "smoke-" + id,
 		Rule: "R1", Hazard: "smoke_fire_alarm", Level: level, At: time.Now(), OccurrenceCount: 1,
 		Evidence: rules.Evidence{Point: "alarm", Value: &v}}
 	tk := ticket.FromEvent(ev,

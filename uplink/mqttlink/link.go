@@ -47,7 +47,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+	"golang.org/x/net/proxy"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -70,11 +72,26 @@ type Link struct {
 	lastPublish    time.Time
 	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
 	lastAck        *ticket.StatusAck // last township ack
+	kicks          []time.Time       // broker closes right after connecting (takeover.go)
+	conflict       bool              // client id conflict suspected
+	conflicts      uint64            // its onsets
 
 	fault  atomic.Bool   // R25 raised
 	faults atomic.Uint64 // R25 onsets
 	cmdN   atomic.Uint64 // downlink commands handled
 	cmdBad atomic.Uint64 // of which rejected
+
+	cuts        cutNotes // publishes emptied by sizeConn
+	guard       *downlink.Guard
+	limiter     *downlink.Limiter
+	acks        chan cmdMsg // admitted acks, kept across reconnects
+	cmdTooLarge atomic.Uint64
+	cmdLimited  atomic.Uint64
+
+	refuseMu      sync.Mutex
+	logBudget     downlink.Bucket
+	replyBudget   downlink.Bucket
+	logSuppressed uint64
 }
 
 // New checks the options and builds a Link; it does not connect.
@@ -88,14 +105,19 @@ func New(opts Options) (*Link, error) {
 		return nil, err
 	}
 	return &Link{
-		opts:    opts,
-		log:     opts.Logger.With("component", "uplink"),
-		topics:  Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
-		tls:     tc,
-		broker:  redactURL(opts.Broker),
-		tlsURL:  brokerTLS(opts.Broker),
-		notify:  make(chan struct{}, 1),
-		started: opts.Now(),
+		opts:        opts,
+		log:         opts.Logger.With("component", "uplink"),
+		topics:      Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
+		tls:         tc,
+		broker:      redactURL(opts.Broker),
+		tlsURL:      brokerTLS(opts.Broker),
+		notify:      make(chan struct{}, 1),
+		started:     opts.Now(),
+		guard:       downlink.NewGuard(opts.CmdKey),
+		limiter:     downlink.NewLimiter(),
+		acks:        make(chan cmdMsg, ackQueue),
+		logBudget:   downlink.Bucket{Rate: logRate, Burst: logBurst},
+		replyBudget: downlink.Bucket{Rate: replyRate, Burst: replyBurst},
 	}, nil
 }
 
@@ -244,6 +266,8 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	}
 	lost := make(chan struct{})
 	var once sync.Once
+	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
+	connAt.Store(time.Now().UnixNano())
 	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
 		SetCleanSession(l.opts.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
 		// A fresh in-memory store per connection: paho never resends a
@@ -255,9 +279,14 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		// connection with MQTT 3.1, doubling each failed attempt.
 		SetProtocolVersion(4).
 		SetKeepAlive(l.opts.Keepalive).SetConnectTimeout(l.opts.AckTimeout).
+		// paho's Subscribe and Publish wait up to WriteTimeout (default
+		// 30 s) to hand their packet over, and wait that long when the
+		// connection dropped right after CONNACK: Run would not return.
+		SetWriteTimeout(l.opts.AckTimeout).
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
+			l.noteLoss(time.Unix(0, connAt.Load()), time.Now(), err)
 			once.Do(func() { close(lost) })
 		})
 	if l.opts.Username != "" || l.opts.Password != "" {
@@ -266,9 +295,9 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	if l.tls != nil {
 		o.SetTLSConfig(l.tls)
 	}
-	if l.opts.Dial != nil {
-		o.SetCustomOpenConnectionFn(l.openConn)
-	}
+	// Every connection is opened here, so incoming packets are bounded
+	// on the wire (sizeConn) before paho reads them.
+	o.SetCustomOpenConnectionFn(l.openConn)
 	c := paho.NewClient(o)
 	// The route exists before CONNACK, so queued commands are not lost to
 	// paho's default handler.
@@ -284,17 +313,22 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	if err := tok.Error(); err != nil {
 		return nil, nil, nil, err
 	}
+	connAt.Store(time.Now().UnixNano())
 	return c, lost, cmds, nil
 }
 
-// openConn dials through Options.Dial, adding TLS for TLS schemes.
+// openConn opens the broker connection (through Options.Dial when set;
+// TLS for TLS schemes; a WebSocket for ws and wss) and bounds the packets
+// read from it (sizeConn).
 func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.opts.AckTimeout)
-	defer cancel()
-	conn, err := l.opts.Dial(ctx, "tcp", u.Host)
-	if err != nil || !IsTLSScheme(u.Scheme) {
-		return conn, err
+	conn, err := l.dialBroker(u, o)
+	if err != nil {
+		return nil, err
 	}
+	return newSizeConn(conn, downlink.MaxSize, l.cuts.add), nil
+}
+
+func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if l.tls != nil {
 		cfg = l.tls.Clone()
@@ -302,11 +336,47 @@ func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
 	}
+	switch u.Scheme {
+	case "ws", "wss":
+		if l.opts.Dial != nil {
+			return nil, errors.New("mqttlink: Options.Dial does not support ws:// or wss://")
+		}
+		wu := *u
+		wu.User = nil
+		if u.Scheme == "ws" {
+			cfg = nil
+		}
+		return paho.NewWebsocket(wu.String(), cfg, l.opts.AckTimeout, o.HTTPHeaders, o.WebsocketOptions)
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "tcps":
+	default:
+		return nil, fmt.Errorf("mqttlink: unsupported broker scheme %q", u.Scheme)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opts.AckTimeout)
+	defer cancel()
+	dial := l.opts.Dial
+	if dial == nil {
+		dial = proxyDialer(l.opts.AckTimeout)
+	}
+	conn, err := dial(ctx, "tcp", u.Host)
+	if err != nil || !IsTLSScheme(u.Scheme) {
+		return conn, err
+	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("tls handshake: %w", err), conn.Close())
 	}
 	return tc, nil
+}
+
+// proxyDialer dials directly, or through the proxy named by the
+// environment (ALL_PROXY, NO_PROXY), as paho does.
+func proxyDialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	pd := proxy.FromEnvironmentUsing(d)
+	if cd, ok := pd.(proxy.ContextDialer); ok {
+		return cd.DialContext
+	}
+	return func(_ context.Context, network, addr string) (net.Conn, error) { return pd.Dial(network, addr) }
 }
 
 // shutdown publishes the retained offline status and disconnects cleanly.

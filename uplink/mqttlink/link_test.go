@@ -28,7 +28,7 @@ var topics = mqttlink.Topics{Prefix: "fenghuo/v1", Township: township, Gateway: 
 func record(t *testing.T, n int, level int) outbox.Record {
 	t.Helper()
 	v := float64(1)
-	ev := rules.Event{Kind: rules.Open, TicketID: fmt.Sprintf("smoke-%d/R1/20261129T001502", n), Device: fmt.Sprintf("smoke-%d", n),
+	ev := rules.Event{Kind: rules.Open, TicketID: fmt.Sprintf("smoke-%d/R1/20261129T001502.000", n), Device: fmt.Sprintf("smoke-%d", n),
 		Rule: "R1", Hazard: "smoke_fire_alarm", Level: level, At: time.Now(), OccurrenceCount: 1,
 		Evidence: rules.Evidence{Point: "alarm", Value: &v}}
 	tk := ticket.FromEvent(ev,

@@ -77,6 +77,10 @@ type Options struct {
 	FaultAfter time.Duration
 	// Now is the clock for R25, pruning and acks; nil: time.Now.
 	Now func() time.Time
+	// CmdKey, when set, is the HMAC-SHA256 key of downlink commands: every
+	// command must then be signed (downlink.Sign), carry a fresh ts and a
+	// new id. Never logged.
+	CmdKey []byte
 	// Dial, when set, opens the TCP connection to the broker (TLS is layered
 	// on top for TLS schemes). Tests use it to cut the link abruptly.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -86,6 +86,10 @@ type Options struct {
 	// algorithm holds back the broker's second and later PUBACKs of a
 	// window until the client's delayed TCP ACK (≈ 40 ms on Linux).
 	NoDelay bool
+	// Extra is appended to mosquitto.conf: with Users or TLS it applies
+	// to the secure listener (per_listener_settings), e.g. an acl_file;
+	// global options (max_queued_messages) apply everywhere.
+	Extra string
 }
 
 // TLSOptions are the PEM files of a TLS listener (see [NewPKI]).
@@ -155,7 +159,7 @@ func (b *Broker) config() string {
 		c += "user root\n" // else mosquitto drops to user mosquitto and cannot write its database
 	}
 	if b.securePort == 0 {
-		return c + fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", b.port)
+		return c + fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", b.port) + b.opts.Extra
 	}
 	// Security settings (allow_anonymous, password_file) apply to the
 	// listener above them only with per_listener_settings.
@@ -173,7 +177,7 @@ func (b *Broker) config() string {
 			c += "require_certificate true\n"
 		}
 	}
-	return c
+	return c + b.opts.Extra
 }
 
 // writePasswords makes the password file with mosquitto_passwd, in

@@ -24,8 +24,10 @@ import (
 )
 
 // Priority classes, most urgent first (GB 26875.1 4.1.2.3: fire first).
+// PriorityLevel1 is the fire class: the gateway gives it to every event of
+// a kind-alarm hazard (any level) and to any level-1 event.
 const (
-	PriorityLevel1    = 0 // a level-1 ticket event
+	PriorityLevel1    = 0 // a fire-class ticket event: kind alarm, or level 1
 	PriorityTicket    = 1 // any other ticket event
 	PriorityTelemetry = 2 // a telemetry snapshot (no ticket seq)
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -15,23 +16,35 @@ import (
 // AckWait sends the ack like [Ack] and waits, until ctx is done, for the
 // gateway's reply on P/T/G/reply: nil when the gateway recorded it, an
 // error with the gateway's reason when it refused it (e.g. an unknown
-// ticket id). The gateway's session is clean: an ack sent while it is
-// offline is not queued, so give ctx a deadline and retry on timeout.
+// ticket id). A gateway offline gets the ack from its persistent session
+// when it reconnects, as long as the broker keeps it; give ctx a deadline
+// and send again on timeout.
 func AckWait(ctx context.Context, broker, prefix, township, gateway, ticketID, by string) (downlink.Reply, error) {
+	return AckWaitSigned(ctx, broker, prefix, township, gateway, ticketID, by, nil)
+}
+
+// AckWaitSigned is [AckWait] with the command signed with key (see
+// docs/tickets.md §6) when key is not empty.
+func AckWaitSigned(ctx context.Context, broker, prefix, township, gateway, ticketID, by string, key []byte) (downlink.Reply, error) {
 	if township == "" || gateway == "" || ticketID == "" || strings.ContainsAny(township+gateway, "+#/") {
 		return downlink.Reply{}, errors.New("station: ack needs a township code, a gateway id (no wildcards) and a ticket id")
 	}
-	cmd := downlink.Command{ID: randomHex(8), Cmd: downlink.CmdAck, TicketID: ticketID, By: by}
+	tp := ticket.Topics{Prefix: prefix, Township: township, Gateway: gateway}
+	cmd := downlink.Command{ID: randomHex(8), Cmd: downlink.CmdAck, TicketID: ticketID, By: by, TS: ticket.FormatTime(time.Now())}
 	payload, err := cmd.Marshal()
 	if err != nil {
 		return downlink.Reply{}, err
+	}
+	if len(key) > 0 {
+		if payload, err = downlink.Sign(key, tp.Cmd(), payload); err != nil {
+			return downlink.Reply{}, err
+		}
 	}
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("fenghuo-ack-" + randomHex(6)).SetCleanSession(true))
 	if err := wait(ctx, c.Connect()); err != nil {
 		return downlink.Reply{}, fmt.Errorf("station: connect %s: %w", broker, err)
 	}
 	defer c.Disconnect(250)
-	tp := ticket.Topics{Prefix: prefix, Township: township, Gateway: gateway}
 	replies := make(chan downlink.Reply, 4)
 	if err := wait(ctx, c.Subscribe(tp.Reply(), 1, func(_ paho.Client, m paho.Message) {
 		if r, err := downlink.ParseReply(m.Payload()); err == nil && r.ID == cmd.ID {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -19,11 +20,13 @@ import (
 // The time is occurred_at in the site's own offset. The evidence value is
 // rounded to 4 significant digits; a device status word (a bit field) is
 // shown in hex. The GB/T 45839 status code is left out: state says the
-// same in words, and --json prints the whole message.
+// same in words, and --json prints the whole message. Every field comes
+// from the network: the line goes through sanitize.Line, so no escape
+// sequence or control in a name or label reaches the terminal.
 func TicketLine(t ticket.Ticket) string {
 	parts := []string{
 		fmt.Sprintf("%s [%s] %s %s", clock(t.OccurredAt), t.LevelZh, t.Label.Zh, t.Label.En),
-		t.State,
+		stateWord(t.State),
 		t.Gateway.Site.Name,
 		device(t.Device),
 	}
@@ -34,7 +37,16 @@ func TicketLine(t ticket.Ticket) string {
 	if t.Buffered {
 		parts = append(parts, "buffered")
 	}
-	return strings.Join(parts, " · ")
+	return sanitize.Line(strings.Join(parts, " · "))
+}
+
+// stateWord is a ticket's state as the line shows it: a test reads 测试
+// test, so that nobody on duty takes it for a fire (GB/T 45839 5.8.4).
+func stateWord(state string) string {
+	if state == ticket.StateTest {
+		return "测试 test"
+	}
+	return state
 }
 
 // StatusLine is the readable form of a gateway status that arrived at rx;
@@ -43,8 +55,13 @@ func TicketLine(t ticket.Ticket) string {
 // will is when the lost connection was opened, possibly days ago, and must
 // not be read as the time of the outage. rx is shown at the UTC offset of
 // that `at` (the site's, like every ticket time on the same screen), so a
-// station on a UTC host does not mix two clocks 8 h apart.
+// station on a UTC host does not mix two clocks 8 h apart. Like
+// [TicketLine], the line goes through sanitize.Line.
 func StatusLine(s ticket.Status, rx time.Time, retained bool) string {
+	return sanitize.Line(statusLine(s, rx, retained))
+}
+
+func statusLine(s ticket.Status, rx time.Time, retained bool) string {
 	now := rx.In(zoneOf(s.At, rx.Location())).Format("15:04:05")
 	if s.State == ticket.StatusOffline {
 		if retained {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -160,7 +162,7 @@ func (w *Watcher) subscribe(c paho.Client, subs map[string]byte) {
 func (w *Watcher) report(msg string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	fmt.Fprintln(w.opts.Out, msg)
+	fmt.Fprintln(w.opts.Out, sanitize.Line(msg))
 }
 
 // Handle processes one live message from topic .../tickets or .../status,
@@ -179,7 +181,7 @@ func (w *Watcher) HandleMessage(topic string, payload []byte, retained bool, rx 
 	if len(parts) < 3 {
 		return
 	}
-	gw := parts[len(parts)-2]
+	gw := sanitize.Line(parts[len(parts)-2]) // a topic level: anyone with broker access names it
 	switch parts[len(parts)-1] {
 	case "tickets":
 		w.handleTicket(gw, payload)
@@ -240,7 +242,7 @@ func (w *Watcher) handleTicket(gw string, payload []byte) {
 	out := w.opts.Out
 	if err != nil || t.EventID == "" {
 		w.c.Invalid++
-		fmt.Fprintf(out, "invalid ticket from %s: %v\n", gw, err)
+		fmt.Fprintf(out, "invalid ticket from %s: %s\n", gw, sanitize.Line(fmt.Sprint(err)))
 		return
 	}
 	if !w.seen.add(t.EventID) {
@@ -249,7 +251,7 @@ func (w *Watcher) handleTicket(gw string, payload []byte) {
 	}
 	w.c.Received++
 	if w.opts.JSON {
-		fmt.Fprintf(out, "%s\n", payload)
+		fmt.Fprintf(out, "%s\n", jsonLine(payload))
 	} else {
 		fmt.Fprintln(out, TicketLine(t))
 	}
@@ -257,6 +259,17 @@ func (w *Watcher) handleTicket(gw string, payload []byte) {
 	if w.opts.OnTicket != nil {
 		w.opts.OnTicket(t)
 	}
+}
+
+// jsonLine is a ticket's JSON as one line a terminal shows as text:
+// compacted (a pretty-printed or padded payload would break one line per
+// ticket) and with controls inside strings as \u escapes.
+func jsonLine(payload []byte) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, payload); err != nil {
+		return []byte(sanitize.Line(string(payload))) // ticket.Parse took it, so this does not happen
+	}
+	return sanitize.JSON(b.Bytes())
 }
 
 // trackSeq updates the gateway's seq tracker and reports gaps (text mode).
@@ -294,7 +307,7 @@ func (w *Watcher) handleStatus(gw string, payload []byte, retained bool, rx time
 	if err != nil {
 		w.c.Invalid++
 		if !w.opts.JSON {
-			fmt.Fprintf(w.opts.Out, "invalid status from %s: %v\n", gw, err)
+			fmt.Fprintf(w.opts.Out, "invalid status from %s: %s\n", gw, sanitize.Line(err.Error()))
 		}
 		return
 	}

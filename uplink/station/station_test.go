@@ -41,9 +41,9 @@ func (s *syncBuf) String() string {
 
 func smoke(seq uint64, eventID string) []byte {
 	v := 1.0
-	t := ticket.Ticket{Schema: ticket.Schema, EventID: eventID, TicketID: gw + "/smoke-1f-kitchen/R1/20261129T001502", Seq: seq,
+	t := ticket.Ticket{Schema: ticket.Schema, EventID: eventID, TicketID: gw + "/smoke-1f-kitchen/R1/20261129T001502.000", Seq: seq,
 		State: "open", Hazard: "smoke_fire_alarm", Label: ticket.Label{Zh: "烟感火警", En: "Smoke fire alarm"},
-		Category: "smoke", Kind: "alarm", Level: 1, LevelZh: "一级", GradeZh: "重大隐患", NoticeTypeZh: "火灾报警信息",
+		Category: "smoke", Kind: "alarm", Level: 1, LevelZh: "一级", GradeZh: "疑似重大隐患", NoticeTypeZh: "火灾报警信息",
 		GBT45839Status: 2, Rule: "R1", OccurrenceCount: 1,
 		OccurredAt: "2026-11-29T08:15:02.314+08:00", PublishedAt: "2026-11-29T08:15:02.402+08:00",
 		Gateway: ticket.Gateway{ID: gw, Site: ticket.Site{Name: "云村文化礼堂", TownshipCode: "330502103"}},
@@ -290,4 +290,12 @@ func pubClient(t *testing.T, url string) paho.Client {
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
+}
+
+func TestTestTicketLineSaysTest(t *testing.T) {
+	tk := ticket.Ticket{State: ticket.StateTest, LevelZh: "一级", Label: ticket.Label{Zh: "烟感火警", En: "Smoke fire alarm"},
+		OccurredAt: "2026-11-29T08:15:02.314+08:00", Seq: 3}
+	if line := station.TicketLine(tk); !strings.Contains(line, " · 测试 test · ") {
+		t.Fatalf("test ticket line %q does not say 测试", line)
+	}
 }

@@ -16,7 +16,7 @@ func f(v float64) *float64 { return &v }
 func sampleEvent() (rules.Event, ticket.HazardMeta, ticket.Gateway, ticket.Device) {
 	cst := time.FixedZone("CST", 8*3600)
 	ev := rules.Event{
-		Kind: rules.Open, TicketID: "efd-1f-main/R7/20261129T001502", Device: "efd-1f-main", Rule: "R7",
+		Kind: rules.Open, TicketID: "efd-1f-main/R7/20261129T001502.314", Device: "efd-1f-main", Rule: "R7",
 		Hazard: "residual_current_alarm", Level: 2, OccurrenceCount: 1,
 		At: time.Date(2026, 11, 29, 8, 15, 2, 314e6, cst),
 		Evidence: rules.Evidence{Point: "residual_current", Value: f(356), Unit: "mA", Threshold: f(300),
@@ -55,7 +55,7 @@ func ExampleTicket() {
 	// {
 	//   "schema": "fenghuo.ticket.v1",
 	//   "event_id": "01JDZ8M6Q4W6S7G1Y7N2T3X4AB",
-	//   "ticket_id": "gw-330502103-yuncun-01/efd-1f-main/R7/20261129T001502",
+	//   "ticket_id": "gw-330502103-yuncun-01/efd-1f-main/R7/20261129T001502.314",
 	//   "seq": 10452,
 	//   "state": "open",
 	//   "hazard": "residual_current_alarm",
@@ -67,7 +67,7 @@ func ExampleTicket() {
 	//   "kind": "alarm",
 	//   "level": 2,
 	//   "level_zh": "二级",
-	//   "grade_zh": "重大隐患",
+	//   "grade_zh": "疑似重大隐患",
 	//   "notice_type_zh": "火灾报警信息",
 	//   "gbt45839_status": 2,
 	//   "rule": "R7",

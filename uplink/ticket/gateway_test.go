@@ -18,12 +18,12 @@ func TestGatewayAsDevice(t *testing.T) {
 	info, _ := rules.LookupHazard("uplink_transmission_fault")
 	meta := ticket.HazardMeta{Code: info.Code, Zh: info.Zh, En: info.En, Kind: info.Kind, Category: info.Category}
 	ev := rules.Event{Kind: rules.Open, Device: gw.ID, Rule: rules.TransmissionRule, Hazard: info.Code, Level: 3,
-		TicketID: gw.ID + "/R25/20261129T001502", At: time.Date(2026, 11, 29, 0, 15, 2, 0, time.UTC),
+		TicketID: gw.ID + "/R25/20261129T001502.000", At: time.Date(2026, 11, 29, 0, 15, 2, 0, time.UTC),
 		Evidence: rules.Evidence{Point: rules.TransmissionFaultPoint, Value: f(1)}}
 	dev := ticket.GatewayDevice(gw)
 	open := ticket.FromEvent(ev, meta, gw, dev)
 	v.ValidateTicket(t, stamped(t, open, 4))
-	want := gw.ID + "/" + gw.ID + "/R25/20261129T001502"
+	want := gw.ID + "/" + gw.ID + "/R25/20261129T001502.000"
 	if open.TicketID != want {
 		t.Fatalf("ticket_id %s, want %s", open.TicketID, want)
 	}

@@ -91,15 +91,15 @@ func stampFast(payload []byte, seq uint64, publishedAt time.Time, buffered bool)
 
 // Tombstone is the ticket published in place of a dropped event (DESIGN §6):
 // same seq, event_id, ticket_id, hazard, level and device id, state
-// "dropped", no evidence. orig must be a parsed ticket.
+// "dropped", no evidence. It keeps the coding of the event it replaces
+// (gbt45839_status, notice_type_zh, grade_zh): a dropped test stays test
+// information, a dropped clear a clear. orig must be a parsed ticket.
 func Tombstone(orig Ticket) Ticket {
 	t := orig
 	t.State = StateDropped
 	t.Evidence = nil
 	t.SuggestionZh = ""
 	t.TicketDefaults = nil
-	t.NoticeTypeZh = NoticeTypeZh(t.Kind, StateDropped)
-	t.GBT45839Status = GBT45839Status(t.Kind, StateDropped)
 	return t
 }
 

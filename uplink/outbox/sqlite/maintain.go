@@ -197,7 +197,8 @@ type candidate struct {
 // replaced by a tombstone (state dropped, same seq, event_id, ticket_id,
 // hazard, level, device; no evidence) that the link publishes in its
 // place; the acks of a ticket go with its last record. Never touched:
-// records of an open level-1 ticket, the latest
+// records of an open level-1 or fire-class ticket (its latest record has
+// priority 0: kind alarm, any level), the latest
 // record of any open ticket, unsent tombstones. Unsent drops are counted.
 // Each pass frees about 10 % below the limit so eviction does not run on
 // every append.
@@ -254,7 +255,7 @@ func (s *Store) evictPass(ctx context.Context, need int64, ev *outbox.Evicted) (
 			SELECT r.ticket_id FROM records r JOIN (
 				SELECT max(seq) AS seq FROM records
 				WHERE priority < 2 AND state NOT IN ('test', 'dropped') GROUP BY ticket_id) m ON r.seq = m.seq
-			WHERE r.state IN ('open', 'escalate') AND r.level = 1),
+			WHERE r.state IN ('open', 'escalate') AND (r.level = 1 OR r.priority = 0)),
 		cleared AS (
 			SELECT r.ticket_id FROM records r JOIN (
 				SELECT max(seq) AS seq FROM records
