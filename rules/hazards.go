@@ -110,6 +110,7 @@ var hazards = []HazardInfo{
 	{"detector_disabled", "探测器屏蔽", "Detector disabled", KindFault, CategoryDevice, 3, ConditionDisabled, 0, 3},
 	{"gateway_offline", "网关离线", "Gateway offline", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},
 	{"gateway_self_test", "网关自检", "Gateway self-test", KindFault, CategoryGateway, 4, ConditionFault, 0, -1},
+	{"storage_fault", "存储故障", "Storage fault", KindFault, CategoryGateway, 3, ConditionFault, 0, -1},
 }
 
 var hazardIndex = func() map[string]int {

@@ -10,7 +10,7 @@ func TestHazardCatalog(t *testing.T) {
 		"cable_temp_alarm", "cable_temp_prealarm", "temp_rise_rate", "overload", "high_load",
 		"over_voltage", "under_voltage", "voltage_deviation", "phase_loss", "phase_sequence", "arc_fault",
 		"sensor_wiring_fault", "device_offline", "compound_electrical", "power_fault", "breaker_tripped",
-		"uplink_transmission_fault", "setpoint_mismatch", "detector_disabled", "gateway_offline", "gateway_self_test", "uplink_client_id_conflict",
+		"uplink_transmission_fault", "setpoint_mismatch", "detector_disabled", "gateway_offline", "gateway_self_test", "uplink_client_id_conflict", "storage_fault",
 	}
 	if len(Hazards()) != len(codes) {
 		t.Errorf("%d hazards, want %d", len(Hazards()), len(codes))

@@ -56,9 +56,20 @@ type BufferStatus struct {
 	DroppedTickets   uint64    `json:"dropped_tickets"`
 	DroppedTelemetry uint64    `json:"dropped_telemetry"`
 	// Uncommitted counts events decided but not yet committed (a failing
-	// disk); normally 0.
-	Uncommitted int    `json:"uncommitted"`
-	Error       string `json:"error,omitempty"` // the outbox could not be read
+	// disk): kept in memory and published; normally 0.
+	Uncommitted int `json:"uncommitted"`
+	// StorageFault is true while the outbox refuses writes or its file is
+	// gone; StorageError says why.
+	StorageFault      bool      `json:"storage_fault"`
+	StorageFaultSince time.Time `json:"storage_fault_since,omitzero"`
+	StorageError      string    `json:"storage_error,omitempty"`
+	// FallbackImported counts events imported at start from the fallback
+	// file the last stop wrote.
+	FallbackImported int `json:"fallback_imported,omitempty"`
+	// Lost counts unsent ticket events dropped without a tombstone (a
+	// storage fault outlasted the memory bound).
+	Lost  uint64 `json:"lost,omitempty"`
+	Error string `json:"error,omitempty"` // the outbox could not be read
 }
 
 // DevicesStatus counts the configured devices.

@@ -28,6 +28,15 @@ func renderStatus(w io.Writer, s api.Status, loc *time.Location) (down bool) {
 	if b := s.Buffer; b.DroppedTickets+b.DroppedTelemetry > 0 {
 		t.add("dropped", fmt.Sprintf("%d ticket events (tombstoned), %d telemetry", b.DroppedTickets, b.DroppedTelemetry))
 	}
+	if b := s.Buffer; b.StorageFault {
+		t.add("storage", "FAILING: "+b.StorageError+" (events are published from memory and stored when the disk takes writes; docs/operations.md)")
+	}
+	if s.Buffer.Lost > 0 {
+		t.add("lost", fmt.Sprintf("%d ticket events dropped without a tombstone during a storage fault", s.Buffer.Lost))
+	}
+	if s.Buffer.FallbackImported > 0 {
+		t.add("fallback", fmt.Sprintf("%d events imported at start from the fallback file", s.Buffer.FallbackImported))
+	}
 	if s.Buffer.Uncommitted > 0 {
 		t.add("uncommitted", fmt.Sprintf("%d events not yet committed to the outbox (check the disk and the log)", s.Buffer.Uncommitted))
 	}

@@ -126,6 +126,10 @@ type Telemetry struct {
 type Buffer struct {
 	Path    string   `yaml:"path"`     // default /var/lib/fenghuo/outbox.db
 	MaxSize ByteSize `yaml:"max_size"` // default 256MiB
+	// FallbackPath is where a stop during a storage fault writes the events
+	// the outbox could not store; the next start imports them first.
+	// "" (default): <path>.fallback.jsonl, beside the outbox.
+	FallbackPath string `yaml:"fallback_path"`
 }
 
 // Local is the maintenance surface on the gateway itself.

@@ -119,9 +119,15 @@ func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
 		}
 	}
 	st.Devices.Total = len(d.devices)
-	st.Buffer.Uncommitted = len(d.pending)
 	d.mu.Unlock()
-	s, err := d.store.Stats(ctx)
+	gs := d.guard.GuardStats()
+	st.Buffer.Uncommitted = gs.NotDurable
+	st.Buffer.StorageFault = d.storageFault(now)
+	st.Buffer.StorageFaultSince = gs.FailingSince
+	st.Buffer.StorageError = d.storageError(gs)
+	st.Buffer.FallbackImported = d.storage.imported
+	st.Buffer.Lost = gs.Lost
+	s, err := d.guard.Stats(ctx)
 	if err != nil {
 		st.Buffer.Error = err.Error()
 		return st, nil
@@ -254,11 +260,11 @@ func (d *Daemon) lastAcks(ctx context.Context, ticketIDs []string) map[string]ou
 
 func (d *Daemon) apiQueue(ctx context.Context, limit int) (api.Queue, error) {
 	now := time.Now()
-	s, err := d.store.Stats(ctx)
+	s, err := d.guard.Stats(ctx)
 	if err != nil {
 		return api.Queue{}, err
 	}
-	recs, err := d.store.Pending(ctx, limit)
+	recs, err := d.guard.Pending(ctx, limit)
 	if err != nil {
 		return api.Queue{}, err
 	}

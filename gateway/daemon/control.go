@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -132,7 +133,9 @@ func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source str
 	rec, err := OperationRecord(res, source, req.By, d.gatewayInfo(), ds.ticket, d.deviceStatus(req.Device))
 	if err == nil {
 		var committed []outbox.Record
-		if committed, err = d.store.Append(ctx, rec); err == nil {
+		// Through the guard: a storage fault keeps it in memory (published).
+		if committed, err = d.guard.Append(ctx, rec); err == nil || errors.Is(err, outbox.ErrNotDurable) {
+			err = nil
 			res.Seq, res.TicketID = committed[0].Seq, committed[0].TicketID
 			d.metrics.noteCommitted(committed)
 			if d.opts.OnCommitted != nil {

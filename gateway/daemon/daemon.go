@@ -2,10 +2,12 @@
 // rule engine → ticket builder → SQLite outbox → MQTT link. It is the only
 // package that knows drivers, rules and uplink at once.
 //
-// Durability: an event is handed to the uplink only after the outbox
-// committed it (Append returned nil). If the commit fails (a full disk),
-// the events stay in memory and the commit is retried on every later step;
-// nothing already decided is dropped while the process lives.
+// Durability: an event is handed to the uplink once the outbox committed
+// it. If the store refuses (a full disk, an I/O error), the outbox guard
+// (outbox.Guard, storage.go) keeps the events in a bounded memory queue
+// with their seqs, the uplink publishes them at once marked "durable":
+// false, and they are stored as soon as the store accepts writes; a stop
+// meanwhile writes them to the fallback file that the next start imports.
 package daemon
 
 import (
@@ -42,6 +44,8 @@ type Options struct {
 	tuneLink func(*mqttlink.Options)
 	// baselineEvery overrides defaultBaselineEvery (tests).
 	baselineEvery time.Duration
+	// checkFileEvery overrides checkFileEvery (tests).
+	checkFileEvery time.Duration
 }
 
 // Daemon is one running gateway.
@@ -53,6 +57,7 @@ type Daemon struct {
 	buses   []busPlan
 	engine  *rules.Engine
 	store   *sqlite.Store
+	guard   *outbox.Guard // every append and the link go through it
 	link    *mqttlink.Link
 	started time.Time
 	metrics *metrics
@@ -61,13 +66,10 @@ type Daemon struct {
 	// configHash identifies the running config (status, health report).
 	configHash string
 
-	mu          sync.Mutex // guards deviceState.online/stats, pending and metricsAddr
-	pending     []outbox.Record
-	confirmBuf  []string // the rule loop's: devices to read again (confirm.go)
-	metricsAddr string   // where /metrics listens, once it does
-
-	// commit failures; touched only by the rule loop
-	commitFailingSince, commitLoggedAt time.Time
+	mu          sync.Mutex // guards deviceState.online/stats, metricsAddr and storage
+	confirmBuf  []string   // the rule loop's: devices to read again (confirm.go)
+	metricsAddr string     // where /metrics listens, once it does
+	storage     storageState
 
 	// gatewayDraining: R25 may be open, the backlog is read (gateway.go);
 	// touched only by the rule loop
@@ -107,6 +109,10 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	if err := d.openOutbox(); err != nil {
+		return nil, err
+	}
+	if err := d.openGuard(); err != nil {
+		d.store.Close()
 		return nil, err
 	}
 	d.restoreBaselines()
@@ -183,8 +189,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("fenghuo started", "gateway", d.cfg.Gateway.ID, "buses", len(d.buses), "devices", len(d.devices), "version", d.opts.Version)
 	d.ruleLoop(ctx, polls, busesDone)
 
+	// Events kept in memory by a storage fault: a few seconds for the
+	// store to take them (the link keeps publishing meanwhile), then the
+	// fallback file once the link has stopped (its marks are final).
+	d.awaitStored(stopWaitStored)
 	stopLink()
 	err = <-linkDone
+	d.spillUnstored()
 	d.log.Info("fenghuo stopped", "gateway", d.cfg.Gateway.ID)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -201,23 +212,22 @@ func (d *Daemon) ruleLoop(ctx context.Context, polls <-chan rules.Poll, busesDon
 	defer retry.Stop()
 	for {
 		var batch []rules.Poll
+		var telem []outbox.Record
 		select {
 		case p := <-polls:
 			batch = append(batch, p)
 			batch = drain(polls, batch)
 		case now := <-retry.C:
+			d.retryStorage(ctx, now)
 			batch = append(batch, d.gatewayPoll(ctx, now))
 			d.saveBaselines(now, false)
-			d.queue(d.telemetryRecords(now)...)
-			d.queue(d.healthRecords(now)...)
+			telem = append(d.telemetryRecords(now), d.healthRecords(now)...)
 		case <-busesDone:
-			d.step(drain(polls, nil))
-			d.commitPending(context.Background())
+			d.commit(d.step(drain(polls, nil)))
 			d.saveBaselines(time.Now(), true)
 			return
 		}
-		d.step(batch)
-		d.commitPending(ctx)
+		d.commit(append(d.step(batch), telem...))
 	}
 }
 
@@ -233,10 +243,10 @@ func drain(ch <-chan rules.Poll, batch []rules.Poll) []rules.Poll {
 	}
 }
 
-// step runs the engine on a batch and queues the events as outbox records.
-func (d *Daemon) step(batch []rules.Poll) {
+// step runs the engine on a batch and returns the events as outbox records.
+func (d *Daemon) step(batch []rules.Poll) []outbox.Record {
 	if len(batch) == 0 {
-		return
+		return nil
 	}
 	for _, p := range batch {
 		d.noteOnline(p)
@@ -244,6 +254,7 @@ func (d *Daemon) step(batch []rules.Poll) {
 	}
 	events := d.engine.Step(time.Now(), batch)
 	d.askConfirmationReads()
+	var recs []outbox.Record
 	for _, ev := range events {
 		rec, err := d.record(ev)
 		if err != nil {
@@ -251,43 +262,27 @@ func (d *Daemon) step(batch []rules.Poll) {
 			continue
 		}
 		d.log.Info("hazard event", "state", ev.Kind.String(), "device", ev.Device, "rule", ev.Rule, "hazard", ev.Hazard, "level", ev.Level, "ticket", ev.TicketID)
-		d.queue(rec)
+		recs = append(recs, rec)
 	}
+	return recs
 }
 
-// queue adds records to those the next commitPending commits.
-func (d *Daemon) queue(recs ...outbox.Record) {
+// commit appends the records to the outbox (through the guard) in one
+// transaction and wakes the link. While the store refuses, the guard keeps
+// them in memory with their seqs (ErrNotDurable) and the link publishes
+// them all the same. The commit does not follow the run's context: events
+// decided before a stop are committed too.
+func (d *Daemon) commit(recs []outbox.Record) {
 	if len(recs) == 0 {
 		return
 	}
-	d.mu.Lock()
-	d.pending = append(d.pending, recs...)
-	d.mu.Unlock()
-}
-
-// commitPending appends the queued records to the outbox in one
-// transaction. On failure they stay queued and the error is logged; the
-// next call retries.
-func (d *Daemon) commitPending(ctx context.Context) {
-	d.mu.Lock()
-	recs := d.pending
-	d.mu.Unlock()
-	if len(recs) == 0 {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	committed, err := d.guard.Append(ctx, recs...)
+	if err != nil && !errors.Is(err, outbox.ErrNotDurable) {
+		d.log.Error("EVENTS LOST: the outbox refused them", "events", len(recs), "first_ticket", recs[0].TicketID, "err", err)
 		return
 	}
-	committed, err := d.store.Append(ctx, recs...)
-	if err != nil {
-		d.noteCommitFailure(len(recs), err)
-		return
-	}
-	if !d.commitFailingSince.IsZero() {
-		d.log.Info("outbox commits again; the events kept in memory are stored", "events", len(recs),
-			"failing_for", time.Since(d.commitFailingSince).Round(time.Second))
-		d.commitFailingSince, d.commitLoggedAt = time.Time{}, time.Time{}
-	}
-	d.mu.Lock()
-	d.pending = d.pending[len(recs):]
-	d.mu.Unlock()
 	d.metrics.noteCommitted(committed)
 	for _, r := range committed {
 		if d.opts.OnCommitted != nil {
@@ -295,25 +290,6 @@ func (d *Daemon) commitPending(ctx context.Context) {
 		}
 	}
 	d.link.Notify()
-}
-
-// noteCommitFailure logs a failed outbox commit loudly once, then at most
-// once a minute while it keeps failing (a full disk would otherwise log
-// every second). The events stay queued in memory and are retried.
-func (d *Daemon) noteCommitFailure(events int, err error) {
-	now := time.Now()
-	if d.commitFailingSince.IsZero() {
-		d.commitFailingSince = now
-	}
-	if !d.commitLoggedAt.IsZero() && now.Sub(d.commitLoggedAt) < time.Minute {
-		return
-	}
-	d.commitLoggedAt = now
-	msg := "outbox commit failed; events kept in memory and retried every second"
-	if errors.Is(err, outbox.ErrFull) {
-		msg = "OUTBOX FULL: the disk or the outbox cannot grow; events kept in memory and retried every second, stored events keep draining"
-	}
-	d.log.Error(msg, "events", events, "failing_for", now.Sub(d.commitFailingSince).Round(time.Second), "err", err)
 }
 
 // record converts a rule event into an outbox record carrying its ticket.

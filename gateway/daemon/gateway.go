@@ -15,6 +15,11 @@ import (
 // restored after a restart like any device's rule, and its tickets carry
 // the gateway as their device (ticket.GatewayDevice).
 //
+// The pseudo-device's rule R29 (storage_fault, 存储故障, storage.go):
+// raised while the outbox has refused writes for storageFaultAfter, or its
+// file is gone; its ticket is published from memory like every event of
+// the fault.
+//
 // An R25 ticket is raised while the uplink is failing: it is committed to
 // the outbox and reaches the township when the link returns, with
 // buffered: true and occurred_at at the onset, followed by its clear once
@@ -37,7 +42,7 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 		d.gatewayDraining = true
 	case d.gatewayDraining:
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := d.store.Stats(ctx)
+		st, err := d.guard.Stats(ctx)
 		cancel()
 		switch {
 		case err != nil:
@@ -51,7 +56,7 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 	p := rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
 	// R28: another client takes the gateway's MQTT client id.
 	p.Readings = append(p.Readings, rules.ClientIDConflictReading(d.link.ClientIDConflict()))
-	return p
+	return rules.WithStorage(p, d.storageFaultRaised(now))
 }
 
 // eventDevice returns the ticket device block and the profile category of

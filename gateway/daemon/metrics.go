@@ -139,11 +139,16 @@ var (
 	descFrozen    = prometheus.NewDesc("fenghuo_rules_frozen", "Rules waiting because their device is offline.", nil, nil)
 	descInfo      = prometheus.NewDesc("fenghuo_build_info", "Always 1; the version and gateway as labels.", []string{"version", "gateway"}, nil)
 	descStart     = prometheus.NewDesc("fenghuo_start_time_seconds", "When the daemon started (Unix time).", nil, nil)
+	descStorage   = prometheus.NewDesc("fenghuo_storage_fault", "1 while the outbox refuses writes or its file is gone (events are kept in memory and published).", nil, nil)
+	descNotDur    = prometheus.NewDesc("fenghuo_outbox_not_durable", "Events kept only in memory because the outbox refuses writes.", nil, nil)
+	descNotDurB   = prometheus.NewDesc("fenghuo_outbox_not_durable_bytes", "Bytes of the events kept only in memory (bounded).", nil, nil)
+	descMemShed   = prometheus.NewDesc("fenghuo_outbox_memory_shed_total", "Events the memory queue of a storage fault shed, by kind: telemetry, delivered, tombstoned, lost (dropped without a tombstone).", []string{"kind"}, nil)
 )
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDepth, descOldest, descSent, descDropped, descLastSeq, descOutboxErr,
-		descConnected, descLastPub, descOpen, descPhases, descFrozen, descInfo, descStart} {
+		descConnected, descLastPub, descOpen, descPhases, descFrozen, descInfo, descStart,
+		descStorage, descNotDur, descNotDurB, descMemShed} {
 		ch <- d
 	}
 }
@@ -161,7 +166,19 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descStart, float64(d.started.UnixNano())/1e9)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if s, err := d.store.Stats(ctx); err != nil {
+	gs := d.guard.GuardStats()
+	storage := 0.0
+	if d.storageFault(now) {
+		storage = 1
+	}
+	gauge(descStorage, storage)
+	gauge(descNotDur, float64(gs.NotDurable))
+	gauge(descNotDurB, float64(gs.NotDurableBytes))
+	counter(descMemShed, float64(gs.ShedTelemetry), "telemetry")
+	counter(descMemShed, float64(gs.ShedDelivered), "delivered")
+	counter(descMemShed, float64(gs.ShedTickets), "tombstoned")
+	counter(descMemShed, float64(gs.Lost), "lost")
+	if s, err := d.guard.Stats(ctx); err != nil {
 		gauge(descOutboxErr, 0)
 	} else {
 		gauge(descOutboxErr, 1)

@@ -26,7 +26,7 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 		GatewayID:    d.cfg.Gateway.ID,
 		Keepalive:    m.Keepalive,
 		Heartbeat:    d.cfg.Uplink.Heartbeat,
-		Outbox:       d.store,
+		Outbox:       d.guard,
 		// The link enforces buffer.max_size (DESIGN §6 eviction order) and
 		// prunes delivered records past retention (30 days and 999 tickets).
 		MaxSize: int64(d.cfg.Buffer.MaxSize),
@@ -89,13 +89,30 @@ func (d *Daemon) status() ticket.Status {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if s, err := d.store.Stats(ctx); err == nil {
+	gs := d.guard.GuardStats()
+	if s, err := d.guard.Stats(ctx); err == nil {
 		st.BufferDepth = s.Depth
 		if !s.OldestUnsent.IsZero() {
 			st.OldestUnsentAgeS = max(time.Since(s.OldestUnsent).Seconds(), 0)
 		}
-		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry}
+		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry, Lost: gs.Lost}
 	}
+	// A storage fault (storage.go): the status says so at once, the R29
+	// ticket after a few seconds.
+	st.StorageFault = d.storageFault(time.Now())
+	if st.StorageFault {
+		since := gs.FailingSince
+		if since.IsZero() {
+			since = d.storageFileSince()
+		}
+		if !since.IsZero() {
+			st.StorageFaultSince = ticket.FormatTime(since)
+		}
+	}
+	st.NotDurable = gs.NotDurable
+	d.mu.Lock()
+	st.FallbackImported = d.storage.imported
+	d.mu.Unlock()
 	st.TransmissionFault = d.link.TransmissionFault()
 	if lp := d.link.LastPublish(); !lp.IsZero() {
 		st.LastPublishAt = ticket.FormatTime(lp)

@@ -207,6 +207,13 @@ func (l *Link) publishRecord(c paho.Client, r outbox.Record, now time.Time) flig
 			l.log.Error("uplink: UNPUBLISHABLE record skipped (kept in the outbox)", "seq", r.Seq, "event_id", r.EventID, "err", err)
 			return flight{rec: r}
 		}
+		if r.NotDurable {
+			// Kept in memory only (a storage fault): the station is told.
+			if payload, err = ticket.MarkNotDurable(payload); err != nil {
+				l.log.Error("uplink: UNPUBLISHABLE record skipped", "seq", r.Seq, "event_id", r.EventID, "err", err)
+				return flight{rec: r}
+			}
+		}
 	}
 	return flight{rec: r, tok: c.Publish(topic, 1, false, payload)}
 }

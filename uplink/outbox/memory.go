@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -221,4 +222,54 @@ func OpenFromHistory(recs []Record) []OpenTicket {
 		}
 	}
 	return out
+}
+
+// Restore implements [Restorer].
+func (m *Memory) Restore(ctx context.Context, recs ...Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if err := validateRestore(recs); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if slices.ContainsFunc(m.recs, func(o Record) bool { return o.Seq == r.Seq }) {
+			continue
+		}
+		r.Payload = slices.Clone(r.Payload)
+		r.NotDurable = false
+		if r.IsTicket() {
+			m.lastSeq = max(m.lastSeq, r.Seq)
+		} else {
+			m.lastTelem = max(m.lastTelem, r.Seq-TelemetrySeqBase)
+		}
+		if !r.SentAt.IsZero() {
+			m.sent++
+		}
+		m.recs = append(m.recs, r)
+	}
+	slices.SortStableFunc(m.recs, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	return nil
+}
+
+// validateRestore checks records given to Restore: valid as for Append,
+// with a seq in their class's range.
+func validateRestore(recs []Record) error {
+	if err := Validate(recs); err != nil {
+		return err
+	}
+	for i, r := range recs {
+		if r.IsTicket() && (r.Seq == 0 || r.Seq >= TelemetrySeqBase) {
+			return fmt.Errorf("outbox: restore record %d (%s): ticket seq %d out of range 1..%d", i, r.EventID, r.Seq, TelemetrySeqBase-1)
+		}
+		if !r.IsTicket() && r.Seq <= TelemetrySeqBase {
+			return fmt.Errorf("outbox: restore record %d (%s): telemetry seq %d not above %d", i, r.EventID, r.Seq, TelemetrySeqBase)
+		}
+	}
+	return nil
 }

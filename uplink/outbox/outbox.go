@@ -59,6 +59,10 @@ type Record struct {
 	CreatedAt time.Time
 	// SentAt is when its PUBACK arrived; zero while pending.
 	SentAt time.Time
+	// NotDurable is set by a [Guard] on a record it keeps only in memory
+	// because the store refuses writes; the link stamps such a ticket
+	// "durable": false. It is never stored.
+	NotDurable bool
 }
 
 // IsTicket reports whether the record is a ticket event (not telemetry).

@@ -53,6 +53,7 @@ var hazardSources = map[string]string{
 	"detector_disabled":         "GB/T 26875.3 bit3 屏蔽; GB/T 45839 Annex D status 4",
 	"gateway_offline":           "platform side, from the last will; GB/T 26875.3 type 21 bit5",
 	"gateway_self_test":         "the gateway's daily self-test (bus, storage, uplink), only ever sent as a `test` (测试信息; GB/T 45839 5.8.4, DESIGN §8.4)",
+	"storage_fault":             "the gateway's outbox refuses writes or its file is gone (issue 15: alarms go out from memory, marked durable: false); the gateway's own state, no component bit",
 }
 
 var bitNames = map[int]string{1: "bit1 火警", 2: "bit2 故障", 3: "bit3 屏蔽", 8: "bit8 电源故障"}

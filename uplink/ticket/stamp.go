@@ -102,3 +102,27 @@ func Tombstone(orig Ticket) Ticket {
 	t.TicketDefaults = nil
 	return t
 }
+
+// notDurableField is the optional ticket field of an event published
+// before the gateway could store it (a storage fault, issue 15).
+var notDurableField = []byte(`,"durable":false}`)
+
+// MarkNotDurable adds "durable": false to a stamped ticket: the gateway
+// published it from memory while its outbox refused writes, so it may be
+// lost if the gateway is killed before the store accepts writes again
+// (docs/tickets.md). A payload that is not a JSON object is an error.
+func MarkNotDurable(stamped []byte) ([]byte, error) {
+	p := bytes.TrimRight(stamped, " \t\r\n")
+	if len(p) < 2 || p[0] != '{' || p[len(p)-1] != '}' {
+		return nil, fmt.Errorf("ticket: mark not durable: not a JSON object")
+	}
+	if bytes.Contains(p, notDurableField[:len(notDurableField)-1]) {
+		return stamped, nil
+	}
+	out := make([]byte, 0, len(p)+len(notDurableField))
+	out = append(out, p[:len(p)-1]...)
+	if len(bytes.TrimSpace(p[1:len(p)-1])) == 0 {
+		return append(out, notDurableField[1:]...), nil // {} → {"durable":false}
+	}
+	return append(out, notDurableField...), nil
+}

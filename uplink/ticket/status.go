@@ -33,6 +33,17 @@ type Status struct {
 	// TransmissionFault is R25: a ticket waited 100 s without a PUBACK.
 	TransmissionFault bool    `json:"transmission_fault"`
 	Dropped           Dropped `json:"dropped"`
+	// StorageFault is true while the outbox refuses writes (a full disk,
+	// an I/O error, the file deleted): new events are kept in memory and
+	// published at once with "durable": false.
+	StorageFault bool `json:"storage_fault"`
+	// StorageFaultSince is when the current storage fault began.
+	StorageFaultSince string `json:"storage_fault_since,omitempty"`
+	// NotDurable counts the events kept only in memory.
+	NotDurable int `json:"not_durable"`
+	// FallbackImported counts the events this process imported at start
+	// from the fallback file the last stop wrote (absent: none).
+	FallbackImported int `json:"fallback_imported,omitempty"`
 	// LastAck is the township's last acknowledgement (downlink ack).
 	LastAck *StatusAck `json:"last_ack,omitempty"`
 	// BusErrors counts each bus's failed read attempts since the start.
@@ -64,6 +75,10 @@ type StatusAck struct {
 type Dropped struct {
 	Tickets   uint64 `json:"tickets"`
 	Telemetry uint64 `json:"telemetry"`
+	// Lost counts unsent ticket events that had to be dropped without a
+	// tombstone (a storage fault outlasted the memory bound): their seqs
+	// stay gaps. Included in Tickets.
+	Lost uint64 `json:"lost,omitempty"`
 }
 
 // Marshal encodes the status as compact UTF-8 JSON.
