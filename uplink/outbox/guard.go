@@ -212,8 +212,25 @@ func (g *Guard) Append(ctx context.Context, recs ...Record) ([]Record, error) {
 		g.addLocked(r)
 	}
 	g.shedLocked()
+	last := g.lastSeq
 	g.mu.Unlock()
+	g.reserve(out, last)
 	return out, fmt.Errorf("%w: %w", ErrNotDurable, storeErr)
+}
+
+// reserve records the ticket seqs just assigned in memory where the store
+// keeps them outside its database (SeqReserver), so that a crash that
+// loses the memory queue never lets its seqs be given to other events.
+// It costs one small synced write per refused Append and needs no new
+// disk space; a failure is logged, as the records are already queued.
+func (g *Guard) reserve(recs []Record, last uint64) {
+	sr, ok := g.store.(SeqReserver)
+	if !ok || !slices.ContainsFunc(recs, Record.IsTicket) {
+		return
+	}
+	if err := sr.ReserveSeq(last); err != nil {
+		g.log.Error("outbox: cannot reserve the seqs of events kept in memory", "last_seq", last, "err", err)
+	}
 }
 
 // noteStored learns the seqs the store assigned.

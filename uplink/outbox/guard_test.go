@@ -21,6 +21,13 @@ type refusing struct {
 	*outbox.Memory
 	refuse   atomic.Bool
 	refuseMk atomic.Bool // MarkSent only
+	reserved atomic.Uint64
+}
+
+// ReserveSeq is the SQLite store's state file: it works on a full disk.
+func (r *refusing) ReserveSeq(seq uint64) error {
+	r.reserved.Store(max(r.reserved.Load(), seq))
+	return nil
 }
 
 var errDiskFull = fmt.Errorf("database or disk is full: %w", outbox.ErrFull)
@@ -115,6 +122,9 @@ func TestGuardSeqContinuity(t *testing.T) {
 	}
 	if len(out) != 2 || out[0].Seq != 3 || out[1].Seq != 4 || !out[0].NotDurable {
 		t.Fatalf("Append while refusing returned %+v", out)
+	}
+	if got := st.reserved.Load(); got != 4 {
+		t.Errorf("seqs reserved outside the database up to %d, want 4 (a crash must not reuse them)", got)
 	}
 	// Pending: the level-1 memory record first, then the others by seq.
 	if got := outboxtest.Seqs(outboxtest.MustPending(t, g)); !slices.Equal(got, []uint64{3, 1, 2, 4}) {

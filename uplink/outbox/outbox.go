@@ -177,3 +177,11 @@ type Restorer interface {
 	// reuses one.
 	Restore(ctx context.Context, recs ...Record) error
 }
+
+// SeqReserver is implemented by outboxes that can record, outside their
+// database, ticket seqs assigned while the database refused writes (the
+// SQLite store's state file): a database lost before those records are
+// restored then never gives their seqs to other events.
+type SeqReserver interface {
+	ReserveSeq(seq uint64) error
+}

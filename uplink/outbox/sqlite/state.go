@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
 // The state file, <buffer.path>.state, keeps the outbox's identity outside
@@ -371,3 +373,5 @@ func readID(ctx context.Context, tx *sql.Tx) (string, error) {
 	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'outbox_id'`).Scan(&id)
 	return id, err
 }
+
+var _ outbox.SeqReserver = (*Store)(nil)
