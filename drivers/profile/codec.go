@@ -41,13 +41,42 @@ var types = map[string]valueType{
 	"i64": {4, false, math.MinInt64, 9223372036854774784, // largest float64 < 2^63
 		func(b []byte) float64 { return float64(int64(binary.BigEndian.Uint64(b))) },
 		func(b []byte, v float64) { binary.BigEndian.PutUint64(b, uint64(int64(v))) }},
+	// bcd16: four binary-coded decimal digits, 0x0123 → 123 (firmware
+	// versions: with scale 0.01, 1.23); a nibble over 9 decodes as NaN, a
+	// bad reading.
+	"bcd16": {1, false, 0, 9999,
+		func(b []byte) float64 { return decodeBCD(binary.BigEndian.Uint16(b)) },
+		func(b []byte, v float64) { binary.BigEndian.PutUint16(b, encodeBCD(uint16(v))) }},
 	"f64": {4, true, -math.MaxFloat64, math.MaxFloat64,
 		func(b []byte) float64 { return math.Float64frombits(binary.BigEndian.Uint64(b)) },
 		func(b []byte, v float64) { binary.BigEndian.PutUint64(b, math.Float64bits(v)) }},
 }
 
 // typeNames is the order in which the types are listed in errors.
-const typeNames = "u16, i16, u32, i32, f32, u64, i64, f64, bit"
+const typeNames = "u16, i16, u32, i32, f32, u64, i64, f64, bcd16, bit"
+
+// decodeBCD reads four BCD digits; NaN when a nibble is not a digit.
+func decodeBCD(w uint16) float64 {
+	v := 0.0
+	for shift := 12; shift >= 0; shift -= 4 {
+		d := (w >> shift) & 0xF
+		if d > 9 {
+			return math.NaN()
+		}
+		v = v*10 + float64(d)
+	}
+	return v
+}
+
+// encodeBCD writes n (0..9999) as four BCD digits.
+func encodeBCD(n uint16) uint16 {
+	var w uint16
+	for shift := 0; shift <= 12; shift += 4 {
+		w |= (n % 10) << shift
+		n /= 10
+	}
+	return w
+}
 
 // reorder copies src (wire order) to dst (big-endian order), or back: each
 // order is its own inverse.

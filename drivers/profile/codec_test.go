@@ -121,3 +121,23 @@ func TestIsAbsent(t *testing.T) {
 		t.Error("a real value must not count as absent")
 	}
 }
+
+func TestBCD16(t *testing.T) {
+	pt := &Point{Name: "fw_version", Type: "bcd16", Order: "ABCD", Scale: 0.01}
+	for _, c := range []struct {
+		word uint16
+		want float64
+	}{{0x0123, 1.23}, {0x9999, 99.99}, {0x0000, 0}, {0x1000, 10}} {
+		v, err := DecodeValue(pt, []uint16{c.word})
+		if err != nil || math.Abs(v-c.want) > 1e-9 {
+			t.Errorf("bcd16 %#04x = %v, %v; want %v", c.word, v, err, c.want)
+		}
+		words, err := EncodeValue(pt, c.want)
+		if err != nil || words[0] != c.word {
+			t.Errorf("encode %v = %#04x, %v; want %#04x", c.want, words, err, c.word)
+		}
+	}
+	if v, _ := DecodeValue(pt, []uint16{0x012A}); !math.IsNaN(v) {
+		t.Errorf("bcd16 0x012A (a nibble over 9) = %v, want NaN (a bad reading)", v)
+	}
+}

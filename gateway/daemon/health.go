@@ -109,6 +109,10 @@ func (d *Daemon) healthReport(now time.Time) ticket.Health {
 	if lp := d.link.LastPublish(); !lp.IsZero() {
 		rep.Uplink.LastPublishAt = ticket.FormatTime(lp)
 	}
+	if rtt := d.link.LastRoundTrip(); rtt > 0 {
+		ms := float64(rtt.Microseconds()) / 1000
+		rep.Uplink.RoundTripMS = &ms
+	}
 	st := ticket.SelfTest{Bus: true, Storage: rep.Storage.WriteOK, Uplink: rep.Uplink.Connected && !rep.Uplink.TransmissionFault}
 	for _, ok := range busOK {
 		st.Bus = st.Bus && ok

@@ -155,6 +155,7 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 				if !f.tok.WaitTimeout(l.opts.AckTimeout) {
 					return &linkError{fmt.Errorf("publish seq %d: no PUBACK within %s", f.rec.Seq, l.opts.AckTimeout)}
 				}
+				l.noteRoundTrip(f)
 			} else if !isDone(f.tok) {
 				break
 			}
@@ -191,8 +192,28 @@ func isDone(tok paho.Token) bool {
 // flight is one publish awaiting its PUBACK; tok is nil for a record that
 // is skipped (unpublishable).
 type flight struct {
-	rec outbox.Record
-	tok paho.Token
+	rec  outbox.Record
+	tok  paho.Token
+	sent time.Time // when it was published
+}
+
+// noteRoundTrip keeps publish → PUBACK of the oldest flight, waited for
+// as it arrived (the health report's uplink round trip).
+func (l *Link) noteRoundTrip(f flight) {
+	if f.sent.IsZero() || f.tok.Error() != nil {
+		return
+	}
+	rtt := time.Since(f.sent)
+	l.mu.Lock()
+	l.lastRTT = rtt
+	l.mu.Unlock()
+}
+
+// LastRoundTrip is the last measured publish → PUBACK time; 0 before one.
+func (l *Link) LastRoundTrip() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastRTT
 }
 
 // publishRecord stamps and publishes one record at QoS 1 without waiting.
@@ -215,7 +236,7 @@ func (l *Link) publishRecord(c paho.Client, r outbox.Record, now time.Time) flig
 			}
 		}
 	}
-	return flight{rec: r, tok: c.Publish(topic, 1, false, payload)}
+	return flight{rec: r, tok: c.Publish(topic, 1, false, payload), sent: time.Now()}
 }
 
 func (l *Link) markSent(recs []outbox.Record, at time.Time) error {

@@ -70,9 +70,12 @@ func TestMarkSentRefusedNoRepublishLoop(t *testing.T) {
 			t.Errorf("seq %d published %d times while MarkSent failed", seq, n)
 		}
 	}
-	if gs := g.GuardStats(); gs.Unmarked != 6 || !gs.Failing() {
-		t.Errorf("guard stats %+v, want 6 delivered seqs waiting to be marked", gs)
-	}
+	// The sixth PUBACK reaches the link after the subscriber has the
+	// message: wait for its (refused) mark.
+	waitUntil(t, "6 delivered seqs waiting to be marked", 10*time.Second, func() bool {
+		gs := g.GuardStats()
+		return gs.Unmarked == 6 && gs.Failing()
+	})
 	// The store accepts again: the marks land.
 	store.refuse.Store(false)
 	if err := g.Retry(context.Background()); err != nil {

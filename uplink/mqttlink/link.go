@@ -76,9 +76,10 @@ type Link struct {
 	// last ping that carried the platform's time (clockKnown).
 	clockOffset time.Duration
 	clockKnown  bool
-	kicks       []time.Time // broker closes right after connecting (takeover.go)
-	conflict    bool        // client id conflict suspected
-	conflicts   uint64      // its onsets
+	lastRTT     time.Duration // publish → PUBACK of the last record waited for
+	kicks       []time.Time   // broker closes right after connecting (takeover.go)
+	conflict    bool          // client id conflict suspected
+	conflicts   uint64        // its onsets
 
 	fault  atomic.Bool   // R25 raised
 	faults atomic.Uint64 // R25 onsets

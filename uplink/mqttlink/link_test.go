@@ -150,8 +150,8 @@ func TestDeliversInSeqOrderWithRetainedOnline(t *testing.T) {
 		st, err := ob.Stats(context.Background())
 		return err == nil && st.Depth == 0 && st.Sent == 5 && published.Load() == 5
 	})
-	if !l.Connected() || l.LastPublish().IsZero() {
-		t.Fatalf("Connected %v LastPublish %v", l.Connected(), l.LastPublish())
+	if !l.Connected() || l.LastPublish().IsZero() || l.LastRoundTrip() <= 0 || l.LastRoundTrip() > 10*time.Second {
+		t.Fatalf("Connected %v LastPublish %v LastRoundTrip %v", l.Connected(), l.LastPublish(), l.LastRoundTrip())
 	}
 	// A subscriber arriving later gets the retained online status.
 	st := mqtttest.Subscribe(t, b.URL(), topics.Status()).WaitFor(1, 5*time.Second)[0]

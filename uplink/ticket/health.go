@@ -62,6 +62,9 @@ type HealthUplink struct {
 	Connected         bool   `json:"connected"`
 	LastPublishAt     string `json:"last_publish_at,omitempty"`
 	TransmissionFault bool   `json:"transmission_fault"`
+	// RoundTripMS is the last publish → PUBACK time measured; absent
+	// before the first.
+	RoundTripMS *float64 `json:"round_trip_ms,omitempty"`
 }
 
 // SelfTest is the verdict of the periodic self-test (bus, storage,
