@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -41,41 +42,7 @@ that matched no profile is written commented out with a TODO. The bus is
 The config is validated by the same rules as ` + "`fenghuo config check`" + ` before it
 is written; an existing FILE is kept unless --force.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if o.out != "" && !o.force {
-				if _, err := os.Lstat(o.out); err == nil {
-					return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
-				}
-			}
-			var scan *api.ScanResult
-			if o.fromScan != "" {
-				s, err := readScan(o.fromScan)
-				if err != nil {
-					return failed(err)
-				}
-				scan = &s
-			}
-			if o.bus == "" {
-				o.bus = "rs485-1"
-				if scan != nil && scan.Bus != "" {
-					o.bus = scan.Bus
-				}
-			}
-			text, n, err := initConfig(o, scan)
-			if err != nil {
-				return failed(err)
-			}
-			if o.out == "" {
-				_, err := c.OutOrStdout().Write(text)
-				return err
-			}
-			if err := writeFileAtomic(o.out, text, 0o640); err != nil {
-				return failed(err)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
-				o.out, n, plural(n, "device"), o.bus, o.out)
-			return nil
-		},
+		RunE: func(c *cobra.Command, _ []string) error { return runConfigInit(c.OutOrStdout(), o) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.fromScan, "from-scan", "", "the JSON of `fenghuo diag scan --json`")
@@ -92,6 +59,43 @@ is written; an existing FILE is kept unless --force.`,
 	fl.StringVar(&o.parity, "parity", config.DefaultParity, "rtu: N | E | O")
 	fl.StringVar(&o.broker, "broker", "tls://mqtt.township.example:8883", "uplink.mqtt.broker")
 	return c
+}
+
+// runConfigInit builds, checks and writes the starting config of o.
+func runConfigInit(w io.Writer, o initOptions) error {
+	if o.out != "" && !o.force {
+		if _, err := os.Lstat(o.out); err == nil {
+			return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
+		}
+	}
+	var scan *api.ScanResult
+	if o.fromScan != "" {
+		s, err := readScan(o.fromScan)
+		if err != nil {
+			return failed(err)
+		}
+		scan = &s
+	}
+	if o.bus == "" {
+		o.bus = "rs485-1"
+		if scan != nil && scan.Bus != "" {
+			o.bus = scan.Bus
+		}
+	}
+	text, n, err := initConfig(o, scan)
+	if err != nil {
+		return failed(err)
+	}
+	if o.out == "" {
+		_, err := w.Write(text)
+		return err
+	}
+	if err := writeFileAtomic(o.out, text, 0o640); err != nil {
+		return failed(err)
+	}
+	fmt.Fprintf(w, "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
+		o.out, n, plural(n, "device"), o.bus, o.out)
+	return nil
 }
 
 // readScan reads and checks a scan result file.
