@@ -141,3 +141,20 @@ func TestConnackMeaning(t *testing.T) {
 		}
 	}
 }
+
+// The probe dials through the link's dialer (Options.Dial), as the
+// daemon's connections do.
+func TestProbeUsesLinkDialer(t *testing.T) {
+	broker := mqtttest.StartMosquitto(t)
+	o := probeOpts(broker.URL())
+	var dialed []string
+	o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed = append(dialed, addr)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	res := mqttlink.Probe(context.Background(), o, mqttlink.ProbeOptions{Timeout: 10 * time.Second})
+	if !res.OK || len(dialed) != 1 || dialed[0] != broker.Addr() {
+		t.Errorf("probe %s, dialed %q", steps(res), dialed)
+	}
+}
