@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,48 +42,7 @@ that matched no profile is written commented out with a TODO. The bus is
 The config is validated by the same rules as ` + "`fenghuo config check`" + ` before it
 is written; an existing FILE is kept unless --force.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if o.out != "" && !o.force {
-				if _, err := os.Lstat(o.out); err == nil {
-					return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
-				}
-			}
-			var scan *api.ScanResult
-			if o.fromScan != "" {
-				s, err := readScan(o.fromScan)
-				if err != nil {
-					return failed(err)
-				}
-				scan = &s
-			}
-			if o.bus == "" {
-				o.bus = "rs485-1"
-				if scan != nil && scan.Bus != "" {
-					o.bus = scan.Bus
-				}
-			}
-			profiles, err := profile.Load("")
-			if err != nil {
-				return failed(err)
-			}
-			text, n, err := buildInitConfig(o, scan, profiles)
-			if err != nil {
-				return failed(err)
-			}
-			if err := checkInitConfig(text); err != nil {
-				return failed(err)
-			}
-			if o.out == "" {
-				_, err := io.WriteString(c.OutOrStdout(), text)
-				return err
-			}
-			if err := writeFileAtomic(o.out, text, 0o640); err != nil {
-				return failed(err)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
-				o.out, n, plural(n, "device"), o.bus, o.out)
-			return nil
-		},
+		RunE: func(c *cobra.Command, _ []string) error { return runConfigInit(c.OutOrStdout(), o) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.fromScan, "from-scan", "", "the JSON of `fenghuo diag scan --json`")
@@ -102,6 +59,43 @@ is written; an existing FILE is kept unless --force.`,
 	fl.StringVar(&o.parity, "parity", config.DefaultParity, "rtu: N | E | O")
 	fl.StringVar(&o.broker, "broker", "tls://mqtt.township.example:8883", "uplink.mqtt.broker")
 	return c
+}
+
+// runConfigInit builds, checks and writes the starting config of o.
+func runConfigInit(w io.Writer, o initOptions) error {
+	if o.out != "" && !o.force {
+		if _, err := os.Lstat(o.out); err == nil {
+			return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
+		}
+	}
+	var scan *api.ScanResult
+	if o.fromScan != "" {
+		s, err := readScan(o.fromScan)
+		if err != nil {
+			return failed(err)
+		}
+		scan = &s
+	}
+	if o.bus == "" {
+		o.bus = "rs485-1"
+		if scan != nil && scan.Bus != "" {
+			o.bus = scan.Bus
+		}
+	}
+	text, n, err := initConfig(o, scan)
+	if err != nil {
+		return failed(err)
+	}
+	if o.out == "" {
+		_, err := w.Write(text)
+		return err
+	}
+	if err := writeFileAtomic(o.out, text, 0o640); err != nil {
+		return failed(err)
+	}
+	fmt.Fprintf(w, "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
+		o.out, n, plural(n, "device"), o.bus, o.out)
+	return nil
 }
 
 // readScan reads and checks a scan result file.
@@ -128,97 +122,30 @@ func readScan(path string) (api.ScanResult, error) {
 	return s, nil
 }
 
-// buildInitConfig renders the config; it returns the number of devices
-// written (not commented out).
-func buildInitConfig(o initOptions, scan *api.ScanResult, profiles *profile.Set) (string, int, error) {
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	q := strconv.Quote
-	w("# fenghuo gateway config, written by `fenghuo config init`")
-	if scan != nil {
-		w(" from a scan of bus %s (slaves %d..%d, %d found)", scan.Bus, scan.From, scan.To, len(scan.Found))
+// initConfig is the starting config of o and scan as checked YAML, and
+// the number of devices it configures.
+func initConfig(o initOptions, scan *api.ScanResult) ([]byte, int, error) {
+	profiles, err := profile.Load("")
+	if err != nil {
+		return nil, 0, err
 	}
-	w(".\n# Fill in every TODO, then: fenghuo config check FILE [--print]\n")
-	w("# Every key: configs/example.yaml and docs/config.md.\n\n")
-	w("gateway:\n")
-	w("  id: %s  # TODO: unique in the township; [a-z0-9-], 3..64\n", q(o.gatewayID))
-	w("  site:\n")
-	w("    name: %s  # TODO: the protected site, shown on tickets\n", q(o.siteName))
-	w("    township: \"\"  # TODO: e.g. 织里镇\n")
-	w("    township_code: %s  # TODO: the township's 9-digit division code\n", q(o.townshipCode))
-	w("    community: \"\"\n    grid: \"\"\n    address: \"\"\n\n")
-
-	w("buses:\n  - name: %s\n    type: %s\n", q(o.bus), o.busType)
-	if o.busType == "rtu" {
-		w("    port: %s\n    baud: %d\n    parity: %s  # N | E | O: check the device label\n", q(o.port), o.baud, q(o.parity))
-	} else {
-		w("    address: %s  # host:port\n", q(o.address))
+	d, err := config.Template(config.TemplateOptions{GatewayID: o.gatewayID, TownshipCode: o.townshipCode, SiteName: o.siteName,
+		BusName: o.bus, BusType: o.busType, Port: o.port, Address: o.address, Baud: o.baud, Parity: o.parity,
+		Broker: o.broker, Scan: scan, Profiles: profiles})
+	if err != nil {
+		return nil, 0, fmt.Errorf("config init: %w", err)
 	}
-	w("    timeout: 300ms\n    retries: 1\n\n")
-
-	w("devices:\n")
-	n := 0
-	if scan == nil {
-		w("  - id: smoke-1  # TODO: one entry per device; `fenghuo diag scan` finds them\n")
-		w("    name: \"TODO 设备名称\"  # shown on tickets, e.g. 一楼厨房烟感\n")
-		w("    bus: %s\n    slave: 1\n    profile: smoke-detector  # %s\n    location: \"\"  # TODO: e.g. 一楼厨房\n", q(o.bus), strings.Join(profiles.Names(), " | "))
-		n = 1
-	} else {
-		found := slices.Clone(scan.Found)
-		slices.SortFunc(found, func(a, b api.ScanFound) int { return a.Slave - b.Slave })
-		for _, f := range found {
-			p, ok := profiles.Get(f.Profile)
-			if f.Profile == "" || !ok {
-				why := "matched no shipped profile"
-				if f.Profile != "" {
-					why = fmt.Sprintf("matched profile %q, which this fenghuo does not ship", f.Profile)
-				}
-				answer := ""
-				if f.Answer != "" {
-					answer = ", " + f.Answer
-				}
-				w("  # TODO: slave %d answered (%.1f ms%s) but %s: set its profile\n", f.Slave, f.LatencyMS, answer, why)
-				w("  # (one of %s, or a file in profiles_dir), then uncomment it.\n", strings.Join(profiles.Names(), ", "))
-				w("  # - id: device-%d\n  #   name: \"TODO 设备名称\"\n  #   bus: %s\n  #   slave: %d\n  #   profile: TODO\n  #   location: \"\"\n", f.Slave, q(o.bus), f.Slave)
-				continue
-			}
-			conf := f.Confidence
-			if conf == "" {
-				conf = "unknown"
-			}
-			if others := slices.DeleteFunc(slices.Clone(f.Candidates), func(c string) bool { return c == p.Name }); len(others) > 0 {
-				conf += "; also matched " + strings.Join(others, ", ")
-			}
-			w("  - id: %s-%d  # matched by scan (%s), answered in %.1f ms\n", p.Name, f.Slave, conf, f.LatencyMS)
-			w("    name: %s  # TODO: the name shown on tickets, e.g. 一楼厨房烟感\n", q(fmt.Sprintf("TODO %s %d号", orDash(p.CategoryZh), f.Slave)))
-			w("    bus: %s\n    slave: %d\n    profile: %s  # %s %s\n    location: \"\"  # TODO: where it hangs\n", q(o.bus), f.Slave, p.Name, p.Vendor, p.Model)
-			n++
-		}
+	text, err := d.YAML()
+	if err != nil {
+		return nil, 0, err
 	}
-	if n == 0 {
-		var slaves []string
-		for _, f := range scan.Found {
-			slaves = append(slaves, strconv.Itoa(f.Slave))
-		}
-		if len(slaves) == 0 {
-			return "", 0, fmt.Errorf("config init: the scan of bus %s found no device: nothing to configure (wiring, baud, parity? see docs/operations.md)", scan.Bus)
-		}
-		return "", 0, fmt.Errorf("config init: no answering slave (%s) matched a profile: add a profile for the model to profiles_dir, or write the config from configs/example.yaml", strings.Join(slaves, ", "))
-	}
-	w("\nuplink:\n  mqtt:\n")
-	w("    broker: %s  # TODO: the township's broker\n", q(o.broker))
-	w("    username: \"\"  # TODO\n    password_file: \"\"  # e.g. /etc/fenghuo/mqtt.pass, or FENGHUO_UPLINK_MQTT_PASSWORD\n")
-	w("    ca_file: \"\"  # PEM CA bundle for tls://; default: the system roots\n\n")
-	w("buffer:\n  path: /var/lib/fenghuo/outbox.db\n  max_size: 256MiB\n\n")
-	w("local:\n  socket: %s\n  metrics: 127.0.0.1:9108\n\n", config.DefaultSocket)
-	w("log:\n  level: info\n  format: text\n")
-	return b.String(), n, nil
+	return text, len(d.Config.Devices), checkInitConfig(text)
 }
 
 // checkInitConfig validates text with config.Parse, as `config check`
 // would the written file.
-func checkInitConfig(text string) error {
-	_, err := config.Parse([]byte(text))
+func checkInitConfig(text []byte) error {
+	_, err := config.Parse(text)
 	if err == nil {
 		return nil
 	}
@@ -231,13 +158,13 @@ func checkInitConfig(text string) error {
 
 // writeFileAtomic writes text to a temporary file next to path and
 // renames it into place.
-func writeFileAtomic(path, text string, mode fs.FileMode) error {
+func writeFileAtomic(path string, text []byte, mode fs.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("config init: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	_, err = io.WriteString(tmp, text)
+	_, err = tmp.Write(text)
 	err = errors.Join(err, tmp.Chmod(mode), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)

@@ -44,7 +44,7 @@ func TestConfigInitFromScan(t *testing.T) {
 	for _, w := range []string{
 		"# TODO: slave 9 answered (20.0 ms, exception 02 illegal data address) but matched no shipped profile: set its profile",
 		"  # - id: device-9\n",
-		"  - id: smoke-detector-1  # matched by scan (probe; also matched smoke-485-basic), answered in 12.3 ms\n",
+		"  - id: smoke-detector-1 # matched by scan (probe; also matched smoke-485-basic), answered in 12.3 ms\n",
 		"  #   slave: 9\n",
 	} {
 		if !strings.Contains(string(text), w) {

@@ -273,33 +273,13 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 	var once sync.Once
 	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
 	connAt.Store(time.Now().UnixNano())
-	o := paho.NewClientOptions().AddBroker(l.opts.Broker).SetClientID(l.opts.ClientID).
-		SetCleanSession(l.opts.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
-		// A fresh in-memory store per connection: paho never resends a
-		// publish from an earlier connection; the outbox does that.
-		// OrderMatters stays true: it only orders the handlers of incoming
-		// messages (commands); a PUBACK completes its token directly.
-		SetStore(paho.NewMemoryStore()).
-		// MQTT 3.1.1 only: paho would otherwise retry every refused
-		// connection with MQTT 3.1, doubling each failed attempt.
-		SetProtocolVersion(4).
-		SetKeepAlive(l.opts.Keepalive).SetConnectTimeout(l.opts.AckTimeout).
-		// paho's Subscribe and Publish wait up to WriteTimeout (default
-		// 30 s) to hand their packet over, and wait that long when the
-		// connection dropped right after CONNACK: Run would not return.
-		SetWriteTimeout(l.opts.AckTimeout).
+	o := l.opts.pahoOptions(l.tls).
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
 			l.noteLoss(time.Unix(0, connAt.Load()), time.Now(), err)
 			once.Do(func() { close(lost) })
 		})
-	if l.opts.Username != "" || l.opts.Password != "" {
-		o.SetUsername(l.opts.Username).SetPassword(l.opts.Password)
-	}
-	if l.tls != nil {
-		o.SetTLSConfig(l.tls)
-	}
 	// Every connection is opened here, so incoming packets are bounded
 	// on the wire (sizeConn) before paho reads them.
 	o.SetCustomOpenConnectionFn(l.openConn)
@@ -334,13 +314,7 @@ func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 }
 
 func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if l.tls != nil {
-		cfg = l.tls.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-	}
+	cfg := serverTLS(l.tls, u.Hostname())
 	switch u.Scheme {
 	case "ws", "wss":
 		if l.opts.Dial != nil {
@@ -366,9 +340,9 @@ func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	if err != nil || !IsTLSScheme(u.Scheme) {
 		return conn, err
 	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("tls handshake: %w", err), conn.Close())
+	tc, err := handshake(ctx, conn, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tls handshake: %w", err)
 	}
 	return tc, nil
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -194,4 +196,56 @@ func IsTLSScheme(scheme string) bool {
 		return true
 	}
 	return false
+}
+
+// pahoOptions are the MQTT client options every connection shares (the
+// link's and the probe's): MQTT 3.1.1, no paho retries or reconnects, a
+// fresh in-memory store, the keepalive, the timeouts, the credentials and
+// the TLS config tc (nil: paho's defaults).
+func (o *Options) pahoOptions(tc *tls.Config) *paho.ClientOptions {
+	p := paho.NewClientOptions().AddBroker(o.Broker).SetClientID(o.ClientID).
+		SetCleanSession(o.CleanSession).SetAutoReconnect(false).SetConnectRetry(false).
+		// A fresh in-memory store per connection: paho never resends a
+		// publish from an earlier connection; the outbox does that.
+		// OrderMatters stays true: it only orders the handlers of incoming
+		// messages (commands); a PUBACK completes its token directly.
+		SetStore(paho.NewMemoryStore()).
+		// MQTT 3.1.1 only: paho would otherwise retry every refused
+		// connection with MQTT 3.1, doubling each failed attempt.
+		SetProtocolVersion(4).
+		SetKeepAlive(o.Keepalive).SetConnectTimeout(o.AckTimeout).
+		// paho's Subscribe and Publish wait up to WriteTimeout (default
+		// 30 s) to hand their packet over, and wait that long when the
+		// connection dropped right after CONNACK: Run would not return.
+		SetWriteTimeout(o.AckTimeout)
+	if o.Username != "" || o.Password != "" {
+		p.SetUsername(o.Username).SetPassword(o.Password)
+	}
+	if tc != nil {
+		p.SetTLSConfig(tc)
+	}
+	return p
+}
+
+// serverTLS is the TLS config of one connection to host: base (the
+// options' tlsConfig) or the defaults, verification on, naming host.
+func serverTLS(base *tls.Config, host string) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	return cfg
+}
+
+// handshake runs the client TLS handshake over conn; on failure conn is
+// closed.
+func handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (*tls.Conn, error) {
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
+	return tc, nil
 }

@@ -29,6 +29,10 @@ func (t Topics) Cmd() string { return t.join("cmd") }
 // Reply is P/T/G/reply, replies to cmd.
 func (t Topics) Reply() string { return t.join("reply") }
 
+// Probe is P/T/G/probe, where `fenghuo diag uplink` publishes its QoS 1
+// round trip.
+func (t Topics) Probe() string { return t.join("probe") }
+
 func (t Topics) join(leaf string) string {
 	p := strings.TrimSuffix(t.Prefix, "/")
 	if p == "" {
