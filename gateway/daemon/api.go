@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -107,7 +107,7 @@ func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
 		Now: now, Version: d.opts.Version, GatewayID: d.cfg.Gateway.ID,
 		StartedAt: d.started, UptimeS: now.Sub(d.started).Seconds(),
 		Uplink: api.UplinkStatus{
-			Broker: brokerNoCredentials(d.cfg.Uplink.MQTT.Broker), Connected: d.link.Connected(),
+			Broker: sanitize.URL(d.cfg.Uplink.MQTT.Broker), Connected: d.link.Connected(),
 			LastPublishAt: d.link.LastPublish(),
 		},
 		Buffer: api.BufferStatus{Path: d.cfg.Buffer.Path},
@@ -139,16 +139,6 @@ func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
 		st.Buffer.OldestUnsentAgeS = now.Sub(s.OldestUnsent).Seconds()
 	}
 	return st, nil
-}
-
-// brokerNoCredentials is the broker URL without user or password.
-func brokerNoCredentials(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable broker URL)"
-	}
-	u.User = nil
-	return u.String()
 }
 
 func (d *Daemon) apiDevices(context.Context) (api.Devices, error) {
