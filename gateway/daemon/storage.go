@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -10,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
@@ -290,45 +289,20 @@ type fallbackRecord struct {
 	SentAt    time.Time `json:"sent_at,omitzero"`
 }
 
-// writeFallback writes recs as JSON lines to path atomically: a temporary
-// file beside it, fsync'd, renamed over path, and the directory fsync'd.
-func writeFallback(path string, recs []outbox.Record) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeFallback writes recs as JSON lines to path atomically
+// (atomicfile: a temporary file fsynced, renamed, the directory fsynced).
+func writeFallback(path string, recs []outbox.Record) error {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, r := range recs {
+			if err := enc.Encode(fallbackRecord{Seq: r.Seq, EventID: r.EventID, TicketID: r.TicketID, State: r.State, Hazard: r.Hazard,
+				Rule: r.Rule, Device: r.Device, Level: r.Level, Priority: r.Priority, Payload: r.Payload,
+				CreatedAt: r.CreatedAt, SentAt: r.SentAt}); err != nil {
+				return err
+			}
 		}
-	}()
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
-	for _, r := range recs {
-		if err := enc.Encode(fallbackRecord{Seq: r.Seq, EventID: r.EventID, TicketID: r.TicketID, State: r.State, Hazard: r.Hazard,
-			Rule: r.Rule, Device: r.Device, Level: r.Level, Priority: r.Priority, Payload: r.Payload,
-			CreatedAt: r.CreatedAt, SentAt: r.SentAt}); err != nil {
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
-	}
-	return nil
+		return nil
+	})
 }
 
 // readFallback reads a fallback file (os.ErrNotExist when there is none).
