@@ -205,47 +205,19 @@ func (d *Daemon) ticketID(device, episode string) string {
 	return ticket.TicketID(d.cfg.Gateway.ID, device, episode)
 }
 
-// latestAcker is an outbox that looks up the newest ack of given tickets
-// in its store (the SQLite outbox) instead of loading every ack.
-type latestAcker interface {
-	LatestAcks(ctx context.Context, ticketIDs ...string) (map[string]outbox.Ack, error)
-}
-
 // lastAcks is the latest township acknowledgement of each of ticketIDs
-// (the tickets shown), when the outbox records them. It never loads the
-// whole acks table: the SQLite outbox answers in SQL, another Acker is
-// asked ticket by ticket.
+// (the tickets shown). It never loads the whole acks table: the store
+// answers in SQL (outbox.LatestAcker).
 func (d *Daemon) lastAcks(ctx context.Context, ticketIDs []string) map[string]outbox.Ack {
 	if len(ticketIDs) == 0 {
 		return nil
 	}
-	if la, ok := any(d.store).(latestAcker); ok {
-		acks, err := la.LatestAcks(ctx, ticketIDs...)
-		if err != nil {
-			d.log.Warn("reading acknowledgements for the local API", "err", err)
-			return nil
-		}
-		return acks
-	}
-	acker, ok := any(d.store).(outbox.Acker)
-	if !ok {
+	acks, err := d.store.LatestAcks(ctx, ticketIDs...)
+	if err != nil {
+		d.log.Warn("reading acknowledgements for the local API", "err", err)
 		return nil
 	}
-	last := map[string]outbox.Ack{}
-	for _, id := range ticketIDs {
-		if _, seen := last[id]; seen {
-			continue
-		}
-		acks, err := acker.Acks(ctx, id)
-		if err != nil {
-			d.log.Warn("reading acknowledgements for the local API", "ticket", id, "err", err)
-			return last
-		}
-		if len(acks) > 0 {
-			last[id] = acks[len(acks)-1]
-		}
-	}
-	return last
+	return acks
 }
 
 func (d *Daemon) apiQueue(ctx context.Context, limit int) (api.Queue, error) {

@@ -47,12 +47,24 @@ const (
 	maxFallbackBytes = 256 << 20
 )
 
-// The guard stores what it kept in memory through the store's Restore, and
-// the daemon checks the store's file.
-var (
-	_ outbox.Restorer = (*sqlite.Store)(nil)
-	_ fileChecker     = (*sqlite.Store)(nil)
-)
+// outboxStore is what the daemon needs of its outbox store, by interface:
+// the guard stores what it kept in memory through Restore (and reserves
+// seqs), the local API pages the history and looks up the latest acks in
+// the store, and the daemon checks the store's file. The SQLite store is
+// the one implementation.
+type outboxStore interface {
+	outbox.Outbox
+	outbox.Restorer
+	outbox.SeqReserver
+	outbox.Acker
+	outbox.HistoryPager
+	outbox.LatestAcker
+	outbox.FileChecker
+	outbox.TicketLister
+	Close() error
+}
+
+var _ outboxStore = (*sqlite.Store)(nil)
 
 // storageState is the daemon's view of storage faults; guarded by d.mu.
 type storageState struct {
@@ -157,17 +169,9 @@ func (d *Daemon) retryStorage(ctx context.Context, now time.Time) {
 	}
 }
 
-// fileChecker is the SQLite store's check that its file is still the one
-// it opened (deleted or replaced while running).
-type fileChecker interface{ CheckFile() error }
-
 // checkFile asks the store whether its file is still there.
 func (d *Daemon) checkFile(now time.Time) {
-	c, ok := any(d.store).(fileChecker)
-	var err error
-	if ok {
-		err = c.CheckFile()
-	}
+	err := d.store.CheckFile()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.storage.fileCheckedAt = now
