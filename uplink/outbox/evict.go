@@ -66,6 +66,16 @@ func EvictionOrder(recs []Record) []Record {
 		}
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(a, b Record) int { return compareEviction(a, b, cleared) })
+	return out
+}
+
+// compareEviction is the order of DESIGN §6 eviction, shared by the
+// store's eviction ([EvictionOrder]) and the guard's memory queue:
+// telemetry, then delivered ticket records, then unsent ones; within each,
+// records of cleared tickets first, then level 4 before 1, then the lowest
+// seq.
+func compareEviction(a, b Record, cleared map[string]bool) int {
 	class := func(r Record) int {
 		switch {
 		case !r.IsTicket():
@@ -81,11 +91,8 @@ func EvictionOrder(recs []Record) []Record {
 		}
 		return 1
 	}
-	slices.SortFunc(out, func(a, b Record) int {
-		return cmp.Or(cmp.Compare(class(a), class(b)), cmp.Compare(notCleared(a), notCleared(b)),
-			cmp.Compare(b.Level, a.Level), cmp.Compare(a.Seq, b.Seq))
-	})
-	return out
+	return cmp.Or(cmp.Compare(class(a), class(b)), cmp.Compare(notCleared(a), notCleared(b)),
+		cmp.Compare(b.Level, a.Level), cmp.Compare(a.Seq, b.Seq))
 }
 
 // PlanEviction chooses, in [EvictionOrder], the records to remove until

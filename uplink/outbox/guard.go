@@ -678,7 +678,8 @@ func (g *Guard) dropLocked(i int) {
 
 // shedOrderLocked lists the indexes of the unsent ticket records that may
 // be shed, in shedding order: cleared episodes, then by level (4 first),
-// oldest first.
+// oldest first — the order of the store's eviction (compareEviction,
+// [EvictionOrder]).
 func (g *Guard) shedOrderLocked() []int {
 	cleared := g.cleared
 	var idx []int
@@ -687,21 +688,8 @@ func (g *Guard) shedOrderLocked() []int {
 			idx = append(idx, i)
 		}
 	}
-	key := func(r Record) int {
-		if cleared[r.TicketID] {
-			return 0
-		}
-		return 1
-	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		ra, rb := g.mem[a], g.mem[b]
-		if ka, kb := key(ra), key(rb); ka != kb {
-			return ka - kb
-		}
-		if ra.Level != rb.Level {
-			return rb.Level - ra.Level // 4 first
-		}
-		return cmpSeq(ra.Seq, rb.Seq)
+		return compareEviction(g.mem[a], g.mem[b], cleared)
 	})
 	return idx
 }
