@@ -87,9 +87,17 @@ type rule struct {
 	openWindow, clearWindow string
 }
 
+// OfflineFailures is the one definition of "offline": this many
+// consecutive failed polls. It is the default failure count of an offline
+// rule (R21, DESIGN §8.3), and the gateway's health view (the scheduler's
+// sched.OfflineAfter, the daemon's logs and metrics, the API's
+// devices[].online) uses the same count, so a device is never shown
+// online while R21 has already counted it out.
+const OfflineFailures = 3
+
 // Defaults of an offline rule (R21).
 const (
-	defaultFailures          = 3
+	defaultFailures          = OfflineFailures
 	defaultOfflineClearPolls = 3
 )
 

@@ -58,13 +58,15 @@ type Event struct {
 }
 
 // Evidence is what the township needs to judge the event without asking.
+// It carries no JSON tags: the ticket contract has its own type
+// (uplink/ticket.Evidence), converted where a ticket is built.
 type Evidence struct {
-	Point        string              `json:"point,omitempty"`
-	Value        *float64            `json:"value,omitempty"`
-	Unit         string              `json:"unit,omitempty"`
-	Threshold    *float64            `json:"threshold,omitempty"`
-	Slope        *float64            `json:"slope,omitempty"` // creep: the baseline's slope per day
-	Window       string              `json:"window,omitempty"`
-	ValueAtAlarm *float64            `json:"value_at_alarm,omitempty"`
-	Snapshot     map[string]*float64 `json:"snapshot,omitempty"`
+	Point        string
+	Value        *float64
+	Unit         string
+	Threshold    *float64
+	Slope        *float64 // creep: the baseline's slope per day
+	Window       string
+	ValueAtAlarm *float64
+	Snapshot     map[string]*float64
 }

@@ -92,7 +92,8 @@ type Device struct {
 	Slave    int    `json:"slave"`
 	Profile  string `json:"profile"`
 	Location string `json:"location,omitempty"`
-	// Online has hysteresis: false after 3 failed polls in a row (an
+	// Online has hysteresis: false after sched.OfflineAfter (3, R21's
+	// default, rules.OfflineFailures) failed polls in a row (an
 	// exception reply is a failed poll), true at the first good one, false
 	// before it; Seen is false until the first poll.
 	Online      bool      `json:"online"`

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
@@ -178,23 +177,15 @@ func acked(r api.HistoryRecord, loc *time.Location) string {
 	return fmt.Sprintf("%s at %s", orDash(r.AckedBy), clock(r.AckedAt, loc))
 }
 
-// writeExport writes h to path as csv or json. The file is written next
-// to path and renamed into place, so a failed export leaves no half file.
+// writeExport writes h to path as csv or json, atomically (atomicfile),
+// so a failed export leaves no half file.
 func writeExport(path, format string, bom bool, h api.History) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if format == "json" {
-		err = printJSON(tmp, h)
-	} else {
-		err = writeHistoryCSV(tmp, h, bom, localTime)
-	}
-	err = errors.Join(err, tmp.Chmod(0o644), tmp.Close())
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		if format == "json" {
+			return printJSON(w, h)
+		}
+		return writeHistoryCSV(w, h, bom, localTime)
+	})
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}

@@ -210,22 +210,6 @@ func appendProfile(list []*profile.Profile, pr *profile.Profile) []*profile.Prof
 	return append(list, pr)
 }
 
-// Problems unwraps an errors.Join tree (as returned by Load) into its
-// leaves, one per problem, in order.
-func Problems(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, Problems(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
 // named appends the rule's id to each of its problems, so that a message
 // names the rule as well as the key: `rules[1].for: -10s must not be
 // negative (rule R7)`.

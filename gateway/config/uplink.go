@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 var (
@@ -81,7 +82,7 @@ func checkBroker(p *problems, broker string) *url.URL {
 	}
 	u, err := url.Parse(broker)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		p.add(key, "%q is not scheme://host:port (e.g. tls://mqtt.township.example:8883)", redactURL(broker))
+		p.add(key, "%q is not scheme://host:port (e.g. tls://mqtt.township.example:8883)", sanitize.URL(broker))
 		return nil
 	}
 	if !slices.Contains(brokerSchemes, u.Scheme) {
@@ -196,18 +197,4 @@ func (c *Config) validateLocal(p *problems) {
 	if !slices.Contains(logFormats, c.Log.Format) {
 		p.add("log.format", "%q is not one of %s%s", c.Log.Format, strings.Join(logFormats, ", "), hint(c.Log.Format, logFormats))
 	}
-}
-
-// redactURL hides a password in a URL that may not even parse: everything
-// between "://" and the last "@" before the host is replaced.
-func redactURL(raw string) string {
-	_, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return raw
-	}
-	return raw[:len(raw)-len(rest)] + "REDACTED" + rest[at:]
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -107,7 +107,7 @@ func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
 		Now: now, Version: d.opts.Version, GatewayID: d.cfg.Gateway.ID,
 		StartedAt: d.started, UptimeS: now.Sub(d.started).Seconds(),
 		Uplink: api.UplinkStatus{
-			Broker: brokerNoCredentials(d.cfg.Uplink.MQTT.Broker), Connected: d.link.Connected(),
+			Broker: sanitize.URL(d.cfg.Uplink.MQTT.Broker), Connected: d.link.Connected(),
 			LastPublishAt: d.link.LastPublish(),
 		},
 		Buffer: api.BufferStatus{Path: d.cfg.Buffer.Path},
@@ -139,16 +139,6 @@ func (d *Daemon) apiStatus(ctx context.Context) (api.Status, error) {
 		st.Buffer.OldestUnsentAgeS = now.Sub(s.OldestUnsent).Seconds()
 	}
 	return st, nil
-}
-
-// brokerNoCredentials is the broker URL without user or password.
-func brokerNoCredentials(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable broker URL)"
-	}
-	u.User = nil
-	return u.String()
 }
 
 func (d *Daemon) apiDevices(context.Context) (api.Devices, error) {
@@ -215,47 +205,19 @@ func (d *Daemon) ticketID(device, episode string) string {
 	return ticket.TicketID(d.cfg.Gateway.ID, device, episode)
 }
 
-// latestAcker is an outbox that looks up the newest ack of given tickets
-// in its store (the SQLite outbox) instead of loading every ack.
-type latestAcker interface {
-	LatestAcks(ctx context.Context, ticketIDs ...string) (map[string]outbox.Ack, error)
-}
-
 // lastAcks is the latest township acknowledgement of each of ticketIDs
-// (the tickets shown), when the outbox records them. It never loads the
-// whole acks table: the SQLite outbox answers in SQL, another Acker is
-// asked ticket by ticket.
+// (the tickets shown). It never loads the whole acks table: the store
+// answers in SQL (outbox.LatestAcker).
 func (d *Daemon) lastAcks(ctx context.Context, ticketIDs []string) map[string]outbox.Ack {
 	if len(ticketIDs) == 0 {
 		return nil
 	}
-	if la, ok := any(d.store).(latestAcker); ok {
-		acks, err := la.LatestAcks(ctx, ticketIDs...)
-		if err != nil {
-			d.log.Warn("reading acknowledgements for the local API", "err", err)
-			return nil
-		}
-		return acks
-	}
-	acker, ok := any(d.store).(outbox.Acker)
-	if !ok {
+	acks, err := d.store.LatestAcks(ctx, ticketIDs...)
+	if err != nil {
+		d.log.Warn("reading acknowledgements for the local API", "err", err)
 		return nil
 	}
-	last := map[string]outbox.Ack{}
-	for _, id := range ticketIDs {
-		if _, seen := last[id]; seen {
-			continue
-		}
-		acks, err := acker.Acks(ctx, id)
-		if err != nil {
-			d.log.Warn("reading acknowledgements for the local API", "ticket", id, "err", err)
-			return last
-		}
-		if len(acks) > 0 {
-			last[id] = acks[len(acks)-1]
-		}
-	}
-	return last
+	return acks
 }
 
 func (d *Daemon) apiQueue(ctx context.Context, limit int) (api.Queue, error) {

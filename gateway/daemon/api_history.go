@@ -11,7 +11,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
-	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 )
 
 // maxHistoryRecords bounds one /v1/history answer (the newest are kept):
@@ -22,12 +21,6 @@ const maxHistoryRecords = 100_000
 // historyPage is how many records apiHistory reads from the outbox at a
 // time.
 const historyPage = 500
-
-// historyPager is an outbox that pages its history in SQL, newest first,
-// without payloads (the SQLite outbox).
-type historyPager interface {
-	HistoryPage(ctx context.Context, q outbox.HistoryQuery, before sqlite.HistoryCursor, n int) ([]outbox.Record, error)
-}
 
 // apiHistory answers /v1/history from the outbox: the stored ticket
 // events in time order, with the township's last ack of each ticket. The
@@ -52,35 +45,23 @@ func (d *Daemon) apiHistory(ctx context.Context, q api.HistoryQuery) (api.Histor
 			out.Records = append(out.Records, d.historyRecord(r, acks))
 		}
 	}
-	if p, ok := any(d.store).(historyPager); ok {
-		var cur sqlite.HistoryCursor
-		for len(out.Records) < limit {
-			recs, err := p.HistoryPage(ctx, oq, cur, min(historyPage, limit-len(out.Records)))
-			if err != nil {
-				return api.History{}, err
-			}
-			add(recs)
-			if len(recs) < historyPage {
-				break
-			}
-			last := recs[len(recs)-1]
-			cur = sqlite.HistoryCursor{CreatedAt: last.CreatedAt, Seq: last.Seq}
+	var cur outbox.HistoryCursor
+	for len(out.Records) < limit {
+		recs, err := d.store.HistoryPage(ctx, oq, cur, min(historyPage, limit-len(out.Records)))
+		if err != nil {
+			return api.History{}, err
 		}
-		if len(out.Records) == maxHistoryRecords {
-			d.log.Warn("diag history: answer cut to the newest records; narrow it with --since/--until", "records", maxHistoryRecords)
+		add(recs)
+		if len(recs) < historyPage {
+			break
 		}
-		slices.Reverse(out.Records) // oldest first
-		return out, nil
+		last := recs[len(recs)-1]
+		cur = outbox.HistoryCursor{CreatedAt: last.CreatedAt, Seq: last.Seq}
 	}
-	h, ok := any(d.store).(outbox.Historian)
-	if !ok {
-		return api.History{}, errors.New("this gateway's outbox keeps no history")
+	if len(out.Records) == maxHistoryRecords {
+		d.log.Warn("diag history: answer cut to the newest records; narrow it with --since/--until", "records", maxHistoryRecords)
 	}
-	recs, err := h.History(ctx, oq)
-	if err != nil {
-		return api.History{}, err
-	}
-	add(recs)
+	slices.Reverse(out.Records) // oldest first
 	return out, nil
 }
 

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
@@ -110,7 +110,7 @@ func (d *Daemon) saveBaselines(now time.Time, force bool) {
 	}
 	data, err := json.Marshal(f)
 	if err == nil {
-		err = writeFileAtomic(d.baselinePath(), append(data, '\n'))
+		err = atomicfile.WriteFile(d.baselinePath(), append(data, '\n'), 0o600)
 	}
 	if err != nil {
 		d.log.Error("cannot save creep baselines; retried later", "file", d.baselinePath(), "err", err)
@@ -127,35 +127,4 @@ func encodeBaselines(bs []rules.Baseline) []byte {
 		fmt.Fprintf(&buf, "%s\x00%s\x00%s\x00%d\x00%v\n", b.Device, b.Rule, b.Point, b.Night.Unix(), b.Value)
 	}
 	return buf.Bytes()
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, fsynced, renamed over path, then the directory fsynced.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: a no-op
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	df, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer df.Close()
-	return df.Sync()
 }

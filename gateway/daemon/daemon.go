@@ -56,7 +56,7 @@ type Daemon struct {
 	devices map[string]*deviceState
 	buses   []busPlan
 	engine  *rules.Engine
-	store   *sqlite.Store
+	store   outboxStore
 	guard   *outbox.Guard // every append and the link go through it
 	link    *mqttlink.Link
 	started time.Time

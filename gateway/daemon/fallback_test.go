@@ -35,8 +35,8 @@ func TestFallbackFileRoundTrip(t *testing.T) {
 		!slices.Equal(got[1].Payload, recs[1].Payload) || got[0].Hazard != "smoke_fire_alarm" || got[1].Priority != outbox.PriorityTelemetry {
 		t.Fatalf("read back %+v", got)
 	}
-	if m, _ := filepath.Glob(path + ".tmp-*"); len(m) != 0 {
-		t.Errorf("temporary files left: %v", m)
+	if es, _ := os.ReadDir(filepath.Dir(path)); len(es) != 1 {
+		t.Errorf("files beside the fallback file (temporary ones left?): %v", es)
 	}
 	if err := os.WriteFile(path, []byte("{\"seq\":1}\nnot json\n"), 0o600); err != nil {
 		t.Fatal(err)

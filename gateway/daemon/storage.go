@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -10,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
@@ -48,12 +47,24 @@ const (
 	maxFallbackBytes = 256 << 20
 )
 
-// The guard stores what it kept in memory through the store's Restore, and
-// the daemon checks the store's file.
-var (
-	_ outbox.Restorer = (*sqlite.Store)(nil)
-	_ fileChecker     = (*sqlite.Store)(nil)
-)
+// outboxStore is what the daemon needs of its outbox store, by interface:
+// the guard stores what it kept in memory through Restore (and reserves
+// seqs), the local API pages the history and looks up the latest acks in
+// the store, and the daemon checks the store's file. The SQLite store is
+// the one implementation.
+type outboxStore interface {
+	outbox.Outbox
+	outbox.Restorer
+	outbox.SeqReserver
+	outbox.Acker
+	outbox.HistoryPager
+	outbox.LatestAcker
+	outbox.FileChecker
+	outbox.TicketLister
+	Close() error
+}
+
+var _ outboxStore = (*sqlite.Store)(nil)
 
 // storageState is the daemon's view of storage faults; guarded by d.mu.
 type storageState struct {
@@ -158,17 +169,9 @@ func (d *Daemon) retryStorage(ctx context.Context, now time.Time) {
 	}
 }
 
-// fileChecker is the SQLite store's check that its file is still the one
-// it opened (deleted or replaced while running).
-type fileChecker interface{ CheckFile() error }
-
 // checkFile asks the store whether its file is still there.
 func (d *Daemon) checkFile(now time.Time) {
-	c, ok := any(d.store).(fileChecker)
-	var err error
-	if ok {
-		err = c.CheckFile()
-	}
+	err := d.store.CheckFile()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.storage.fileCheckedAt = now
@@ -290,45 +293,20 @@ type fallbackRecord struct {
 	SentAt    time.Time `json:"sent_at,omitzero"`
 }
 
-// writeFallback writes recs as JSON lines to path atomically: a temporary
-// file beside it, fsync'd, renamed over path, and the directory fsync'd.
-func writeFallback(path string, recs []outbox.Record) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeFallback writes recs as JSON lines to path atomically
+// (atomicfile: a temporary file fsynced, renamed, the directory fsynced).
+func writeFallback(path string, recs []outbox.Record) error {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, r := range recs {
+			if err := enc.Encode(fallbackRecord{Seq: r.Seq, EventID: r.EventID, TicketID: r.TicketID, State: r.State, Hazard: r.Hazard,
+				Rule: r.Rule, Device: r.Device, Level: r.Level, Priority: r.Priority, Payload: r.Payload,
+				CreatedAt: r.CreatedAt, SentAt: r.SentAt}); err != nil {
+				return err
+			}
 		}
-	}()
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
-	for _, r := range recs {
-		if err := enc.Encode(fallbackRecord{Seq: r.Seq, EventID: r.EventID, TicketID: r.TicketID, State: r.State, Hazard: r.Hazard,
-			Rule: r.Rule, Device: r.Device, Level: r.Level, Priority: r.Priority, Payload: r.Payload,
-			CreatedAt: r.CreatedAt, SentAt: r.SentAt}); err != nil {
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
-	}
-	return nil
+		return nil
+	})
 }
 
 // readFallback reads a fallback file (os.ErrNotExist when there is none).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/modbus"
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
+	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
 // OfflineAfter is how many consecutive failed polls take a device offline;
@@ -21,11 +22,12 @@ import (
 // purposes (no retry, no backoff: it costs one short transaction, not a
 // timeout, and the device's recovery is seen at once).
 //
-// A constant, not a config key (DESIGN §3 has none): 3 is R21's default
-// failure count (DESIGN §8.3, §8.4), so the health view counts the same
-// failures as R21 and turns offline no later than R21's count; R21 also
-// waits 30 s and 3 good polls to clear, and only R21 raises a ticket.
-const OfflineAfter = 3
+// A constant, not a config key (DESIGN §3 has none): it is
+// [rules.OfflineFailures], R21's default failure count (DESIGN §8.3,
+// §8.4), so the health view counts the same failures as R21 and turns
+// offline no later than R21's count; R21 also waits 30 s and 3 good polls
+// to clear, and only R21 raises a ticket.
+const OfflineAfter = rules.OfflineFailures
 
 // Health is one device's read counters and its online state with
 // hysteresis, for diag, metrics and the status message. It is pure: the

@@ -50,6 +50,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -114,7 +115,7 @@ func New(opts Options) (*Link, error) {
 		log:         opts.Logger.With("component", "uplink"),
 		topics:      Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
 		tls:         tc,
-		broker:      redactURL(opts.Broker),
+		broker:      sanitize.URL(opts.Broker),
 		tlsURL:      brokerTLS(opts.Broker),
 		notify:      make(chan struct{}, 1),
 		started:     opts.Now(),
@@ -249,15 +250,6 @@ func refusal(err error) string {
 func brokerTLS(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && IsTLSScheme(u.Scheme)
-}
-
-// redactURL hides a password embedded in a broker URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable broker URL)"
-	}
-	return u.Redacted()
 }
 
 // connect opens one MQTT connection with the offline status as will.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -99,7 +100,7 @@ func (o Options) LogValue() slog.Value {
 	if o.Password != "" {
 		pw = "REDACTED"
 	}
-	return slog.GroupValue(slog.String("broker", redactURL(o.Broker)), slog.String("client_id", o.ClientID),
+	return slog.GroupValue(slog.String("broker", sanitize.URL(o.Broker)), slog.String("client_id", o.ClientID),
 		slog.String("username", o.Username), slog.String("password", pw),
 		slog.String("gateway", o.GatewayID), slog.String("township", o.TownshipCode))
 }

@@ -7,11 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // ErrNotDurable is wrapped by [Guard.Append] when the store refused the
@@ -681,7 +678,8 @@ func (g *Guard) dropLocked(i int) {
 
 // shedOrderLocked lists the indexes of the unsent ticket records that may
 // be shed, in shedding order: cleared episodes, then by level (4 first),
-// oldest first.
+// oldest first — the order of the store's eviction (compareEviction,
+// [EvictionOrder]).
 func (g *Guard) shedOrderLocked() []int {
 	cleared := g.cleared
 	var idx []int
@@ -690,21 +688,8 @@ func (g *Guard) shedOrderLocked() []int {
 			idx = append(idx, i)
 		}
 	}
-	key := func(r Record) int {
-		if cleared[r.TicketID] {
-			return 0
-		}
-		return 1
-	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		ra, rb := g.mem[a], g.mem[b]
-		if ka, kb := key(ra), key(rb); ka != kb {
-			return ka - kb
-		}
-		if ra.Level != rb.Level {
-			return rb.Level - ra.Level // 4 first
-		}
-		return cmpSeq(ra.Seq, rb.Seq)
+		return compareEviction(g.mem[a], g.mem[b], cleared)
 	})
 	return idx
 }
@@ -716,21 +701,6 @@ func protected(r Record) bool {
 }
 
 func recBytes(r Record) int64 { return int64(len(r.Payload)) + memOverhead }
-
-// TombstonePayload is the marshalled tombstone of a ticket record (DESIGN
-// §6): a payload that is not a ticket becomes a minimal tombstone built
-// from the record's fields.
-func TombstonePayload(r Record) ([]byte, error) {
-	t, err := ticket.Parse(r.Payload)
-	if err != nil || t.Schema != ticket.Schema {
-		t = ticket.Ticket{Schema: ticket.Schema, EventID: r.EventID, TicketID: r.TicketID, Hazard: r.Hazard, Level: r.Level}
-		t.Device.ID = r.Device
-		if i := strings.Index(r.TicketID, "/"); i > 0 && t.Device.ID == "" {
-			t.Device.ID = r.TicketID[:i]
-		}
-	}
-	return ticket.Tombstone(t).Marshal()
-}
 
 func cmpSeq(a, b uint64) int {
 	switch {

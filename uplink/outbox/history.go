@@ -73,3 +73,26 @@ func (m *Memory) History(ctx context.Context, q HistoryQuery) ([]Record, error) 
 	}
 	return slices.Clip(out), nil
 }
+
+// HistoryCursor is where a page of [HistoryPager.HistoryPage] ends: the
+// page after it holds records strictly older.
+type HistoryCursor struct {
+	CreatedAt time.Time
+	Seq       uint64
+}
+
+// HistoryPager is implemented by outboxes that page their history newest
+// first, without payloads (the SQLite store: keyset pagination in SQL), so
+// a long history is read page by page and never whole.
+type HistoryPager interface {
+	// HistoryPage returns up to n ticket records q selects (q.Limit
+	// ignored) that are older than before (the zero cursor: from the
+	// newest), newest first, without their payloads.
+	HistoryPage(ctx context.Context, q HistoryQuery, before HistoryCursor, n int) ([]Record, error)
+}
+
+// LatestAcker is implemented by outboxes that look up the newest ack of
+// given tickets without loading every ack.
+type LatestAcker interface {
+	LatestAcks(ctx context.Context, ticketIDs ...string) (map[string]Ack, error)
+}

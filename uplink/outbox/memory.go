@@ -273,3 +273,20 @@ func validateRestore(recs []Record) error {
 	}
 	return nil
 }
+
+// EvictionPlan implements [EvictionPlanner] with [PlanEviction] on the
+// records held (Memory itself is unbounded and never evicts).
+func (m *Memory) EvictionPlan(ctx context.Context, need int64) ([]Eviction, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return PlanEviction(m.recs, need, m.EvictionFreed), nil
+}
+
+// EvictionFreed implements [EvictionPlanner]: the payload's bytes, less a
+// tombstone's when the record is replaced by one.
+func (m *Memory) EvictionFreed(r Record, tombstone bool) int64 {
+	if tombstone {
+		return int64(len(r.Payload)) - 600
+	}
+	return int64(len(r.Payload))
+}

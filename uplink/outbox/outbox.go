@@ -185,3 +185,8 @@ type Restorer interface {
 type SeqReserver interface {
 	ReserveSeq(seq uint64) error
 }
+
+// FileChecker is implemented by stores kept in a file: CheckFile reports
+// whether the file is still the one opened (not deleted or replaced while
+// running).
+type FileChecker interface{ CheckFile() error }

@@ -11,7 +11,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/station"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -48,7 +47,7 @@ func smoke(seq uint64, eventID string) []byte {
 		OccurredAt: "2026-11-29T08:15:02.314+08:00", PublishedAt: "2026-11-29T08:15:02.402+08:00",
 		Gateway: ticket.Gateway{ID: gw, Site: ticket.Site{Name: "云村文化礼堂", TownshipCode: "330502103"}},
 		Device:  ticket.Device{ID: "smoke-1f-kitchen", Name: "一楼厨房烟感", Location: "一楼厨房", NetType: "00"}}
-	t.Evidence = &rules.Evidence{Point: "alarm", Value: &v}
+	t.Evidence = &ticket.Evidence{Point: "alarm", Value: &v}
 	p, err := t.Marshal()
 	if err != nil {
 		panic(err)
@@ -73,19 +72,19 @@ func TestLineFormat(t *testing.T) {
 func TestEvidenceReadable(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	for _, c := range []struct {
-		ev   rules.Evidence
+		ev   ticket.Evidence
 		want string
 	}{
-		{rules.Evidence{Point: "status", Value: f(2)}, " · status=0x0002 · seq 12"},
-		{rules.Evidence{Point: "alarm_status", Value: f(0x0110)}, " · alarm_status=0x0110 · seq 12"},
-		{rules.Evidence{Point: "residual_current", Value: f(316.7010803222656), Unit: "mA", Threshold: f(300)},
+		{ticket.Evidence{Point: "status", Value: f(2)}, " · status=0x0002 · seq 12"},
+		{ticket.Evidence{Point: "alarm_status", Value: f(0x0110)}, " · alarm_status=0x0110 · seq 12"},
+		{ticket.Evidence{Point: "residual_current", Value: f(316.7010803222656), Unit: "mA", Threshold: f(300)},
 			" · residual_current=316.7 mA (threshold 300 mA) · seq 12"},
-		{rules.Evidence{Point: "temp", Value: f(58.04999923706055), Unit: "°C"}, " · temp=58.05 °C · seq 12"},
-		{rules.Evidence{Point: "power", Value: f(1234.56), Unit: "W"}, " · power=1235 W · seq 12"},
-		{rules.Evidence{Point: "current", Value: f(0.0123456), Unit: "A"}, " · current=0.01235 A · seq 12"},
-		{rules.Evidence{Point: "voltage", Value: f(-0.00001), Unit: "V"}, " · voltage=-0.00001 V · seq 12"},
-		{rules.Evidence{Point: "smoke", Value: f(0)}, " · smoke=0 · seq 12"},
-		{rules.Evidence{Point: "status", Value: f(1.5)}, " · status=1.5 · seq 12"}, // not a word: printed as is
+		{ticket.Evidence{Point: "temp", Value: f(58.04999923706055), Unit: "°C"}, " · temp=58.05 °C · seq 12"},
+		{ticket.Evidence{Point: "power", Value: f(1234.56), Unit: "W"}, " · power=1235 W · seq 12"},
+		{ticket.Evidence{Point: "current", Value: f(0.0123456), Unit: "A"}, " · current=0.01235 A · seq 12"},
+		{ticket.Evidence{Point: "voltage", Value: f(-0.00001), Unit: "V"}, " · voltage=-0.00001 V · seq 12"},
+		{ticket.Evidence{Point: "smoke", Value: f(0)}, " · smoke=0 · seq 12"},
+		{ticket.Evidence{Point: "status", Value: f(1.5)}, " · status=1.5 · seq 12"}, // not a word: printed as is
 	} {
 		var tk ticket.Ticket
 		if err := json.Unmarshal(smoke(12, "ev-1"), &tk); err != nil {

@@ -65,7 +65,6 @@ func FormatTime(t time.Time) string {
 // (ev.ComponentType) where it has one, else the device's.
 func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 	state := ev.Kind.String()
-	evidence := ev.Evidence
 	if dev.NetType == "" {
 		dev.NetType = "00"
 	}
@@ -96,7 +95,7 @@ func FromEvent(ev rules.Event, info HazardMeta, gw Gateway, dev Device) Ticket {
 		OccurredAt:      FormatTime(ev.At),
 		Gateway:         gw,
 		Device:          dev,
-		Evidence:        &evidence,
+		Evidence:        evidenceOf(ev.Evidence),
 		SuggestionZh:    info.SuggestionZh,
 	}
 }

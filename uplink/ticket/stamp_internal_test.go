@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"testing"
 	"time"
-
-	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
 // TestStampFastMatchesDecoded: splicing the publish-time fields gives the
@@ -19,7 +17,7 @@ func TestStampFastMatchesDecoded(t *testing.T) {
 		Kind: KindAlarm, Level: 1, Rule: "R1", OccurrenceCount: 1, OccurredAt: "2026-11-29T08:15:02.123+08:00",
 		Gateway: Gateway{ID: "gw-1", Site: Site{Name: "云村文化礼堂" + tricky, TownshipCode: "330502103"}},
 		Device:  Device{ID: "smoke-3", Name: tricky, Location: "一楼厨房"},
-		Evidence: &rules.Evidence{Point: "seq", Value: &v, Threshold: &th,
+		Evidence: &Evidence{Point: "seq", Value: &v, Threshold: &th,
 			Snapshot: map[string]*float64{"seq": &v, "buffered": &th, "occurred_at": nil}}}
 	utc := base
 	utc.OccurredAt = "2026-11-29T00:15:02Z"
@@ -63,7 +61,7 @@ func BenchmarkStamp(b *testing.B) {
 	v := 1.0
 	tk := Ticket{Schema: Schema, EventID: "gw-1/ev-9", TicketID: "t", State: StateOpen, Hazard: "smoke_fire_alarm",
 		Label: Label{Zh: "烟感火警", En: "Smoke fire alarm"}, Level: 1, OccurredAt: "2026-11-29T08:15:02.123+08:00",
-		Evidence: &rules.Evidence{Point: "alarm", Value: &v}}
+		Evidence: &Evidence{Point: "alarm", Value: &v}}
 	p, err := tk.Marshal()
 	if err != nil {
 		b.Fatal(err)

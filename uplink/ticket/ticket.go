@@ -2,8 +2,6 @@ package ticket
 
 import (
 	"encoding/json"
-
-	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
 // Schema is the value of the schema field of every ticket event.
@@ -50,7 +48,7 @@ type Ticket struct {
 	Buffered       bool            `json:"buffered"`
 	Gateway        Gateway         `json:"gateway"`
 	Device         Device          `json:"device"`
-	Evidence       *rules.Evidence `json:"evidence,omitempty"`
+	Evidence       *Evidence       `json:"evidence,omitempty"`
 	SuggestionZh   string          `json:"suggestion_zh,omitempty"`
 	TicketDefaults *TicketDefaults `json:"ticket_defaults,omitempty"`
 	// Operation is set on an operation record (state operation) only.

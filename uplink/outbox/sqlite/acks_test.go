@@ -196,7 +196,7 @@ func TestHistoryPage(t *testing.T) {
 	}
 	outboxtest.MustAppend(t, s, recs...)
 	outboxtest.MustAppend(t, s, outboxtest.Telemetry(1))
-	var cur sqlite.HistoryCursor
+	var cur outbox.HistoryCursor
 	var seqs []uint64
 	for {
 		page, err := s.HistoryPage(ctx, outbox.HistoryQuery{}, cur, 100)
@@ -212,7 +212,7 @@ func TestHistoryPage(t *testing.T) {
 		if len(page) < 100 {
 			break
 		}
-		cur = sqlite.HistoryCursor{CreatedAt: page[len(page)-1].CreatedAt, Seq: page[len(page)-1].Seq}
+		cur = outbox.HistoryCursor{CreatedAt: page[len(page)-1].CreatedAt, Seq: page[len(page)-1].Seq}
 	}
 	if len(seqs) != 1234 {
 		t.Fatalf("pages held %d records, want 1234", len(seqs))

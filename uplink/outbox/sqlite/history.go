@@ -11,7 +11,12 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
-var _ outbox.Historian = (*Store)(nil)
+var _ interface {
+	outbox.Historian
+	outbox.HistoryPager
+	outbox.LatestAcker
+	outbox.FileChecker
+} = (*Store)(nil)
 
 // History implements [outbox.Historian]: the stored ticket records (the
 // delivered ones are kept 30 days and at least the last 999, see
@@ -80,18 +85,11 @@ func (s *Store) LatestAcks(ctx context.Context, ticketIDs ...string) (map[string
 	return out, nil
 }
 
-// HistoryCursor is where a page of [Store.HistoryPage] ends: the page
-// after it holds records strictly older.
-type HistoryCursor struct {
-	CreatedAt time.Time
-	Seq       uint64
-}
-
 // HistoryPage returns up to n ticket records q selects (q.Limit ignored),
 // newest first, strictly older than before (the zero cursor: from the
 // newest), WITHOUT their payloads: the SQL keyset pagination behind diag
 // history, so a long history is read page by page and never whole.
-func (s *Store) HistoryPage(ctx context.Context, q outbox.HistoryQuery, before HistoryCursor, n int) ([]outbox.Record, error) {
+func (s *Store) HistoryPage(ctx context.Context, q outbox.HistoryQuery, before outbox.HistoryCursor, n int) ([]outbox.Record, error) {
 	where, args := "priority < 2", []any{}
 	if !q.Since.IsZero() {
 		where += " AND created_at >= ?"

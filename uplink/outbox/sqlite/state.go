@@ -13,10 +13,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
@@ -125,30 +125,10 @@ func createState(p string, st stateDoc) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(p)
-	tmp, err := os.CreateTemp(dir, filepath.Base(p)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(p, append(slot, slot...), 0o600); err != nil {
 		return nil, err
 	}
-	_, err = tmp.Write(append(slot, slot...))
-	err = errors.Join(err, tmp.Sync())
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, err
-	}
-	d, err := os.Open(dir)
-	if err == nil {
-		err = errors.Join(d.Sync(), d.Close())
-	}
-	if err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	return tmp, nil // the same inode, now at p
+	return os.OpenFile(p, os.O_RDWR, 0)
 }
 
 // writeStateLocked records st in the state file: in place in the older

@@ -152,3 +152,19 @@ func hint(word string, candidates []string) string {
 	}
 	return ""
 }
+
+// Problems unwraps an errors.Join tree (as returned by Load) into its
+// leaves, one per problem, in order.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, Problems(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
