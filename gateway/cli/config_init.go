@@ -2,12 +2,9 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +12,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 )
 
 // initOptions are the flags of `config init`.
@@ -90,7 +88,7 @@ func runConfigInit(w io.Writer, o initOptions) error {
 		_, err := w.Write(text)
 		return err
 	}
-	if err := writeFileAtomic(o.out, text, 0o640); err != nil {
+	if err := atomicfile.WriteFile(o.out, text, 0o640); err != nil {
 		return failed(err)
 	}
 	fmt.Fprintf(w, "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
@@ -154,23 +152,4 @@ func checkInitConfig(text []byte) error {
 		msgs = append(msgs, p.Error())
 	}
 	return fmt.Errorf("config init: the config would not be valid, nothing written: %s", strings.Join(msgs, "; "))
-}
-
-// writeFileAtomic writes text to a temporary file next to path and
-// renames it into place.
-func writeFileAtomic(path string, text []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("config init: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(text)
-	err = errors.Join(err, tmp.Chmod(mode), tmp.Close())
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("config init: %s: %w", path, err)
-	}
-	return nil
 }

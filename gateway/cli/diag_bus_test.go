@@ -236,7 +236,7 @@ func TestDiagDirect(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "device smoke-1f-kitchen  profile smoke-detector") || !strings.Contains(out, "smoke_level") {
 		t.Errorf("read --direct --device: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = fenghuo(t, "diag", "scan", "--direct", "--port", port, "--baud", "19200", "--timeout", "100ms", "--from", "1", "--to", "8", "--json")
+	code, out, errOut = fenghuo(t, "diag", "scan", "--direct", "--port", port, "--baud", "19200", "--timeout", "300ms", "--from", "1", "--to", "8", "--json")
 	if code != 0 {
 		t.Fatalf("scan --direct: exit %d\n%s", code, errOut)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"

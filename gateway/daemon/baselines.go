@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 )
 
 // R9's nightly baselines (rules.Engine.Baselines) outlive a restart in a

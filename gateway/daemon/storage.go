@@ -11,8 +11,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 )

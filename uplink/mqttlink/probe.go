@@ -15,6 +15,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -117,7 +118,7 @@ func Probe(ctx context.Context, o Options, po ProbeOptions) ProbeResult {
 	o.CleanSession = true
 	o.AckTimeout = po.Timeout
 	topics := Topics{Prefix: o.TopicPrefix, Township: o.TownshipCode, Gateway: o.GatewayID}
-	p := &prober{o: o, po: po, res: ProbeResult{Broker: redactURL(o.Broker), ClientID: o.ClientID,
+	p := &prober{o: o, po: po, res: ProbeResult{Broker: sanitize.URL(o.Broker), ClientID: o.ClientID,
 		Username: o.Username, Topic: topics.Probe()}}
 	defer p.close()
 	if po.OnStart != nil {

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/internal/atomicfile"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
