@@ -10,13 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/device"
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
-	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
-	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 )
 
 // directFlags open a bus without a daemon (--direct): the line from
@@ -128,16 +126,11 @@ func (df *directFlags) open(b config.Bus, trace func(transport.Frame)) (transpor
 			return nil, failed(fmt.Errorf("--direct: cannot open %s: %v", b.Port, err))
 		}
 	}
-	tr, err := daemon.OpenTraced(daemon.TransportConfig(b), trace)
+	tr, err := busdiag.Open(b, trace)
 	if err != nil {
 		return nil, usage(fmt.Errorf("--direct: %v", err))
 	}
 	return tr, nil
-}
-
-// direct runs bus work on tr at once: the Runner of --direct.
-func direct(tr transport.Transport) daemon.Runner {
-	return func(ctx context.Context, fn sched.JobFunc) error { return fn(ctx, tr) }
 }
 
 func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, stderr io.Writer) (api.ReadResult, error) {
@@ -151,7 +144,7 @@ func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, std
 			return api.ReadResult{}, err
 		}
 		defer tr.Close()
-		return daemon.ReadRaw(ctx, tr, b.Name, rf.slave, rf.fc, rf.addr, rf.count), nil
+		return busdiag.ReadRaw(ctx, tr, b.Name, rf.slave, rf.fc, rf.addr, rf.count), nil
 	}
 	cfg, err := directConfig(f, stderr, "--device")
 	if err != nil {
@@ -169,7 +162,7 @@ func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, std
 		return api.ReadResult{}, err
 	}
 	defer tr.Close()
-	res, err := daemon.ReadDevice(ctx, tr, dev, p, rf.point)
+	res, err := busdiag.ReadDevice(ctx, tr, dev, p, rf.point)
 	var re *api.RejectedError
 	if errors.As(err, &re) {
 		return res, usage(re)
@@ -212,7 +205,7 @@ func (df *directFlags) scan(ctx context.Context, f *diagFlags, req api.ScanReque
 	}
 	defer tr.Close()
 	req.Bus = b.Name
-	res, err := daemon.Scan(ctx, req, profiles, direct(tr), func(ev api.StreamEvent) error { on(ev); return nil })
+	res, err := busdiag.Scan(ctx, req, profiles, busdiag.Direct(tr), func(ev api.StreamEvent) error { on(ev); return nil })
 	if err != nil {
 		return res, failed(err)
 	}
@@ -229,22 +222,14 @@ func (df *directFlags) trace(ctx context.Context, f *diagFlags, bus string, d ti
 	if err != nil {
 		return err
 	}
-	var readers []*device.Reader
-	for _, dc := range cfg.Devices {
-		if dc.Bus != b.Name {
-			continue
-		}
-		p, _ := cfg.Profiles().Get(dc.Profile)
-		plan, err := profile.Compile(p, profile.PlanOptions{})
-		if err != nil {
-			return failed(fmt.Errorf("device %s: %v", dc.ID, err))
-		}
-		readers = append(readers, device.NewReader(plan, uint8(dc.Slave)))
+	readers, err := busdiag.Readers(cfg, b.Name)
+	if err != nil {
+		return failed(err)
 	}
 	if len(readers) == 0 {
 		return usage(fmt.Errorf("trace --direct: no device of %s is on bus %s: nothing to poll", f.config, b.Name))
 	}
-	var conv daemon.FrameConverter
+	conv := busdiag.FrameConverter{MBAP: b.Type == "tcp"}
 	tr, err := df.open(b, func(fr transport.Frame) {
 		for _, tf := range conv.Convert(fr) {
 			onFrame(tf)
@@ -256,16 +241,6 @@ func (df *directFlags) trace(ctx context.Context, f *diagFlags, bus string, d ti
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		for _, r := range readers {
-			_, _ = r.Read(ctx, tr) // the trace shows how each read went
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+	busdiag.Poll(ctx, tr, readers, time.Second)
+	return nil
 }

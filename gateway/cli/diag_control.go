@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
 )
 
@@ -103,7 +104,7 @@ func (df *directFlags) control(ctx context.Context, f *diagFlags, req api.Contro
 	if err != nil {
 		return api.Control{}, err
 	}
-	if err := daemon.CheckControl(dev, p, req.Action); err != nil {
+	if err := busdiag.CheckControl(dev, p, req.Action); err != nil {
 		return api.Control{}, usage(err)
 	}
 	if df.timeout > 0 {
@@ -114,7 +115,7 @@ func (df *directFlags) control(ctx context.Context, f *diagFlags, req api.Contro
 		return api.Control{}, err
 	}
 	defer tr.Close()
-	res, err := daemon.WriteCommand(ctx, tr, dev, p, req.Action)
+	res, err := busdiag.WriteCommand(ctx, tr, dev, p, req.Action)
 	if err != nil {
 		return res, failed(err)
 	}

@@ -1,4 +1,4 @@
-package daemon
+package busdiag
 
 import (
 	"context"
@@ -17,18 +17,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 )
 
-// This file is the bus work of `fenghuo diag read` shared by the daemon
-// (run as a job by the bus owner) and `--direct` (run by the CLI on a
-// transport it opened itself).
-
-// TransportConfig is the transport settings of a configured bus.
-func TransportConfig(b config.Bus) transport.Config {
-	return transport.Config{
-		Type: b.Type, Address: b.Address, Port: b.Port, Baud: b.Baud,
-		DataBits: b.DataBits, Parity: b.Parity, StopBits: b.StopBits, Timeout: b.Timeout,
-		Gap: time.Duration(b.Gap), Echo: transport.Echo(b.Echo),
-	}
-}
+// This file is the bus work of `fenghuo diag read`.
 
 // CheckRawRead validates a raw read; a problem is an api.Reject.
 func CheckRawRead(slave, fc, addr, count int) error {
@@ -83,6 +72,13 @@ func ReadDevice(ctx context.Context, tr transport.Transport, dev config.Device, 
 		res.Points = append(res.Points, decodePoint(pt, res.Blocks))
 	}
 	return res, nil
+}
+
+// CheckDeviceRead validates a device read of point ("": all readable
+// points) against the profile; a problem is an api.Reject.
+func CheckDeviceRead(p *profile.Profile, point string) error {
+	_, _, err := devicePlan(p, point)
+	return err
 }
 
 // devicePlan is the requests and points of a device read.
@@ -231,5 +227,3 @@ func fourOrders(r [2]uint16) []api.OrderValue {
 	}
 	return out
 }
-
-func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
