@@ -23,11 +23,21 @@ func CheckControl(dev config.Device, p *profile.Profile, action string) error {
 	return nil
 }
 
-// WriteCommand writes the action's command value to dev's command register
-// over tr (the bus owner's transport, or the line --direct opened). A
-// device that does not take the write is a Result "failed", not an error;
-// an error means nothing was tried.
-func WriteCommand(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, action string) (api.Control, error) {
+// WriteCommand writes the action's command value to dev's command
+// register, as one job of run (the bus owner's queue, or the line --direct
+// opened). A device that does not take the write is a Result "failed", not
+// an error; an error means nothing was tried.
+func WriteCommand(ctx context.Context, run Runner, dev config.Device, p *profile.Profile, action string) (api.Control, error) {
+	var res api.Control
+	err := run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		var err error
+		res, err = writeCommand(ctx, tr, dev, p, action)
+		return err
+	})
+	return res, err
+}
+
+func writeCommand(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, action string) (api.Control, error) {
 	cmd, pt, err := p.CommandOf(action)
 	if err != nil {
 		return api.Control{}, api.Reject("device %s: %v", dev.ID, err)

@@ -36,11 +36,20 @@ func CheckRawRead(slave, fc, addr, count int) error {
 	return nil
 }
 
-// ReadRaw reads count registers (or bits) of fc from addr of slave over
-// tr: the raw words, and for fc 3/4 each pair from addr in the four
-// word/byte orders. A failed request is reported in the result (Error,
-// Exception), not as an error.
-func ReadRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc, addr, count int) api.ReadResult {
+// ReadRaw reads count registers (or bits) of fc from addr of slave, as
+// one job of run: the raw words, and for fc 3/4 each pair from addr in
+// the four word/byte orders. A failed request is reported in the result
+// (Error, Exception); an error is the runner's (the bus owner stopped).
+func ReadRaw(ctx context.Context, run Runner, bus string, slave, fc, addr, count int) (api.ReadResult, error) {
+	var res api.ReadResult
+	err := run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		res = readRaw(ctx, tr, bus, slave, fc, addr, count)
+		return nil
+	})
+	return res, err
+}
+
+func readRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc, addr, count int) api.ReadResult {
 	res := api.ReadResult{Bus: bus, Slave: slave}
 	b := readBlock(ctx, tr, slave, profile.Request{FC: uint8(fc), Address: uint16(addr), Count: uint16(count)})
 	res.Blocks = []api.Block{b}
@@ -53,8 +62,19 @@ func ReadRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc,
 }
 
 // ReadDevice reads a configured device's points (all readable ones, or
-// only point) with its profile's plan, and decodes them as the poller does.
-func ReadDevice(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
+// only point) with its profile's plan, as one job of run, and decodes
+// them as the poller does.
+func ReadDevice(ctx context.Context, run Runner, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
+	var res api.ReadResult
+	err := run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		var err error
+		res, err = readDevice(ctx, tr, dev, p, point)
+		return err
+	})
+	return res, err
+}
+
+func readDevice(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
 	reqs, pts, err := devicePlan(p, point)
 	if err != nil {
 		return api.ReadResult{}, err

@@ -139,14 +139,18 @@ func Readers(cfg *config.Config, bus string) ([]*device.Reader, error) {
 	return readers, nil
 }
 
-// Poll reads with each reader over tr, then again every interval, until
-// ctx is done; the trace hook of tr shows how each read went.
-func Poll(ctx context.Context, tr transport.Transport, readers []*device.Reader, every time.Duration) {
+// Poll reads with each reader, one job of run each, then again every
+// interval, until ctx is done; the transport's trace hook shows how each
+// read went.
+func Poll(ctx context.Context, run Runner, readers []*device.Reader, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		for _, r := range readers {
-			_, _ = r.Read(ctx, tr) // the trace shows how each read went
+			_ = run(ctx, func(ctx context.Context, tr transport.Transport) error {
+				_, _ = r.Read(ctx, tr) // the trace shows how each read went
+				return nil
+			})
 		}
 		select {
 		case <-ctx.Done():

@@ -110,12 +110,12 @@ func (df *directFlags) control(ctx context.Context, f *diagFlags, req api.Contro
 	if df.timeout > 0 {
 		b.Timeout = df.timeout
 	}
-	tr, err := df.open(b, nil)
+	line, run, err := df.open(b, nil)
 	if err != nil {
 		return api.Control{}, err
 	}
-	defer tr.Close()
-	res, err := busdiag.WriteCommand(ctx, tr, dev, p, req.Action)
+	defer line.Close()
+	res, err := busdiag.WriteCommand(ctx, run, dev, p, req.Action)
 	if err != nil {
 		return res, failed(err)
 	}

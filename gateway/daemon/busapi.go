@@ -70,12 +70,7 @@ func (d *Daemon) apiRead(ctx context.Context, req api.ReadRequest) (api.ReadResu
 		if err != nil {
 			return res, err
 		}
-		err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-			var err error
-			res, err = busdiag.ReadDevice(ctx, tr, ds.cfg, ds.profile, req.Point)
-			return err
-		})
-		return res, err
+		return busdiag.ReadDevice(ctx, bd.run, ds.cfg, ds.profile, req.Point)
 	}
 	bd, err := d.bus(req.Bus)
 	if err != nil {
@@ -84,11 +79,7 @@ func (d *Daemon) apiRead(ctx context.Context, req api.ReadRequest) (api.ReadResu
 	if err := busdiag.CheckRawRead(req.Slave, req.FC, req.Addr, req.Count); err != nil {
 		return res, err
 	}
-	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-		res = busdiag.ReadRaw(ctx, tr, req.Bus, req.Slave, req.FC, req.Addr, req.Count)
-		return nil
-	})
-	return res, err
+	return busdiag.ReadRaw(ctx, bd.run, req.Bus, req.Slave, req.FC, req.Addr, req.Count)
 }
 
 func (d *Daemon) apiScan(ctx context.Context, req api.ScanRequest, emit func(api.StreamEvent) error) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
@@ -89,12 +88,7 @@ func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source str
 	if err != nil {
 		return api.Control{}, err
 	}
-	var res api.Control
-	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-		var err error
-		res, err = busdiag.WriteCommand(ctx, tr, ds.cfg, ds.profile, req.Action)
-		return err
-	})
+	res, err := busdiag.WriteCommand(ctx, bd.run, ds.cfg, ds.profile, req.Action)
 	if err != nil {
 		return res, err
 	}
