@@ -20,6 +20,8 @@ type tcpTransport struct {
 	timeout time.Duration
 	handler *modbus.TCPClientHandler // nil until the first request
 	client  modbus.Client
+	trace   func(Frame) // Options.Trace, or nil
+	reply   Frame       // the traced reply of the request under way
 }
 
 // NewTCP returns a Modbus TCP transport to address ("host:port") with a
@@ -31,10 +33,17 @@ type tcpTransport struct {
 // cancellation without deadline is seen only between requests.
 // Not safe for concurrent use.
 func NewTCP(address string, timeout time.Duration) Transport {
+	return NewTCPWith(address, timeout, Options{})
+}
+
+// NewTCPWith is [NewTCP] with hooks: Options.Trace sees each request and
+// reply as the ADU on the wire (the 7-byte MBAP header, then the PDU); a
+// reply is traced when the request ends, with the error it ended with.
+func NewTCPWith(address string, timeout time.Duration, opts Options) Transport {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &tcpTransport{address: address, timeout: timeout}
+	return &tcpTransport{address: address, timeout: timeout, trace: opts.Trace}
 }
 
 // prepare connects lazily and applies the slave id and the timeout.
@@ -46,6 +55,9 @@ func (t *tcpTransport) prepare(ctx context.Context, slave uint8) error {
 		t.handler = modbus.NewTCPClientHandler(t.address)
 		t.handler.IdleTimeout = 0 // no idle-close timer goroutine; we close on errors
 		t.client = modbus.NewClient(t.handler)
+		if t.trace != nil {
+			t.client = modbus.NewClient2(t.handler, tracingSender{t})
+		}
 	}
 	timeout := t.timeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -82,8 +94,11 @@ func (t *tcpTransport) Read(ctx context.Context, slave, fc uint8, addr, count ui
 		err = fmt.Errorf("reply has %d data bytes, want %d", len(data), want)
 	}
 	if err != nil {
-		return nil, t.fail(ctx, err)
+		err = t.fail(ctx, err)
+		t.traceReply(err)
+		return nil, err
 	}
+	t.traceReply(nil)
 	return append([]byte(nil), data...), nil
 }
 
@@ -109,9 +124,10 @@ func (t *tcpTransport) Write(ctx context.Context, slave uint8, addr uint16, valu
 		_, err = t.client.WriteMultipleRegisters(addr, uint16(len(values)), buf)
 	}
 	if err != nil {
-		return t.fail(ctx, err)
+		err = t.fail(ctx, err)
 	}
-	return nil
+	t.traceReply(err)
+	return err
 }
 
 // fail closes the connection (the next request redials) and classifies
@@ -147,4 +163,29 @@ func (t *tcpTransport) Close() error {
 		return nil
 	}
 	return t.handler.Close()
+}
+
+// tracingSender sends ADUs through the handler and traces them: the
+// request at once, the reply (held in reply) when the request ends.
+type tracingSender struct{ t *tcpTransport }
+
+// Send implements goburrow's Transporter.
+func (s tracingSender) Send(adu []byte) ([]byte, error) {
+	s.t.trace(Frame{At: time.Now(), Dir: Sent, Bytes: adu})
+	res, err := s.t.handler.Send(adu)
+	if len(res) > 0 {
+		s.t.reply = Frame{At: time.Now(), Dir: Received, Bytes: append([]byte(nil), res...)}
+	}
+	return res, err
+}
+
+// traceReply traces the held reply, if any, with err (nil, an exception,
+// a malformed reply); a request that got no reply traces nothing.
+func (t *tcpTransport) traceReply(err error) {
+	if t.trace == nil || t.reply.Bytes == nil {
+		return
+	}
+	f := t.reply
+	f.Err, t.reply = err, Frame{}
+	t.trace(f)
 }

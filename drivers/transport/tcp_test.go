@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -194,4 +195,45 @@ func TestOpen(t *testing.T) {
 		t.Errorf("tcp to a closed port: read = %v, want ErrLineDown", err)
 	}
 	tr.Close()
+}
+
+// TestTCPTrace: Options.Trace sees each ADU on the wire, MBAP header
+// first; a reply carries the error its request ended with.
+func TestTCPTrace(t *testing.T) {
+	srv, _ := newSim(t)
+	var got []string
+	tr, err := transport.OpenWith(transport.Config{Type: "tcp", Address: srv.Addr(), Timeout: time.Second},
+		transport.Options{Trace: func(f transport.Frame) {
+			line := fmt.Sprintf("%d % X", f.Dir, f.Bytes)
+			if f.Err != nil {
+				line += " ! " + f.Err.Error()
+			}
+			got = append(got, line)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	ctx := context.Background()
+	if _, err := tr.Read(ctx, 7, 3, 256, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Read(ctx, 7, 3, 1000, 2); err == nil {
+		t.Fatal("read of 1000: no exception")
+	}
+	if err := tr.Write(ctx, 7, 256, []uint16{250}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"1 00 01 00 00 00 06 07 03 01 00 00 01",
+		"2 00 01 00 00 00 05 07 03 02 01 2C",
+		// the transport redials after an error; goburrow's ids go on
+		"1 00 02 00 00 00 06 07 03 03 E8 00 02",
+		"2 00 02 00 00 00 03 07 83 02 ! modbus exception 2 (illegal data address) to fc3",
+		"1 00 03 00 00 00 06 07 06 01 00 00 FA",
+		"2 00 03 00 00 00 06 07 06 01 00 00 FA",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -126,8 +126,7 @@ func Open(cfg Config) (Transport, error) {
 	return OpenWith(cfg, Options{})
 }
 
-// OpenWith is [Open] with hooks (tests, `diag trace`). Modbus TCP ignores
-// opts for now.
+// OpenWith is [Open] with hooks (tests, `diag trace`).
 func OpenWith(cfg Config, opts Options) (Transport, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -143,7 +142,7 @@ func OpenWith(cfg Config, opts Options) (Transport, error) {
 		if cfg.Address == "" {
 			return nil, errors.New("transport tcp: no address")
 		}
-		return NewTCP(cfg.Address, timeout), nil
+		return NewTCPWith(cfg.Address, timeout, opts), nil
 	case "rtu":
 		cfg.Timeout = timeout
 		return NewRTU(cfg, opts)

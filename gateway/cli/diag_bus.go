@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 )
 
 // The bus subcommands of diag: read, scan, trace. Through the daemon they
@@ -84,7 +84,7 @@ func (rf *readFlags) check(direct bool) error {
 		return errors.New("read: a raw read needs --slave S and --addr A")
 	}
 	rf.isRaw = true
-	return daemon.CheckRawRead(rf.slave, rf.fc, rf.addr, rf.count)
+	return busdiag.CheckRawRead(rf.slave, rf.fc, rf.addr, rf.count)
 }
 
 // daemonRead asks the daemon.
@@ -150,7 +150,7 @@ no daemon answers; 2 usage error.`,
 			if req.Bus == "" && !df.on {
 				return usage(errors.New("scan: --bus B is required"))
 			}
-			if err := daemon.CheckScan(req.From, req.To); err != nil {
+			if err := busdiag.CheckScan(req.From, req.To); err != nil {
 				return usage(err)
 			}
 			prog := newProgress(c.ErrOrStderr(), req)

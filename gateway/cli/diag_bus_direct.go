@@ -10,13 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/device"
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
-	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
-	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
-	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 )
 
 // directFlags open a bus without a daemon (--direct): the line from
@@ -118,26 +115,19 @@ func (df *directFlags) line(f *diagFlags, busName string, stderr io.Writer) (con
 }
 
 // open opens b for --direct, after checking that no other master (a
-// running daemon) holds its serial port.
-func (df *directFlags) open(b config.Bus, trace func(transport.Frame)) (transport.Transport, error) {
-	if b.Type == "rtu" {
-		if err := transport.CheckPortFree(b.Port); err != nil {
-			if errors.Is(err, transport.ErrPortLocked) {
-				return nil, failed(fmt.Errorf("--direct refused: %v. A running fenghuo daemon owns this line (a second master corrupts frames): run the command without --direct, it goes through the daemon", err))
-			}
-			return nil, failed(fmt.Errorf("--direct: cannot open %s: %v", b.Port, err))
-		}
+// running daemon) holds its serial port; onFrame (or nil) sees its frames.
+func (df *directFlags) open(b config.Bus, onFrame func(api.TraceFrame)) (io.Closer, busdiag.Runner, error) {
+	tr, err := busdiag.OpenDirect(b, onFrame)
+	var pe *busdiag.PortError
+	switch {
+	case errors.Is(err, busdiag.ErrPortLocked):
+		return nil, nil, failed(fmt.Errorf("--direct refused: %v. A running fenghuo daemon owns this line (a second master corrupts frames): run the command without --direct, it goes through the daemon", err))
+	case errors.As(err, &pe):
+		return nil, nil, failed(fmt.Errorf("--direct: %v", err))
+	case err != nil:
+		return nil, nil, usage(fmt.Errorf("--direct: %v", err))
 	}
-	tr, err := daemon.OpenTraced(daemon.TransportConfig(b), trace)
-	if err != nil {
-		return nil, usage(fmt.Errorf("--direct: %v", err))
-	}
-	return tr, nil
-}
-
-// direct runs bus work on tr at once: the Runner of --direct.
-func direct(tr transport.Transport) daemon.Runner {
-	return func(ctx context.Context, fn sched.JobFunc) error { return fn(ctx, tr) }
+	return tr, busdiag.Direct(tr), nil
 }
 
 func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, stderr io.Writer) (api.ReadResult, error) {
@@ -146,12 +136,12 @@ func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, std
 		if err != nil {
 			return api.ReadResult{}, err
 		}
-		tr, err := df.open(b, nil)
+		line, run, err := df.open(b, nil)
 		if err != nil {
 			return api.ReadResult{}, err
 		}
-		defer tr.Close()
-		return daemon.ReadRaw(ctx, tr, b.Name, rf.slave, rf.fc, rf.addr, rf.count), nil
+		defer line.Close()
+		return busdiag.ReadRaw(ctx, run, b.Name, rf.slave, rf.fc, rf.addr, rf.count)
 	}
 	cfg, err := directConfig(f, stderr, "--device")
 	if err != nil {
@@ -164,12 +154,12 @@ func (df *directFlags) read(ctx context.Context, f *diagFlags, rf readFlags, std
 	if df.timeout > 0 {
 		b.Timeout = df.timeout
 	}
-	tr, err := df.open(b, nil)
+	line, run, err := df.open(b, nil)
 	if err != nil {
 		return api.ReadResult{}, err
 	}
-	defer tr.Close()
-	res, err := daemon.ReadDevice(ctx, tr, dev, p, rf.point)
+	defer line.Close()
+	res, err := busdiag.ReadDevice(ctx, run, dev, p, rf.point)
 	var re *api.RejectedError
 	if errors.As(err, &re) {
 		return res, usage(re)
@@ -206,13 +196,13 @@ func (df *directFlags) scan(ctx context.Context, f *diagFlags, req api.ScanReque
 	} else if profiles, err = profile.Load(""); err != nil {
 		return api.ScanResult{}, failed(err)
 	}
-	tr, err := df.open(b, nil)
+	line, run, err := df.open(b, nil)
 	if err != nil {
 		return api.ScanResult{}, err
 	}
-	defer tr.Close()
+	defer line.Close()
 	req.Bus = b.Name
-	res, err := daemon.Scan(ctx, req, profiles, direct(tr), func(ev api.StreamEvent) error { on(ev); return nil })
+	res, err := busdiag.Scan(ctx, req, profiles, run, func(ev api.StreamEvent) error { on(ev); return nil })
 	if err != nil {
 		return res, failed(err)
 	}
@@ -229,43 +219,20 @@ func (df *directFlags) trace(ctx context.Context, f *diagFlags, bus string, d ti
 	if err != nil {
 		return err
 	}
-	var readers []*device.Reader
-	for _, dc := range cfg.Devices {
-		if dc.Bus != b.Name {
-			continue
-		}
-		p, _ := cfg.Profiles().Get(dc.Profile)
-		plan, err := profile.Compile(p, profile.PlanOptions{})
-		if err != nil {
-			return failed(fmt.Errorf("device %s: %v", dc.ID, err))
-		}
-		readers = append(readers, device.NewReader(plan, uint8(dc.Slave)))
+	readers, err := busdiag.Readers(cfg, b.Name)
+	if err != nil {
+		return failed(err)
 	}
 	if len(readers) == 0 {
 		return usage(fmt.Errorf("trace --direct: no device of %s is on bus %s: nothing to poll", f.config, b.Name))
 	}
-	var conv daemon.FrameConverter
-	tr, err := df.open(b, func(fr transport.Frame) {
-		for _, tf := range conv.Convert(fr) {
-			onFrame(tf)
-		}
-	})
+	line, run, err := df.open(b, onFrame)
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer line.Close()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		for _, r := range readers {
-			_, _ = r.Read(ctx, tr) // the trace shows how each read went
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+	busdiag.Poll(ctx, run, readers, time.Second)
+	return nil
 }

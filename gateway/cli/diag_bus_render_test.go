@@ -10,7 +10,7 @@ import (
 )
 
 // fourOrders of 0x42A0 0x0000 (80.0 as an ABCD float), as the daemon
-// computes them (gateway/daemon/busread.go).
+// computes them (gateway/busdiag/read.go).
 var orders80 = []api.OrderValue{
 	{Order: "ABCD", U32: 0x42A00000, I32: 0x42A00000, F32: 80},
 	{Order: "CDAB", U32: 0x000042A0, I32: 0x000042A0, F32: api.Float(math.Float32frombits(0x000042A0))},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
 )
 
@@ -103,18 +104,18 @@ func (df *directFlags) control(ctx context.Context, f *diagFlags, req api.Contro
 	if err != nil {
 		return api.Control{}, err
 	}
-	if err := daemon.CheckControl(dev, p, req.Action); err != nil {
+	if err := busdiag.CheckControl(dev, p, req.Action); err != nil {
 		return api.Control{}, usage(err)
 	}
 	if df.timeout > 0 {
 		b.Timeout = df.timeout
 	}
-	tr, err := df.open(b, nil)
+	line, run, err := df.open(b, nil)
 	if err != nil {
 		return api.Control{}, err
 	}
-	defer tr.Close()
-	res, err := daemon.WriteCommand(ctx, tr, dev, p, req.Action)
+	defer line.Close()
+	res, err := busdiag.WriteCommand(ctx, run, dev, p, req.Action)
 	if err != nil {
 		return res, failed(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/sim"
+	"github.com/fenghuo-iot/fenghuo/gateway/demo"
 )
 
 func newSimCmd() *cobra.Command {
@@ -27,40 +27,29 @@ second tool can play the device, e.g. raise a detector's fire-alarm bit:
 			if path == "" {
 				return usage(errors.New("sim: --config FILE is required"))
 			}
-			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the simulator was not started")
+			cfg, _, err := loadConfig(path, c.ErrOrStderr(), "; the simulator was not started")
 			if err != nil {
 				return err
 			}
 			out := c.OutOrStdout()
 			served := 0
 			for _, b := range cfg.Buses {
-				if b.Type != "tcp" && b.Type != "rtu-over-tcp" {
-					fmt.Fprintf(out, "bus %s: type %s is not simulated (tcp and rtu-over-tcp only)\n", b.Name, b.Type)
+				sb, err := demo.ServeBus(cfg, b)
+				if errors.Is(err, demo.ErrNotSimulated) {
+					fmt.Fprintln(out, err)
 					continue
+				} else if err != nil {
+					return failed(err)
 				}
-				srv := sim.NewServer()
-				defer srv.Close()
-				for _, d := range cfg.Devices {
-					if d.Bus != b.Name {
-						continue
-					}
-					p, _ := profiles.Get(d.Profile)
-					dev := srv.AddDevice(uint8(d.Slave), p)
+				defer sb.Server.Close()
+				for _, d := range sb.Devices {
 					if writable {
-						dev.WriteAll()
+						d.Sim.WriteAll()
 					}
-					fmt.Fprintf(out, "bus %s: slave %d %s (%s)\n", b.Name, d.Slave, d.ID, d.Profile)
+					fmt.Fprintf(out, "bus %s: slave %d %s (%s)\n", b.Name, d.Config.Slave, d.Config.ID, d.Config.Profile)
 					served++
 				}
-				listen, framing := srv.ListenTCP, "Modbus TCP"
-				if b.Type == "rtu-over-tcp" {
-					listen, framing = srv.ListenRTUOverTCP, "Modbus RTU over TCP"
-				}
-				addr, err := listen(b.Address)
-				if err != nil {
-					return failed(fmt.Errorf("bus %s: %w", b.Name, err))
-				}
-				fmt.Fprintf(out, "bus %s: %s on %s\n", b.Name, framing, addr)
+				fmt.Fprintf(out, "bus %s: %s on %s\n", b.Name, sb.Framing, sb.Addr)
 			}
 			if served == 0 {
 				return failed(errors.New("sim: no device on a tcp or rtu-over-tcp bus to simulate"))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 )
 
@@ -15,7 +16,7 @@ import (
 type busDiag struct {
 	jobs    chan sched.Job
 	stopped chan struct{} // closed when the owner has stopped
-	trace   tracer
+	trace   busdiag.Tracer
 }
 
 func newBusDiag() *busDiag {
@@ -24,20 +25,7 @@ func newBusDiag() *busDiag {
 
 // openBus opens a bus's transport with the tracer's hook.
 func (bd *busDiag) openBus(b busPlan) (transport.Transport, error) {
-	return OpenTraced(TransportConfig(b.cfg), bd.trace.hook)
-}
-
-// OpenTraced opens a transport whose frames go to trace; a Modbus TCP
-// transport, which has no hook of its own, is wrapped to trace its PDUs.
-func OpenTraced(cfg transport.Config, trace func(transport.Frame)) (transport.Transport, error) {
-	tr, err := transport.OpenWith(cfg, transport.Options{Trace: trace})
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Type == "tcp" && trace != nil {
-		tr = tracedTCP{Transport: tr, trace: trace}
-	}
-	return tr, nil
+	return busdiag.Open(b.cfg, bd.trace.Hook(b.cfg))
 }
 
 // run is the Runner of bus work through the owner's queue.
@@ -75,32 +63,23 @@ func (d *Daemon) apiRead(ctx context.Context, req api.ReadRequest) (api.ReadResu
 			}
 			return res, api.Reject("device %q is not configured (devices: %s)", req.Device, strings.Join(ids, ", "))
 		}
-		if _, _, err := devicePlan(ds.profile, req.Point); err != nil {
+		if err := busdiag.CheckDeviceRead(ds.profile, req.Point); err != nil {
 			return res, err
 		}
 		bd, err := d.bus(ds.cfg.Bus)
 		if err != nil {
 			return res, err
 		}
-		err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-			var err error
-			res, err = ReadDevice(ctx, tr, ds.cfg, ds.profile, req.Point)
-			return err
-		})
-		return res, err
+		return busdiag.ReadDevice(ctx, bd.run, ds.cfg, ds.profile, req.Point)
 	}
 	bd, err := d.bus(req.Bus)
 	if err != nil {
 		return res, err
 	}
-	if err := CheckRawRead(req.Slave, req.FC, req.Addr, req.Count); err != nil {
+	if err := busdiag.CheckRawRead(req.Slave, req.FC, req.Addr, req.Count); err != nil {
 		return res, err
 	}
-	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-		res = ReadRaw(ctx, tr, req.Bus, req.Slave, req.FC, req.Addr, req.Count)
-		return nil
-	})
-	return res, err
+	return busdiag.ReadRaw(ctx, bd.run, req.Bus, req.Slave, req.FC, req.Addr, req.Count)
 }
 
 func (d *Daemon) apiScan(ctx context.Context, req api.ScanRequest, emit func(api.StreamEvent) error) error {
@@ -108,14 +87,14 @@ func (d *Daemon) apiScan(ctx context.Context, req api.ScanRequest, emit func(api
 	if err != nil {
 		return err
 	}
-	if err := CheckScan(req.From, req.To); err != nil {
+	if err := busdiag.CheckScan(req.From, req.To); err != nil {
 		return err
 	}
 	if err := emit(api.StreamEvent{Type: "start"}); err != nil {
 		return err
 	}
 	d.log.Info("diag scan", "bus", req.Bus, "from", req.From, "to", req.To)
-	_, err = Scan(ctx, req, d.opts.Profiles, bd.run, emit)
+	_, err = busdiag.Scan(ctx, req, d.opts.Profiles, bd.run, emit)
 	return err
 }
 
@@ -124,7 +103,7 @@ func (d *Daemon) apiTrace(ctx context.Context, bus string, dur time.Duration, em
 	if err != nil {
 		return err
 	}
-	frames, stop := bd.trace.follow()
+	frames, stop := bd.trace.Follow()
 	defer stop()
 	if err := emit(api.StreamEvent{Type: "start"}); err != nil {
 		return err

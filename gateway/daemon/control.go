@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/profile"
-	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
@@ -19,36 +17,6 @@ import (
 
 // maxBy bounds the `by` of an operation (who asked), in bytes.
 const maxBy = 64
-
-// CheckControl refuses an action the device's profile has no command
-// register for, naming the ones it has.
-func CheckControl(dev config.Device, p *profile.Profile, action string) error {
-	if _, _, err := p.CommandOf(action); err != nil {
-		return api.Reject("device %s: %v", dev.ID, err)
-	}
-	return nil
-}
-
-// WriteCommand writes the action's command value to dev's command register
-// over tr (the bus owner's transport, or the line --direct opened). A
-// device that does not take the write is a Result "failed", not an error;
-// an error means nothing was tried.
-func WriteCommand(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, action string) (api.Control, error) {
-	cmd, pt, err := p.CommandOf(action)
-	if err != nil {
-		return api.Control{}, api.Reject("device %s: %v", dev.ID, err)
-	}
-	words, err := profile.EncodeValue(pt, cmd.Value)
-	if err != nil {
-		return api.Control{}, fmt.Errorf("device %s: %s command: %w", dev.ID, action, err)
-	}
-	res := api.Control{Device: dev.ID, Action: action, Point: pt.Name, Address: pt.Address, Value: cmd.Value, Result: ticket.ResultOK}
-	if err := tr.Write(ctx, uint8(dev.Slave), uint16(pt.Address), words); err != nil {
-		res.Result, res.Error = ticket.ResultFailed, err.Error()
-	}
-	res.At = time.Now()
-	return res, nil
-}
 
 // OperationRecord is the outbox record of a control operation (state
 // operation, never an alarm), with the device's GB/T 45839 status.
@@ -113,19 +81,14 @@ func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source str
 		}
 		return api.Control{}, fmt.Errorf("%w: no device %q in this gateway's config (devices: %s)", api.ErrNotFound, req.Device, strings.Join(ids, ", "))
 	}
-	if err := CheckControl(ds.cfg, ds.profile, req.Action); err != nil {
+	if err := busdiag.CheckControl(ds.cfg, ds.profile, req.Action); err != nil {
 		return api.Control{}, err
 	}
 	bd, err := d.bus(ds.cfg.Bus)
 	if err != nil {
 		return api.Control{}, err
 	}
-	var res api.Control
-	err = bd.run(ctx, func(ctx context.Context, tr transport.Transport) error {
-		var err error
-		res, err = WriteCommand(ctx, tr, ds.cfg, ds.profile, req.Action)
-		return err
-	})
+	res, err := busdiag.WriteCommand(ctx, bd.run, ds.cfg, ds.profile, req.Action)
 	if err != nil {
 		return res, err
 	}

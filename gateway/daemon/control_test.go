@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/sim"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -116,20 +114,5 @@ func TestControlWritesAndRecords(t *testing.T) {
 	<-done
 	if tk := decodeNoSchema(t, committed[1].Payload); tk.Operation.Result != "failed" || tk.Operation.Error == "" {
 		t.Errorf("failed operation record: %+v", tk.Operation)
-	}
-}
-
-// An arc-fault detector has reset and mute but no self-test: refused
-// before any bus work, naming what it has.
-func TestCheckControlNamesTheActions(t *testing.T) {
-	profiles, err := profile.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := profiles.Get("arc-fault-1p")
-	err = CheckControl(config.Device{ID: "arc-1"}, p, "self-test")
-	var re *api.RejectedError
-	if !errors.As(err, &re) || !strings.Contains(err.Error(), `device arc-1: profile arc-fault-1p has no "self-test" command (it has: mute, reset)`) {
-		t.Fatalf("got %v", err)
 	}
 }

@@ -133,13 +133,13 @@ func (s *site) setup(dir string) error {
 	}
 	s.cfg = cfg
 	s.sim = sim.NewServer()
+	devs, err := AddDevices(s.sim, cfg, "")
+	if err != nil {
+		return fmt.Errorf("demo %w", err)
+	}
 	s.devs = map[string]*sim.Device{}
-	for _, dc := range cfg.Devices {
-		p, ok := s.cfg.Profiles().Get(dc.Profile)
-		if !ok {
-			return fmt.Errorf("demo device %q: profile %q not found", dc.ID, dc.Profile)
-		}
-		s.devs[dc.ID] = s.sim.AddDevice(uint8(dc.Slave), p)
+	for _, d := range devs {
+		s.devs[d.Config.ID] = d.Sim
 	}
 	addr, err := s.sim.ListenTCP("127.0.0.1:0")
 	if err != nil {

@@ -1,15 +1,16 @@
-package daemon
+package busdiag
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/modbus"
+	"github.com/fenghuo-iot/fenghuo/drivers/device"
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 )
 
 // FrameConverter turns a transport's traced frames into api.TraceFrames
@@ -18,6 +19,11 @@ import (
 // concurrent use: a transport calls its Trace hook on its owner's
 // goroutine.
 type FrameConverter struct {
+	// MBAP is set for a Modbus TCP bus, whose frames start with the MBAP
+	// header: a trace line shows the unit id and the PDU, without the
+	// transaction id, protocol and length in front.
+	MBAP bool
+
 	sent    time.Time // when the last request went
 	slave   int       // its slave id and function code
 	fc      int
@@ -28,6 +34,9 @@ type FrameConverter struct {
 // went unanswered before f.
 func (c *FrameConverter) Convert(f transport.Frame) []api.TraceFrame {
 	var out []api.TraceFrame
+	if c.MBAP && len(f.Bytes) > mbapLen {
+		f.Bytes = f.Bytes[mbapLen:]
+	}
 	tf := api.TraceFrame{At: f.At, Hex: fmt.Sprintf("% X", f.Bytes)}
 	if len(f.Bytes) >= 2 {
 		tf.Slave, tf.FC = int(f.Bytes[0]), int(f.Bytes[1])
@@ -58,17 +67,28 @@ func (c *FrameConverter) Convert(f transport.Frame) []api.TraceFrame {
 	return append(out, tf)
 }
 
-// tracer fans a bus's frames out to the `diag trace` requests following
+// mbapLen is the MBAP header's transaction id, protocol id and length,
+// before the unit id.
+const mbapLen = 6
+
+// Tracer fans a bus's frames out to the `diag trace` requests following
 // it. Its hook runs on the bus owner's goroutine and never blocks: a
 // follower that does not keep up loses frames.
-type tracer struct {
-	conv FrameConverter // owner goroutine only
+type Tracer struct {
 	mu   sync.Mutex
+	conv FrameConverter
 	subs map[chan api.TraceFrame]struct{}
 }
 
-// hook is the transport's Options.Trace.
-func (t *tracer) hook(f transport.Frame) {
+// Hook is the Options.Trace of the bus b's transport.
+func (t *Tracer) Hook(b config.Bus) func(transport.Frame) {
+	t.mu.Lock()
+	t.conv.MBAP = b.Type == "tcp"
+	t.mu.Unlock()
+	return t.hook
+}
+
+func (t *Tracer) hook(f transport.Frame) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.subs) == 0 {
@@ -85,8 +105,8 @@ func (t *tracer) hook(f transport.Frame) {
 	}
 }
 
-// follow returns a channel of the bus's frames and its cancel func.
-func (t *tracer) follow() (<-chan api.TraceFrame, func()) {
+// Follow returns a channel of the bus's frames and its cancel func.
+func (t *Tracer) Follow() (<-chan api.TraceFrame, func()) {
 	ch := make(chan api.TraceFrame, 1024)
 	t.mu.Lock()
 	if t.subs == nil {
@@ -101,44 +121,41 @@ func (t *tracer) follow() (<-chan api.TraceFrame, func()) {
 	}
 }
 
-// tracedTCP gives a Modbus TCP transport (which has no Trace hook) trace
-// frames: the PDU with the unit id in front, as an RTU frame without CRC
-// (goburrow builds the MBAP header out of sight).
-type tracedTCP struct {
-	transport.Transport
-	trace func(transport.Frame)
-}
-
-// Read implements transport.Transport.
-func (t tracedTCP) Read(ctx context.Context, slave, fc uint8, addr, count uint16) ([]byte, error) {
-	req, _ := modbus.ReadRequest(fc, addr, count) // nil for a bad request: the transport says why
-	t.trace(transport.Frame{At: time.Now(), Dir: transport.Sent, Bytes: append([]byte{slave}, req...)})
-	data, err := t.Transport.Read(ctx, slave, fc, addr, count)
-	t.answer(slave, fc, append([]byte{byte(len(data))}, data...), err)
-	return data, err
-}
-
-// Write implements transport.Transport.
-func (t tracedTCP) Write(ctx context.Context, slave uint8, addr uint16, values []uint16) error {
-	req, _ := modbus.WriteRequest(addr, values)
-	t.trace(transport.Frame{At: time.Now(), Dir: transport.Sent, Bytes: append([]byte{slave}, req...)})
-	err := t.Transport.Write(ctx, slave, addr, values)
-	if len(req) >= 5 {
-		t.answer(slave, req[0], req[1:5], err)
+// Readers are the pollers of cfg's devices on bus, for a trace with no
+// daemon polling (`diag trace --direct`).
+func Readers(cfg *config.Config, bus string) ([]*device.Reader, error) {
+	var readers []*device.Reader
+	for _, dc := range cfg.Devices {
+		if dc.Bus != bus {
+			continue
+		}
+		p, _ := cfg.Profiles().Get(dc.Profile)
+		plan, err := profile.Compile(p, profile.PlanOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %v", dc.ID, err)
+		}
+		readers = append(readers, device.NewReader(plan, uint8(dc.Slave)))
 	}
-	return err
+	return readers, nil
 }
 
-// answer traces the reply of a request: the data, the exception, or the
-// error with no bytes.
-func (t tracedTCP) answer(slave, fc uint8, body []byte, err error) {
-	f := transport.Frame{At: time.Now(), Dir: transport.Received, Err: err}
-	var ex *modbus.Exception
-	switch {
-	case err == nil:
-		f.Bytes = append([]byte{slave, fc}, body...)
-	case errors.As(err, &ex):
-		f.Bytes = []byte{slave, fc | 0x80, ex.Code}
+// Poll reads with each reader, one job of run each, then again every
+// interval, until ctx is done; the transport's trace hook shows how each
+// read went.
+func Poll(ctx context.Context, run Runner, readers []*device.Reader, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		for _, r := range readers {
+			_ = run(ctx, func(ctx context.Context, tr transport.Transport) error {
+				_, _ = r.Read(ctx, tr) // the trace shows how each read went
+				return nil
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
-	t.trace(f)
 }

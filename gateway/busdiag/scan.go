@@ -1,4 +1,4 @@
-package daemon
+package busdiag
 
 import (
 	"context"
@@ -12,12 +12,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 )
-
-// Runner runs one piece of bus work: through the bus owner's job queue
-// (the daemon, sched.Do) or on a transport the CLI opened (--direct).
-type Runner func(ctx context.Context, fn sched.JobFunc) error
 
 // CheckScan validates a scan's id range; a problem is an api.Reject.
 func CheckScan(from, to int) error {

@@ -1,7 +1,9 @@
-package daemon
+package busdiag
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +44,32 @@ func TestFrameConverter(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("line %d = %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+// A Modbus TCP bus traces ADUs: the lines show the unit id and the PDU,
+// timed and matched as on a serial line.
+func TestFrameConverterMBAP(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	c := FrameConverter{MBAP: true}
+	var got []string
+	for _, f := range []transport.Frame{
+		{At: t0, Dir: transport.Sent, Bytes: []byte{0, 1, 0, 0, 0, 6, 7, 3, 0, 0x10, 0, 2}},
+		{At: t0.Add(5 * time.Millisecond), Dir: transport.Received, Bytes: []byte{0, 1, 0, 0, 0, 7, 7, 3, 4, 0x42, 0xA0, 0, 0}},
+		{At: t0.Add(9 * time.Millisecond), Dir: transport.Sent, Bytes: []byte{0, 2, 0, 0, 0, 6, 1, 3, 3, 0xE8, 0, 2}},
+		{At: t0.Add(12 * time.Millisecond), Dir: transport.Received, Bytes: []byte{0, 2, 0, 0, 0, 3, 1, 0x83, 2}, Err: errors.New("exception")},
+	} {
+		for _, tf := range c.Convert(f) {
+			got = append(got, fmt.Sprintf("%s %d %d %s %.0f %s", tf.Dir, tf.Slave, tf.FC, tf.Hex, tf.LatencyMS, tf.Error))
+		}
+	}
+	want := []string{
+		"tx 7 3 07 03 00 10 00 02 0 ",
+		"rx 7 3 07 03 04 42 A0 00 00 5 ",
+		"tx 1 3 01 03 03 E8 00 02 0 ",
+		"rx 1 131 01 83 02 3 exception",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

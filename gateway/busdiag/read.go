@@ -1,4 +1,4 @@
-package daemon
+package busdiag
 
 import (
 	"context"
@@ -17,18 +17,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 )
 
-// This file is the bus work of `fenghuo diag read` shared by the daemon
-// (run as a job by the bus owner) and `--direct` (run by the CLI on a
-// transport it opened itself).
-
-// TransportConfig is the transport settings of a configured bus.
-func TransportConfig(b config.Bus) transport.Config {
-	return transport.Config{
-		Type: b.Type, Address: b.Address, Port: b.Port, Baud: b.Baud,
-		DataBits: b.DataBits, Parity: b.Parity, StopBits: b.StopBits, Timeout: b.Timeout,
-		Gap: time.Duration(b.Gap), Echo: transport.Echo(b.Echo),
-	}
-}
+// This file is the bus work of `fenghuo diag read`.
 
 // CheckRawRead validates a raw read; a problem is an api.Reject.
 func CheckRawRead(slave, fc, addr, count int) error {
@@ -47,11 +36,20 @@ func CheckRawRead(slave, fc, addr, count int) error {
 	return nil
 }
 
-// ReadRaw reads count registers (or bits) of fc from addr of slave over
-// tr: the raw words, and for fc 3/4 each pair from addr in the four
-// word/byte orders. A failed request is reported in the result (Error,
-// Exception), not as an error.
-func ReadRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc, addr, count int) api.ReadResult {
+// ReadRaw reads count registers (or bits) of fc from addr of slave, as
+// one job of run: the raw words, and for fc 3/4 each pair from addr in
+// the four word/byte orders. A failed request is reported in the result
+// (Error, Exception); an error is the runner's (the bus owner stopped).
+func ReadRaw(ctx context.Context, run Runner, bus string, slave, fc, addr, count int) (api.ReadResult, error) {
+	var res api.ReadResult
+	err := run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		res = readRaw(ctx, tr, bus, slave, fc, addr, count)
+		return nil
+	})
+	return res, err
+}
+
+func readRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc, addr, count int) api.ReadResult {
 	res := api.ReadResult{Bus: bus, Slave: slave}
 	b := readBlock(ctx, tr, slave, profile.Request{FC: uint8(fc), Address: uint16(addr), Count: uint16(count)})
 	res.Blocks = []api.Block{b}
@@ -64,8 +62,19 @@ func ReadRaw(ctx context.Context, tr transport.Transport, bus string, slave, fc,
 }
 
 // ReadDevice reads a configured device's points (all readable ones, or
-// only point) with its profile's plan, and decodes them as the poller does.
-func ReadDevice(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
+// only point) with its profile's plan, as one job of run, and decodes
+// them as the poller does.
+func ReadDevice(ctx context.Context, run Runner, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
+	var res api.ReadResult
+	err := run(ctx, func(ctx context.Context, tr transport.Transport) error {
+		var err error
+		res, err = readDevice(ctx, tr, dev, p, point)
+		return err
+	})
+	return res, err
+}
+
+func readDevice(ctx context.Context, tr transport.Transport, dev config.Device, p *profile.Profile, point string) (api.ReadResult, error) {
 	reqs, pts, err := devicePlan(p, point)
 	if err != nil {
 		return api.ReadResult{}, err
@@ -83,6 +92,13 @@ func ReadDevice(ctx context.Context, tr transport.Transport, dev config.Device, 
 		res.Points = append(res.Points, decodePoint(pt, res.Blocks))
 	}
 	return res, nil
+}
+
+// CheckDeviceRead validates a device read of point ("": all readable
+// points) against the profile; a problem is an api.Reject.
+func CheckDeviceRead(p *profile.Profile, point string) error {
+	_, _, err := devicePlan(p, point)
+	return err
 }
 
 // devicePlan is the requests and points of a device read.
@@ -231,5 +247,3 @@ func fourOrders(r [2]uint16) []api.OrderValue {
 	}
 	return out
 }
-
-func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
