@@ -27,9 +27,14 @@ const utf8BOM = "\ufeff"
 // newDiagHistoryCmd is `fenghuo diag history`: the stored alarm and fault
 // records in time order, as a table or exported as CSV or JSON (GB/T
 // 45839 5.3.3: keep and export at least 999).
+// historyFlags are the flags of `diag history`.
+type historyFlags struct {
+	since, until, export, format string
+	noBOM                        bool
+}
+
 func newDiagHistoryCmd(f *diagFlags) *cobra.Command {
-	var since, until, export, format string
-	var noBOM bool
+	var hf historyFlags
 	c := &cobra.Command{
 		Use:   "history [--since T] [--until T] [--export FILE] [--format csv|json]",
 		Short: "Stored alarm and fault records in time order; export as CSV or JSON",
@@ -45,69 +50,80 @@ T is a date (2026-11-29), a date and time in the gateway's zone
 BOM for Excel, RFC 4180 quoting, one header row) unless --format json or FILE
 ends in .json. --format without --export writes to stdout.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			now := time.Now()
-			var q api.HistoryQuery
-			var err error
-			if q.Since, err = parseWhen(since, now, localTime); err != nil {
-				return usage(fmt.Errorf("diag history: --since: %w", err))
-			}
-			if q.Until, err = parseWhen(until, now, localTime); err != nil {
-				return usage(fmt.Errorf("diag history: --until: %w", err))
-			}
-			if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
-				return usage(fmt.Errorf("diag history: --until %s is not after --since %s", clock(q.Until, localTime), clock(q.Since, localTime)))
-			}
-			switch format {
-			case "":
-				if export != "" {
-					format = "csv"
-					if strings.EqualFold(filepath.Ext(export), ".json") {
-						format = "json"
-					}
-				}
-			case "csv", "json":
-			default:
-				return usage(fmt.Errorf("diag history: --format %q: want csv or json", format))
-			}
-			socket, err := f.resolveSocket()
-			if err != nil {
-				return err
-			}
-			h, err := api.NewClient(socket).History(c.Context(), q)
-			if err != nil {
-				return failed(explainDial(socket, err))
-			}
-			out := c.OutOrStdout()
-			switch {
-			case export != "":
-				if err := writeExport(export, format, !noBOM, h); err != nil {
-					return failed(err)
-				}
-				what := "CSV, UTF-8 with BOM"
-				if format == "json" {
-					what = "JSON"
-				} else if noBOM {
-					what = "CSV, UTF-8"
-				}
-				fmt.Fprintf(out, "exported %d %s%s to %s (%s)\n", len(h.Records), plural(len(h.Records), "record"), span(h, localTime), export, what)
-				return nil
-			case f.json || format == "json":
-				return printJSON(out, h)
-			case format == "csv":
-				return writeHistoryCSV(out, h, !noBOM, localTime)
-			}
-			renderHistory(out, h, localTime)
-			return nil
-		},
+		RunE: func(c *cobra.Command, _ []string) error { return runDiagHistory(c, f, hf) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&since, "since", "", "only records at or after T")
-	fl.StringVar(&until, "until", "", "only records before T")
-	fl.StringVarP(&export, "export", "o", "", "write the records to FILE (CSV, or JSON for .json)")
-	fl.StringVar(&format, "format", "", "csv or json (default: the table, or csv with --export)")
-	fl.BoolVar(&noBOM, "no-bom", false, "CSV without the UTF-8 byte order mark (for scripts; Excel then garbles 汉字)")
+	fl.StringVar(&hf.since, "since", "", "only records at or after T")
+	fl.StringVar(&hf.until, "until", "", "only records before T")
+	fl.StringVarP(&hf.export, "export", "o", "", "write the records to FILE (CSV, or JSON for .json)")
+	fl.StringVar(&hf.format, "format", "", "csv or json (default: the table, or csv with --export)")
+	fl.BoolVar(&hf.noBOM, "no-bom", false, "CSV without the UTF-8 byte order mark (for scripts; Excel then garbles 汉字)")
 	return c
+}
+
+// query checks the flags and returns the history query and the output
+// format ("" for the table).
+func (hf historyFlags) query(now time.Time) (api.HistoryQuery, string, error) {
+	var q api.HistoryQuery
+	var err error
+	if q.Since, err = parseWhen(hf.since, now, localTime); err != nil {
+		return q, "", usage(fmt.Errorf("diag history: --since: %w", err))
+	}
+	if q.Until, err = parseWhen(hf.until, now, localTime); err != nil {
+		return q, "", usage(fmt.Errorf("diag history: --until: %w", err))
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return q, "", usage(fmt.Errorf("diag history: --until %s is not after --since %s", clock(q.Until, localTime), clock(q.Since, localTime)))
+	}
+	switch hf.format {
+	case "":
+		if hf.export == "" {
+			return q, "", nil
+		}
+		if strings.EqualFold(filepath.Ext(hf.export), ".json") {
+			return q, "json", nil
+		}
+		return q, "csv", nil
+	case "csv", "json":
+		return q, hf.format, nil
+	}
+	return q, "", usage(fmt.Errorf("diag history: --format %q: want csv or json", hf.format))
+}
+
+func runDiagHistory(c *cobra.Command, f *diagFlags, hf historyFlags) error {
+	q, format, err := hf.query(time.Now())
+	if err != nil {
+		return err
+	}
+	socket, err := f.resolveSocket()
+	if err != nil {
+		return err
+	}
+	h, err := api.NewClient(socket).History(c.Context(), q)
+	if err != nil {
+		return failed(explainDial(socket, err))
+	}
+	out := c.OutOrStdout()
+	switch {
+	case hf.export != "":
+		if err := writeExport(hf.export, format, !hf.noBOM, h); err != nil {
+			return failed(err)
+		}
+		what := "CSV, UTF-8 with BOM"
+		if format == "json" {
+			what = "JSON"
+		} else if hf.noBOM {
+			what = "CSV, UTF-8"
+		}
+		fmt.Fprintf(out, "exported %d %s%s to %s (%s)\n", len(h.Records), plural(len(h.Records), "record"), span(h, localTime), hf.export, what)
+		return nil
+	case f.json || format == "json":
+		return printJSON(out, h)
+	case format == "csv":
+		return writeHistoryCSV(out, h, !hf.noBOM, localTime)
+	}
+	renderHistory(out, h, localTime)
+	return nil
 }
 
 // parseWhen reads a --since/--until value; "" is the zero time.

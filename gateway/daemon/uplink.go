@@ -55,22 +55,7 @@ func (d *Daemon) remoteControl(ctx context.Context, device, action, by string) (
 // status is the gateway's fenghuo.status.v1 message (online); the link
 // publishes it retained on connect and every heartbeat.
 func (d *Daemon) status() ticket.Status {
-	d.mu.Lock()
-	online := 0
-	busErrors := map[string]ticket.BusErrors{}
-	for _, ds := range d.devices {
-		if ds.online {
-			online++
-		}
-		h, b := ds.stats.health, busErrors[ds.cfg.Bus]
-		b.Requests += h.Requests
-		b.Timeouts += h.Timeouts
-		b.FrameErrors += h.FrameErrors
-		b.Exceptions += h.Exceptions
-		b.Other += h.OtherErrors
-		busErrors[ds.cfg.Bus] = b
-	}
-	d.mu.Unlock()
+	online, busErrors := d.deviceCounts()
 	st := ticket.Status{
 		Schema:        ticket.StatusSchema,
 		Gateway:       d.cfg.Gateway.ID,
@@ -87,6 +72,39 @@ func (d *Daemon) status() ticket.Status {
 		ms := off.Milliseconds()
 		st.ClockOffsetMS = &ms
 	}
+	d.bufferStatus(&st)
+	st.TransmissionFault = d.link.TransmissionFault()
+	if lp := d.link.LastPublish(); !lp.IsZero() {
+		st.LastPublishAt = ticket.FormatTime(lp)
+	}
+	return st
+}
+
+// deviceCounts is how many devices are online, and each bus's read
+// errors since the start.
+func (d *Daemon) deviceCounts() (online int, busErrors map[string]ticket.BusErrors) {
+	busErrors = map[string]ticket.BusErrors{}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ds := range d.devices {
+		if ds.online {
+			online++
+		}
+		h, b := ds.stats.health, busErrors[ds.cfg.Bus]
+		b.Requests += h.Requests
+		b.Timeouts += h.Timeouts
+		b.FrameErrors += h.FrameErrors
+		b.Exceptions += h.Exceptions
+		b.Other += h.OtherErrors
+		busErrors[ds.cfg.Bus] = b
+	}
+	return online, busErrors
+}
+
+// bufferStatus fills the outbox's part of the status: depth, drops and a
+// storage fault (storage.go: the status says so at once, the R29 ticket
+// after a few seconds).
+func (d *Daemon) bufferStatus(st *ticket.Status) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	gs := d.guard.GuardStats()
@@ -97,8 +115,6 @@ func (d *Daemon) status() ticket.Status {
 		}
 		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry, Lost: gs.Lost}
 	}
-	// A storage fault (storage.go): the status says so at once, the R29
-	// ticket after a few seconds.
 	st.StorageFault = d.storageFault(time.Now())
 	if st.StorageFault {
 		since := gs.FailingSince
@@ -113,9 +129,4 @@ func (d *Daemon) status() ticket.Status {
 	d.mu.Lock()
 	st.FallbackImported = d.storage.imported
 	d.mu.Unlock()
-	st.TransmissionFault = d.link.TransmissionFault()
-	if lp := d.link.LastPublish(); !lp.IsZero() {
-		st.LastPublishAt = ticket.FormatTime(lp)
-	}
-	return st
 }
