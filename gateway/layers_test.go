@@ -64,7 +64,7 @@ var edgeRules = []edgeRule{
 			"github.com/spf13/cobra"},
 		Pending: []string{
 			"drivers/transport", "drivers/device", // diag bus --direct → the bus-diagnostics package
-			"drivers/sim",                                  // sim → one function shared with the demo
+			"drivers/sim", // sim → one function shared with the demo
 			"github.com/eclipse/paho.mqtt.golang/packets", // diag uplink → mqttlink.Probe
 		},
 		Why: "the CLI parses flags, calls one function of a lower package and renders",
