@@ -11,11 +11,15 @@ import (
 	"testing/synctest"
 	"time"
 
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	mochipk "github.com/mochi-mqtt/server/v2/packets"
+
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
-// The tests here need no peer: the broker refuses every connection
+// The first two tests here need no peer: the broker refuses every connection
 // (Options.Dial), and testing/synctest runs the link's timers on a fake
 // clock, so minutes of backoff and the 100 s of R25 pass at once and the
 // waits are measured exactly.
@@ -112,6 +116,72 @@ func TestTransmissionFaultRunSynctest(t *testing.T) {
 		}
 		if n := strings.Count(logs.String(), "TRANSMISSION FAULT (R25)"); n != 1 {
 			t.Fatalf("%d R25 log lines, want 1:\n%s", n, logs.String())
+		}
+	})
+}
+
+// TestHeartbeatSynctest: the retained online status is published on
+// connect and then every Heartbeat (30 s by default), and the offline
+// status at a clean stop. The broker is mochi, in the bubble, reached
+// through a net.Pipe (Options.Dial), so its timers run on the fake clock.
+func TestHeartbeatSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
+		if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Serve(); err != nil {
+			t.Fatal(err)
+		}
+		type status struct {
+			at      time.Duration
+			payload string
+		}
+		start := time.Now()
+		var mu sync.Mutex
+		var got []status
+		l, err := mqttlink.New(mqttlink.Options{Broker: "tcp://broker.test:1883", TownshipCode: township, GatewayID: gateway,
+			Outbox: outbox.NewMemory(), Dial: func(context.Context, string, string) (net.Conn, error) {
+				client, server := net.Pipe()
+				go func() { _ = srv.EstablishConnection("pipe", server) }()
+				return client, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Subscribe(l.Topics().Status(), 1, func(_ *mochi.Client, _ mochipk.Subscription, pk mochipk.Packet) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, status{time.Since(start), string(pk.Payload)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		time.Sleep(95 * time.Second)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		synctest.Wait()
+		_ = srv.Close()
+
+		mu.Lock()
+		defer mu.Unlock()
+		want := []time.Duration{0, 30 * time.Second, 60 * time.Second, 90 * time.Second, 95 * time.Second}
+		if len(got) != len(want) {
+			t.Fatalf("%d status messages %v, want online at 0, 30, 60, 90 s and offline at 95 s", len(got), got)
+		}
+		for i, s := range got {
+			state := `"state":"online"`
+			if i == len(got)-1 {
+				state = `"state":"offline"`
+			}
+			if s.at != want[i] || !strings.Contains(s.payload, state) {
+				t.Errorf("status %d at %v: %s; want %s at %v", i+1, s.at, s.payload, state, want[i])
+			}
 		}
 	})
 }
