@@ -19,6 +19,9 @@ var forbidden = map[string][]string{
 	"drivers": {"rules", "uplink", "gateway"},
 	"uplink":  {"drivers", "gateway"},
 	"configs": {"rules", "drivers", "uplink", "gateway"},
+	// internal/ holds the module's small shared helpers (e.g. atomic file
+	// writes): leaves that any layer may use and that use none.
+	"internal": {"rules", "drivers", "uplink", "gateway", "configs"},
 }
 
 // edgeRule is a finer edge than a layer: the package From (module-relative)
@@ -45,6 +48,7 @@ type edgeRule struct {
 //   - the one entry function of each service it starts or probes:
 //     uplink/mqttlink (the uplink probe), uplink/station, uplink/downlink
 //     (the station's command key), uplink/gb26875 and its centre;
+//   - the module's shared helpers under internal/;
 //   - cobra, for the commands.
 //
 // It must not drive a bus itself (drivers/transport, drivers/device), run a
@@ -52,7 +56,8 @@ type edgeRule struct {
 // those are the pending edges that Build items 1 and 2 remove.
 //
 // uplink/outbox/sqlite implements the outbox contract and nothing else: it
-// imports uplink/outbox, and uplink/ticket because eviction replaces an
+// imports uplink/outbox (and the module's helpers under internal/), and
+// uplink/ticket because eviction replaces an
 // evicted ticket by its tombstone (DESIGN.md §6; maintain.go builds it with
 // ticket.Tombstone). If the eviction policy moves into outbox as a pure
 // function, the ticket edge can go.
@@ -61,7 +66,7 @@ var edgeRules = []edgeRule{
 		From: "gateway/cli",
 		Allowed: []string{"gateway/...", "uplink/sanitize", "rules", "uplink/ticket", "drivers/profile",
 			"uplink/mqttlink", "uplink/station", "uplink/downlink", "uplink/gb26875/...",
-			"github.com/spf13/cobra"},
+			"internal/...", "github.com/spf13/cobra"},
 		Pending: []string{
 			"drivers/transport", "drivers/device", // diag bus --direct → the bus-diagnostics package
 			"drivers/sim", // sim → one function shared with the demo
@@ -71,7 +76,7 @@ var edgeRules = []edgeRule{
 	},
 	{
 		From:    "uplink/outbox/sqlite",
-		Allowed: []string{"uplink/outbox", "uplink/ticket", "github.com/mattn/go-sqlite3"},
+		Allowed: []string{"uplink/outbox", "uplink/ticket", "internal/...", "github.com/mattn/go-sqlite3"},
 		Why:     "a backend implements the outbox contract only",
 	},
 }
@@ -216,6 +221,7 @@ func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
 		{"cli takes a new module", pkg{m("gateway/cli"), []string{"github.com/spf13/viper"}}, "imports github.com/spf13/viper"},
 		{"sqlite imports the link", pkg{m("uplink/outbox/sqlite"), []string{m("uplink/mqttlink")}}, "uplink/outbox/sqlite may import only"},
 		{"sqlite imports rules", pkg{m("uplink/outbox/sqlite"), []string{m("rules")}}, "uplink/outbox/sqlite may import only"},
+		{"internal imports uplink", pkg{m("internal/atomicfile"), []string{m("uplink/outbox")}}, "internal/ must not depend on uplink/"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
