@@ -70,6 +70,9 @@ func TestMarkSentRefusedNoRepublishLoop(t *testing.T) {
 			t.Errorf("seq %d published %d times while MarkSent failed", seq, n)
 		}
 	}
+	// The subscriber can see the sixth ticket before the link has its
+	// PUBACK and tried to mark it: wait for the mark, bounded.
+	waitUntil(t, "the sixth delivered seq waiting to be marked", 15*time.Second, func() bool { return g.GuardStats().Unmarked >= 6 })
 	if gs := g.GuardStats(); gs.Unmarked != 6 || !gs.Failing() {
 		t.Errorf("guard stats %+v, want 6 delivered seqs waiting to be marked", gs)
 	}
