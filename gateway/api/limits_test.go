@@ -59,7 +59,7 @@ func TestIdleFloodIsCappedAndClosed(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Millisecond) // the sampling period of the peak, not a wait
 			}
 		}
 	}()

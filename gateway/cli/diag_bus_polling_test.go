@@ -55,6 +55,8 @@ func TestDiagDuringPollingGarblesNoFrame(t *testing.T) {
 	startRun(t, cfgPath, socket)
 
 	s0 := snapshot(t, socket)
+	// The quiet window: the line with polling only, for three intervals. The
+	// sleep is the window being measured, not a wait for a condition.
 	time.Sleep(3 * interval)
 	s1 := snapshot(t, socket)
 
@@ -104,8 +106,17 @@ func TestDiagDuringPollingGarblesNoFrame(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	time.Sleep(interval + interval/2) // every device polled again after the diag work
-	s2 := snapshot(t, socket)
+	diagDone := time.Now()
+	var s2 map[string]pollSnapshot
+	waitUntil(t, 10*interval, "every device polled again after the diag work", func() bool {
+		s2 = snapshot(t, socket)
+		for _, id := range []string{"smoke-1f-kitchen", "efd-1f-main"} {
+			if !s2[id].last.After(diagDone) {
+				return false
+			}
+		}
+		return true
+	})
 	for _, p := range problems {
 		t.Error(p)
 	}

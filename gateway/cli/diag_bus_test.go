@@ -236,7 +236,10 @@ func TestDiagDirect(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "device smoke-1f-kitchen  profile smoke-detector") || !strings.Contains(out, "smoke_level") {
 		t.Errorf("read --direct --device: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = fenghuo(t, "diag", "scan", "--direct", "--port", port, "--baud", "19200", "--timeout", "300ms", "--from", "1", "--to", "8", "--json")
+	// 400 ms, the bus's timeout: with 100 ms a loaded 2-core machine under
+	// -race delayed slave 1's answer on the paced line into slave 2's window
+	// ("garbled" at slave 2, found[0] wrong; seen once in ten full runs).
+	code, out, errOut = fenghuo(t, "diag", "scan", "--direct", "--port", port, "--baud", "19200", "--timeout", "400ms", "--from", "1", "--to", "8", "--json")
 	if code != 0 {
 		t.Fatalf("scan --direct: exit %d\n%s", code, errOut)
 	}

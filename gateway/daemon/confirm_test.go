@@ -26,12 +26,15 @@ func TestFireAlarmConfirmedWithoutWaitingForThePoll(t *testing.T) {
 		payload []byte
 	}
 	committed := make(chan commit, 4)
-	startDaemon(t, text, func(r outbox.Record) {
+	d, _ := runDaemon(t, text, Options{OnCommitted: func(r outbox.Record) {
 		if strings.Contains(string(r.Payload), `"state":"open"`) {
 			committed <- commit{time.Now(), r.Payload}
 		}
+	}})
+	waitFor(t, 10*time.Second, "the first poll, reading the register as 0", func() bool {
+		devs, _ := d.apiDevices(t.Context())
+		return devs.Devices[0].PollsOK > 0
 	})
-	time.Sleep(500 * time.Millisecond) // the first poll has read the register as 0
 	slave.SetHolding(1, 16, 1)
 	var c commit
 	select {

@@ -162,14 +162,23 @@ func TestRestartResumesReplayWithoutReopening(t *testing.T) {
 
 	broker.Start()
 	tickets := mqtttest.Subscribe(t, broker.URL(), "fenghuo/v1/+/+/tickets")
-	startDaemon(t, cfgText, nil)
+	var recommitted atomic.Int32
+	d, _ := runDaemon(t, cfgText, Options{OnCommitted: func(outbox.Record) { recommitted.Add(1) }})
 	msgs := tickets.WaitFor(1, 20*time.Second)
 	got := decode(t, validator, msgs[0].Payload)
 	if got.State != "open" || got.Seq != 1 || !got.Buffered {
 		t.Fatalf("replayed ticket: state %s seq %d buffered %v, want open seq 1 buffered", got.State, got.Seq, got.Buffered)
 	}
 	// The alarm is still on: the restarted engine must not open it again.
-	time.Sleep(2 * time.Second) // several 200 ms polls with the bit still set
+	polls := func() uint64 {
+		devs, _ := d.apiDevices(t.Context())
+		return devs.Devices[0].PollsOK
+	}
+	after := polls()
+	waitFor(t, 10*time.Second, "five more polls with the bit still set", func() bool { return polls() >= after+5 })
+	if n := recommitted.Load(); n != 0 {
+		t.Fatalf("after restart %d records were committed with the alarm still on, want none", n)
+	}
 	if extra := tickets.Messages(); len(extra) != 1 {
 		t.Fatalf("after restart %d tickets were published, want only the replayed one", len(extra))
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
@@ -33,7 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envKillDB) != "" {
 		os.Exit(killChild())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // fails the tests if a goroutine outlives them
 }
 
 // killChild appends N tickets in small bursts while the link publishes
