@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
@@ -12,6 +13,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
+	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -36,32 +38,19 @@ func OperationRecord(res api.Control, source, by string, gw ticket.Gateway, dev 
 	}, nil
 }
 
-// cleanBy keeps who asked printable and short: control characters dropped,
-// at most maxBy bytes (cut at a character boundary); "" is "unknown".
+// cleanBy keeps who asked printable and short: one terminal-safe line
+// (sanitize.Line: escape sequences and controls removed), at most maxBy
+// bytes cut at a character boundary; "" is "unknown".
 func cleanBy(by string) string {
-	by = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(by))
+	by = strings.TrimSpace(sanitize.Line(by))
 	for len(by) > maxBy {
-		_, size := lastRune(by)
+		_, size := utf8.DecodeLastRuneInString(by)
 		by = by[:len(by)-size]
 	}
 	if by == "" {
 		return "unknown"
 	}
 	return by
-}
-
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i]&0xc0 != 0x80 {
-			return rune(s[i]), len(s) - i
-		}
-	}
-	return 0, 1
 }
 
 // apiControl writes the device's command register through its bus owner

@@ -89,7 +89,7 @@ func TestControlWritesAndRecords(t *testing.T) {
 	}
 	tk := decode(t, mqtttest.NewValidator(t), stamped)
 	if tk.State != "operation" || tk.Kind != "operation" || tk.GBT45839Status != 1 || tk.NoticeTypeZh != "操作信息" ||
-		tk.Operation == nil || tk.Operation.Action != "self-test" || tk.Operation.Source != "local" || tk.Operation.By != "值班员[2J" {
+		tk.Operation == nil || tk.Operation.Action != "self-test" || tk.Operation.Source != "local" || tk.Operation.By != "值班员" {
 		t.Errorf("operation record: %+v %+v", tk, tk.Operation)
 	}
 	if committed[0].Priority != outbox.PriorityTicket {

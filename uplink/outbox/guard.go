@@ -445,11 +445,7 @@ func (g *Guard) Pending(ctx context.Context, max int) ([]Record, error) {
 			out = append(out, r)
 		}
 	}
-	slices.SortStableFunc(out, ComparePending)
-	if max > 0 && len(out) > max {
-		out = out[:max]
-	}
-	return out, nil
+	return firstPending(out, max), nil
 }
 
 // MarkSent implements [Outbox]. A memory record is marked in memory (and

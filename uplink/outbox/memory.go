@@ -72,11 +72,17 @@ func (m *Memory) Pending(ctx context.Context, max int) ([]Record, error) {
 			out = append(out, r)
 		}
 	}
-	slices.SortStableFunc(out, ComparePending)
-	if max > 0 && len(out) > max {
-		out = out[:max]
+	return firstPending(out, max), nil
+}
+
+// firstPending sorts unsent records as Pending returns them (Priority,
+// then Seq) and keeps the first max of them (all when max <= 0).
+func firstPending(recs []Record, max int) []Record {
+	slices.SortStableFunc(recs, ComparePending)
+	if max > 0 && len(recs) > max {
+		recs = recs[:max]
 	}
-	return out, nil
+	return recs
 }
 
 // MarkSent implements [Outbox].
