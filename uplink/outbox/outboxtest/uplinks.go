@@ -226,7 +226,11 @@ func evictAll(t *testing.T, o, a, b outbox.Outbox, seen []outbox.Record) {
 	if got := MustPending(t, a); len(got) != 0 {
 		t.Fatalf("%s had every ticket; after eviction it must get none again, got %v", UplinkA, Seqs(got))
 	}
+	tombs := 0
 	for _, r := range MustPending(t, b) {
+		if r.State == "dropped" {
+			tombs++
+		}
 		if !r.IsTicket() {
 			t.Fatalf("%s pending after eviction holds telemetry seq %d", UplinkB, r.Seq)
 		}
@@ -234,6 +238,9 @@ func evictAll(t *testing.T, o, a, b outbox.Outbox, seen []outbox.Record) {
 		if i < 0 || !seen[i].SentAt.IsZero() {
 			t.Fatalf("%s pending after eviction holds seq %d it had delivered", UplinkB, r.Seq)
 		}
+	}
+	if tombs == 0 {
+		t.Fatalf("%s lacked evictable tickets, yet its pending holds no tombstone after eviction", UplinkB)
 	}
 }
 
