@@ -205,3 +205,83 @@ func TestBadUplinkNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneWaitsForEveryUplink: a record one uplink has not delivered is
+// neither pruned nor counted in the records floor; once it has, it is.
+func TestPruneWaitsForEveryUplink(t *testing.T) {
+	ctx := context.Background()
+	s := openUplinks(t, filepath.Join(t.TempDir(), "outbox.db"), outboxtest.UplinkA, outboxtest.UplinkB)
+	defer closeT(t, s)
+	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	var recs []outbox.Record
+	for i := 1; i <= 4; i++ {
+		r := outboxtest.Ticket(i, 3)
+		r.State, r.CreatedAt = "clear", now.Add(-40*24*time.Hour)
+		recs = append(recs, r)
+	}
+	recs = outboxtest.MustAppend(t, s, recs...)
+	seqs := outboxtest.Seqs(recs)
+	mark(t, outboxtest.MustUplink(t, s, outboxtest.UplinkA), seqs...)
+	mark(t, outboxtest.MustUplink(t, s, outboxtest.UplinkB), seqs[:2]...)
+	r := outbox.Retention{Tickets: 30 * 24 * time.Hour, KeepTickets: 1, Telemetry: time.Hour}
+	n, err := s.Prune(ctx, now, r)
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1 (seqs 1 and 2 delivered by both, the newest of them kept by the floor)", n, err)
+	}
+	hist, err := s.History(ctx, outbox.HistoryQuery{})
+	if err != nil || fmt.Sprint(outboxtest.Seqs(hist)) != "[2 3 4]" {
+		t.Fatalf("history after Prune = %v, %v; want [2 3 4]", outboxtest.Seqs(hist), err)
+	}
+	mark(t, outboxtest.MustUplink(t, s, outboxtest.UplinkB), seqs[2:]...)
+	if n, err := s.Prune(ctx, now, r); err != nil || n != 2 {
+		t.Fatalf("Prune after both delivered = %d, %v; want 2", n, err)
+	}
+}
+
+func TestGuardOverSQLiteUplinks(t *testing.T) {
+	outboxtest.RunUplinks(t, func(t *testing.T, uplinks ...string) outbox.Outbox {
+		s := openUplinks(t, filepath.Join(t.TempDir(), "outbox.db"), uplinks...)
+		t.Cleanup(func() { s.Close() })
+		g, err := outbox.NewGuard(context.Background(), s, outbox.GuardOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	})
+}
+
+// BenchmarkDeliver measures one uplink's full cycle per event — Append,
+// Pending, MarkSent — with one and two declared uplinks; with two, both
+// deliver every event, so events/s is what each uplink gets while the
+// other keeps up.
+func BenchmarkDeliver(b *testing.B) {
+	for _, uplinks := range [][]string{{"mqtt"}, {"mqtt", "gb26875"}} {
+		b.Run(fmt.Sprintf("uplinks=%d", len(uplinks)), func(b *testing.B) {
+			s := openUplinks(b, filepath.Join(b.TempDir(), "outbox.db"), uplinks...)
+			defer s.Close()
+			views := make([]outbox.Outbox, len(uplinks))
+			for i, u := range uplinks {
+				views[i] = outboxtest.MustUplink(b, s, u)
+			}
+			rec := outboxtest.Ticket(1, 2)
+			rec.Payload = make([]byte, 600)
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Append(ctx, rec); err != nil {
+					b.Fatal(err)
+				}
+				for _, v := range views {
+					p, err := v.Pending(ctx, 16)
+					if err != nil || len(p) == 0 {
+						b.Fatalf("Pending: %d, %v", len(p), err)
+					}
+					if err := v.MarkSent(ctx, time.Now(), outboxtest.Seqs(p)...); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
