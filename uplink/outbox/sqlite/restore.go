@@ -97,6 +97,9 @@ func (s *Store) restore(ctx context.Context, recs []outbox.Record, maxTicket, ma
 		}
 	}
 	for _, u := range s.uplinks {
+		if !s.multi() {
+			break
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO counters VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`, sentCounter(u), sent); err != nil {
 			return fmt.Errorf("outbox %s: restore: counters: %w", s.path, err)

@@ -351,7 +351,7 @@ func (s *Store) migrate() error {
 	if s.id, err = readID(ctx, tx); err != nil {
 		return classify(s.path, fmt.Errorf("outbox %s: reading its id: %w", s.path, err))
 	}
-	if err := s.dropUndeclared(ctx, tx); err != nil {
+	if err := s.applyUplinks(ctx, tx); err != nil {
 		return classify(s.path, err)
 	}
 	return tx.Commit()

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,11 +12,15 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
-// migrateV4 adds the per-uplink delivery cursors: one row in pending per
-// uplink and record that uplink has not delivered yet. The records still
-// unsent become the pending rows of [outbox.DefaultUplink], whose sent
-// counter starts at the outbox's. records.sent_at is from now on set when
-// the last uplink delivers the record.
+// migrateV4 adds the per-uplink delivery cursors (the pending table).
+//
+// With one declared uplink (the default) its cursor is records.sent_at
+// itself, as before version 4, and the pending table stays empty: the
+// single-uplink outbox costs what it did. With several, pending holds one
+// row per uplink and record that uplink has not delivered yet, and
+// records.sent_at is set when the last of them delivers it (what
+// eviction, Prune and the records floor count). applyUplinks moves
+// between the two forms when the declared uplinks change.
 func migrateV4(tx *sql.Tx) error {
 	const ddl = `
 CREATE TABLE pending (
@@ -27,56 +32,97 @@ CREATE TABLE pending (
 CREATE INDEX pending_order ON pending (uplink, priority, seq);
 CREATE TRIGGER records_delete_pending AFTER DELETE ON records
 BEGIN DELETE FROM pending WHERE seq = old.seq; END;`
-	if _, err := tx.Exec(ddl); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO pending (seq, uplink, priority)
-		SELECT seq, ?, priority FROM records WHERE sent_at IS NULL`, outbox.DefaultUplink); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT OR IGNORE INTO counters
-		SELECT ?, value FROM counters WHERE name = 'sent'`, sentCounter(outbox.DefaultUplink))
+	_, err := tx.Exec(ddl)
 	return err
 }
 
 // sentCounter is the counters row of an uplink's deliveries.
 func sentCounter(uplink string) string { return "sent:" + uplink }
 
-// dropUndeclared removes the cursors of uplinks no longer declared (so a
-// removed uplink never pins records nor raises R25) and marks delivered
-// the records no declared uplink still has to send.
-func (s *Store) dropUndeclared(ctx context.Context, tx *sql.Tx) error {
-	in, args := inList(s.uplinks)
-	rows, err := tx.QueryContext(ctx, `SELECT uplink, count(*) FROM pending WHERE uplink NOT IN (`+in+`) GROUP BY uplink`, args...)
+// multi reports whether the store keeps its cursors in the pending table.
+func (s *Store) multi() bool { return len(s.uplinks) > 1 }
+
+// applyUplinks brings the cursors in the file (those of the uplinks
+// declared at the last open, meta "uplinks") to the uplinks declared now:
+// a cursor of an uplink no longer declared is removed, so it never pins
+// records nor raises R25 (logged with what it had not delivered); a newly
+// declared uplink starts with no backlog; the records no declared uplink
+// still lacks are delivered.
+func (s *Store) applyUplinks(ctx context.Context, tx *sql.Tx) error {
+	prev, err := readUplinks(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("outbox %s: reading the cursors: %w", s.path, err)
+		return fmt.Errorf("outbox %s: reading the declared uplinks: %w", s.path, err)
 	}
-	dropped := map[string]int{}
-	for rows.Next() {
-		var u string
-		var n int
-		if err := rows.Scan(&u, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("outbox %s: reading the cursors: %w", s.path, err)
+	if len(prev) == 1 && slices.Equal(prev, s.uplinks) {
+		return nil // one uplink, unchanged: records.sent_at is its cursor
+	}
+	if len(prev) == 1 && slices.Contains(s.uplinks, prev[0]) {
+		if err := s.toRows(ctx, tx, prev[0]); err != nil {
+			return err
 		}
-		dropped[u] = n
 	}
-	if err := rows.Close(); err != nil {
+	if err := s.dropUndeclared(ctx, tx, prev); err != nil {
 		return err
 	}
-	if len(dropped) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE uplink NOT IN (`+in+`)`, args...); err != nil {
-		return fmt.Errorf("outbox %s: removing the cursors of undeclared uplinks: %w", s.path, err)
-	}
-	n, err := s.settle(ctx, tx, s.now(), "")
-	if err != nil {
+	if _, err := s.settle(ctx, tx, s.now(), ""); err != nil {
 		return err
 	}
-	for u, c := range dropped {
+	if !s.multi() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending`); err != nil {
+			return fmt.Errorf("outbox %s: cursors: %w", s.path, err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO meta VALUES ('uplinks', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strings.Join(s.uplinks, ","))
+	return err
+}
+
+// readUplinks returns the uplinks declared at the last open (before any:
+// [outbox.DefaultUplink], the one cursor of versions before 4).
+func readUplinks(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	var v string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'uplinks'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return []string{outbox.DefaultUplink}, nil
+	case err != nil:
+		return nil, err
+	}
+	return strings.Split(v, ","), nil
+}
+
+// toRows turns the single uplink's cursor (records.sent_at) into its
+// pending rows, and starts its sent counter at the outbox's.
+func (s *Store) toRows(ctx context.Context, tx *sql.Tx, uplink string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO pending (seq, uplink, priority)
+		SELECT seq, ?, priority FROM records WHERE sent_at IS NULL`, uplink); err != nil {
+		return fmt.Errorf("outbox %s: cursor of uplink %s: %w", s.path, uplink, err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO counters SELECT ?, value FROM counters WHERE name = 'sent'
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, sentCounter(uplink))
+	return err
+}
+
+// dropUndeclared removes the cursors of the uplinks in prev no longer
+// declared, and logs what each had not delivered.
+func (s *Store) dropUndeclared(ctx context.Context, tx *sql.Tx, prev []string) error {
+	for _, u := range prev {
+		if slices.Contains(s.uplinks, u) {
+			continue
+		}
+		q := `SELECT count(*) FROM pending WHERE uplink = ?`
+		if len(prev) == 1 { // its cursor is records.sent_at
+			q = `SELECT count(*) FROM records WHERE sent_at IS NULL AND ? != ''`
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, q, u).Scan(&n); err != nil {
+			return fmt.Errorf("outbox %s: cursor of uplink %s: %w", s.path, u, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE uplink = ?`, u); err != nil {
+			return fmt.Errorf("outbox %s: removing the cursor of uplink %s: %w", s.path, u, err)
+		}
 		s.log.Warn("outbox: an uplink with a delivery cursor is no longer configured; its cursor is removed and the events it had not delivered will never be sent to it",
-			"path", s.path, "uplink", u, "undelivered", c, "now_delivered_by_all", n)
+			"path", s.path, "uplink", u, "undelivered", n, "declared", strings.Join(s.uplinks, ","))
 	}
 	return nil
 }
@@ -112,8 +158,12 @@ func inList[T any](vals []T) (string, []any) {
 	return strings.TrimSuffix(strings.Repeat("?,", len(vals)), ","), args
 }
 
-// addPending queues the record (seq, priority) for every declared uplink.
+// addPending queues the record (seq, priority) for every declared uplink
+// (with one uplink, records.sent_at is its cursor: nothing to add).
 func (s *Store) addPending(ctx context.Context, stmt *sql.Stmt, seq uint64, priority int) error {
+	if !s.multi() {
+		return nil
+	}
 	for _, u := range s.uplinks {
 		if _, err := stmt.ExecContext(ctx, int64(seq), u, priority); err != nil {
 			return err
@@ -131,6 +181,9 @@ func (s *Store) Uplinks() []string { return slices.Clone(s.uplinks) }
 func (s *Store) Uplink(name string) (outbox.Outbox, error) {
 	if !slices.Contains(s.uplinks, name) {
 		return nil, fmt.Errorf("outbox %s: uplink %q is not declared (declared: %q)", s.path, name, s.uplinks)
+	}
+	if !s.multi() {
+		return s, nil
 	}
 	return &uplinkView{s: s, name: name}, nil
 }
@@ -215,6 +268,9 @@ func (s *Store) markSent(ctx context.Context, uplinks []string, at time.Time, se
 	}
 	defer rollback(tx)
 	for _, u := range uplinks {
+		if !s.multi() {
+			break // records.sent_at is the one cursor
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE uplink = ? AND seq IN (`+in+`)`, append([]any{u}, args...)...)
 		if err != nil {
 			return fmt.Errorf("outbox %s: mark sent (uplink %s): %w", s.path, u, err)

@@ -285,3 +285,26 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 	}
 }
+
+// TestUplinkReplaced: the one uplink replaced by another: the new one
+// starts with no backlog and the old one's unsent records no longer count.
+func TestUplinkReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s := openT(t, path)
+	outboxtest.MustAppend(t, s, outboxtest.Ticket(1, 2), outboxtest.Ticket(2, 2))
+	closeT(t, s)
+	s = openUplinks(t, path, "gb26875")
+	defer closeT(t, s)
+	if got := outboxtest.MustPending(t, outboxtest.MustUplink(t, s, "gb26875")); len(got) != 0 {
+		t.Fatalf("the replacing uplink got the backlog: %v", outboxtest.Seqs(got))
+	}
+	outboxtest.MustAppend(t, s, outboxtest.Ticket(3, 2))
+	if got := pendingSeqs(t, s); got != "[3]" {
+		t.Fatalf("pending = %s, want [3]", got)
+	}
+}
+
+func pendingSeqs(t *testing.T, o outbox.Outbox) string {
+	t.Helper()
+	return fmt.Sprint(outboxtest.Seqs(outboxtest.MustPending(t, o)))
+}
