@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func RunUplinks(t *testing.T, newOutbox func(t *testing.T, uplinks ...string) ou
 		{"DeliveredWhenAllHaveIt", testDeliveredByAll},
 		{"StatsPerUplink", testStatsPerUplink},
 		{"EvictionWithOneBehind", testEvictionOneBehind},
+		{"ConcurrentDelivery", testConcurrentDelivery},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -248,5 +250,48 @@ func mustMarkAt(t testing.TB, o outbox.Outbox, at time.Time, seqs ...uint64) {
 	t.Helper()
 	if err := o.MarkSent(context.Background(), at, seqs...); err != nil {
 		t.Fatalf("MarkSent(%v): %v", seqs, err)
+	}
+}
+
+// testConcurrentDelivery: appends race two uplinks delivering; each
+// uplink gets every seq, and every record ends delivered by both.
+func testConcurrentDelivery(t *testing.T, o, a, b outbox.Outbox) {
+	const n = 200
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			if _, err := o.Append(ctx, Ticket(i, 1+i%4)); err != nil {
+				t.Errorf("Append: %v", err)
+				return
+			}
+		}
+	})
+	got := [2]map[uint64]bool{{}, {}}
+	for i, v := range []outbox.Outbox{a, b} {
+		wg.Go(func() {
+			for len(got[i]) < n && ctx.Err() == nil {
+				p, err := v.Pending(ctx, 16)
+				if err != nil {
+					t.Errorf("Pending: %v", err)
+					return
+				}
+				for _, r := range p {
+					got[i][r.Seq] = true
+				}
+				if err := v.MarkSent(ctx, time.Now(), Seqs(p)...); err != nil {
+					t.Errorf("MarkSent: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(got[0]) != n || len(got[1]) != n {
+		t.Fatalf("delivered %d and %d distinct seqs, want %d each", len(got[0]), len(got[1]), n)
+	}
+	if st, err := o.Stats(context.Background()); err != nil || st.Depth != 0 || st.Sent != n {
+		t.Fatalf("outbox Stats = %+v, %v; want depth 0, sent %d", st, err, n)
 	}
 }

@@ -18,6 +18,13 @@
 // database (path.state) keeps the outbox id and the last ticket seq, so a
 // lost or replaced database continues the seq ([Store.Continuity]);
 // [Store.CheckFile] notices a database deleted or replaced while running.
+//
+// Schema: the file records its version (PRAGMA user_version); Open
+// migrates an older file forward in one transaction and refuses a newer
+// one with a [*VersionError]. Uplinks ([Options.Uplinks],
+// [outbox.Cursors]): with one, records.sent_at is its cursor; with several,
+// the pending table holds each uplink's undelivered records and sent_at
+// is set when the last uplink delivers.
 package sqlite
 
 import (
