@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,5 +110,56 @@ func mark(t *testing.T, o outbox.Outbox, seqs ...uint64) {
 	t.Helper()
 	if err := o.MarkSent(context.Background(), time.Now(), seqs...); err != nil {
 		t.Fatalf("MarkSent(%v): %v", seqs, err)
+	}
+}
+
+// TestGuardUplinksShedWithOneBehind: a memory record one uplink delivered
+// and the other did not is not shed as delivered: it becomes a tombstone
+// that only the uplink lacking it publishes.
+func TestGuardUplinksShedWithOneBehind(t *testing.T) {
+	ctx := context.Background()
+	m, err := outbox.NewMemoryUplinks("mqtt", "gb26875")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := refusingUplinks{&refusing{Memory: m}}
+	one := int64(len(ticketRec(t, 0, 4, "open").Payload)) + 256
+	g, err := outbox.NewGuard(ctx, st, outbox.GuardOptions{MaxBytes: one * 58 / 10, MaxRecords: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := outboxtest.MustUplink(t, g, "mqtt"), outboxtest.MustUplink(t, g, "gb26875")
+	st.refuse.Store(true)
+	var seqs []uint64
+	for i := range 5 {
+		out, err := g.Append(ctx, ticketRec(t, i, 3, "open"))
+		if !errors.Is(err, outbox.ErrNotDurable) {
+			t.Fatalf("Append: %v", err)
+		}
+		seqs = append(seqs, out[0].Seq)
+	}
+	mark(t, a, seqs...) // mqtt has them all; gb26875 is down
+	for i := range 3 {  // over the bound
+		if _, err := g.Append(ctx, ticketRec(t, 10+i, 3, "open")); !errors.Is(err, outbox.ErrNotDurable) {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	gs := g.GuardStats()
+	if gs.ShedDelivered != 0 || gs.ShedTickets == 0 {
+		t.Fatalf("shed %+v: want tombstones, none dropped as delivered (gb26875 lacks them)", gs)
+	}
+	for _, r := range outboxtest.MustPending(t, a) {
+		if slices.Contains(seqs, r.Seq) {
+			t.Fatalf("mqtt delivered seq %d; it must not get it again (state %s)", r.Seq, r.State)
+		}
+	}
+	tombs := 0
+	for _, r := range outboxtest.MustPending(t, b) {
+		if r.State == "dropped" && slices.Contains(seqs, r.Seq) {
+			tombs++
+		}
+	}
+	if tombs == 0 {
+		t.Fatal("gb26875 lacks the shed records; it must publish their tombstones")
 	}
 }

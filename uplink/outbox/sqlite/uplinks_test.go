@@ -308,3 +308,25 @@ func pendingSeqs(t *testing.T, o outbox.Outbox) string {
 	t.Helper()
 	return fmt.Sprint(outboxtest.Seqs(outboxtest.MustPending(t, o)))
 }
+
+// TestMigrationFailsWhole: a migration that fails part-way leaves the file
+// exactly as it was (one transaction), and Open says which step failed.
+func TestMigrationFailsWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	db := rawDB(t, path)
+	// A stray table where version 4 creates its own: the step fails.
+	if _, err := db.Exec(v3Schema + `CREATE TABLE pending (x);`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlite.Open(path, sqlite.Options{})
+	if err == nil || !strings.Contains(err.Error(), "from schema version 3 to 4") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open = %v, want an error naming the file and the failed step 3 to 4", err)
+	}
+	var uv, n, sv int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM records WHERE sent_at IS NULL), (SELECT count(*) FROM sqlite_master WHERE name IN ('schema_version', 'records_history', 'pending_order'))`).Scan(&n, &sv); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&uv); err != nil || uv != 0 || n != 1 || sv != 0 {
+		t.Fatalf("after a failed migration: user_version %d (%v), %d unsent records, %d new objects; want 0, 1, 0", uv, err, n, sv)
+	}
+}
