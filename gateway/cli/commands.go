@@ -14,6 +14,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
 	"github.com/fenghuo-iot/fenghuo/gateway/demo"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
 
 func newRunCmd() *cobra.Command {
@@ -60,16 +61,9 @@ func loadConfig(path string, stderr io.Writer, after string) (*config.Config, *p
 		}
 		printProblems(stderr, path, err)
 		n := countProblems(err)
-		return nil, nil, failed(fmt.Errorf("%s: %d %s%s", path, n, plural(n, "problem"), after))
+		return nil, nil, failed(fmt.Errorf("%s: %d %s%s", path, n, diagview.Plural(n, "problem"), after))
 	}
 	return cfg, cfg.Profiles(), nil
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // printProblems writes one line per joined error.

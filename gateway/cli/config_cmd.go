@@ -9,6 +9,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
 
 func newConfigCmd() *cobra.Command {
@@ -64,7 +65,7 @@ func printPlans(w io.Writer, cfg *config.Config, profiles *profile.Set) error {
 			return fmt.Errorf("device %q: %w", d.ID, err)
 		}
 		n := len(plan.Requests)
-		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, plural(n, "request"))
+		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, diagview.Plural(n, "request"))
 		for i, r := range plan.Requests {
 			fmt.Fprintf(w, "  %-12s every %s\n", r, profile.ShortDuration(plan.Interval(i)))
 		}

@@ -349,3 +349,12 @@ func TestDiagBusUsage(t *testing.T) {
 		t.Errorf("missing port: exit %d, %s", code, errOut)
 	}
 }
+
+func TestTraceSecondsNaN(t *testing.T) {
+	for _, s := range []string{"NaN", "Inf", "-1"} {
+		code, _, errOut := fenghuo(t, "diag", "trace", "--bus", "lan", "--seconds", s, "--socket", "/nonexistent.sock")
+		if code != 2 || !strings.Contains(errOut, "--seconds") {
+			t.Errorf("diag trace --seconds %s: exit %d %q, want a usage error", s, code, errOut)
+		}
+	}
+}

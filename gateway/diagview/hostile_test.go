@@ -1,4 +1,4 @@
-package cli
+package diagview
 
 import (
 	"bytes"
@@ -31,15 +31,15 @@ var hostileAt = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
 
 func TestRenderersShowHostileTextPlain(t *testing.T) {
 	var b bytes.Buffer
-	renderAlarms(&b, api.Alarms{Now: hostileAt, Alarms: []api.Alarm{{
+	Alarms(&b, api.Alarms{Now: hostileAt, Alarms: []api.Alarm{{
 		TicketID: "t-1", Device: "smoke-1", DeviceName: "烟感\u202egnp\u202c", Rule: "R1", Hazard: "smoke_fire_alarm",
 		Level: 1, Since: hostileAt, AckedBy: fakeAllClear, AckedAt: hostileAt,
 	}}}, time.UTC)
-	renderHistory(&b, api.History{Now: hostileAt, Records: []api.HistoryRecord{{
+	History(&b, api.History{Now: hostileAt, Records: []api.HistoryRecord{{
 		Seq: 1, CreatedAt: hostileAt, State: "open", Level: 1, Hazard: "smoke_fire_alarm", Device: "smoke-1",
 		DeviceName: "\u009b2J名", TicketID: "t-1", AckedBy: fakeAllClear + "\r\n" + hyperlink, AckedAt: hostileAt,
 	}}}, time.UTC)
-	renderDevices(&b, api.Devices{Now: hostileAt, Devices: []api.Device{{
+	Devices(&b, api.Devices{Now: hostileAt, Devices: []api.Device{{
 		ID: "smoke-1", Name: "名\x1b]0;title\x07", Location: "\x7f一楼", Seen: true, LastPoll: hostileAt, LastOK: hostileAt,
 		LastError: "byte count 0 in \x1b[31m01 03", LastErrorAt: hostileAt,
 		Values: []api.Value{{Point: "temp\x1b[1m", Value: 1, Unit: "°C\u2066"}},
@@ -59,7 +59,7 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 		DeviceName: "@SUM(A1)", TicketID: "+t", AckedBy: hyperlink, AckedAt: hostileAt, LabelZh: "烟感火警", LabelEn: fakeAllClear,
 	}}}
 	var b bytes.Buffer
-	if err := writeHistoryCSV(&b, h, false, time.UTC); err != nil {
+	if err := HistoryCSV(&b, h, false, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&b).ReadAll()
@@ -71,7 +71,7 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 		15: `'=HYPERLINK("http://x","click")`, 10: "'-smoke", 11: "'@SUM(A1)", 12: "'+t", 7: "ALL CLEAR", 6: "烟感火警", 0: "1", 2: "1",
 	} {
 		if r[i] != want {
-			t.Errorf("CSV column %s = %q, want %q", historyCSVHeader[i], r[i], want)
+			t.Errorf("CSV column %s = %q, want %q", HistoryCSVHeader[i], r[i], want)
 		}
 	}
 }
@@ -79,21 +79,12 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 func TestPrintJSONEscapesControls(t *testing.T) {
 	var b bytes.Buffer
 	by := "\u009b2J\u202e值班\x7f"
-	if err := printJSON(&b, api.Alarm{AckedBy: by}); err != nil {
+	if err := JSON(&b, api.Alarm{AckedBy: by}); err != nil {
 		t.Fatal(err)
 	}
 	assertPlain(t, "--json", strings.ReplaceAll(b.String(), "\n", ""))
 	var a api.Alarm
 	if err := json.Unmarshal(b.Bytes(), &a); err != nil || a.AckedBy != by {
 		t.Errorf("--json %q reads back as %q, %v", b.String(), a.AckedBy, err)
-	}
-}
-
-func TestTraceSecondsNaN(t *testing.T) {
-	for _, s := range []string{"NaN", "Inf", "-1"} {
-		code, _, errOut := fenghuo(t, "diag", "trace", "--bus", "lan", "--seconds", s, "--socket", "/nonexistent.sock")
-		if code != 2 || !strings.Contains(errOut, "--seconds") {
-			t.Errorf("diag trace --seconds %s: exit %d %q, want a usage error", s, code, errOut)
-		}
 	}
 }
