@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/testalarm"
+	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 )
 
 // The strings of issue 15: an ack's `by` that clears the crew's screen
@@ -86,5 +88,27 @@ func TestPrintJSONEscapesControls(t *testing.T) {
 	var a api.Alarm
 	if err := json.Unmarshal(b.Bytes(), &a); err != nil || a.AckedBy != by {
 		t.Errorf("--json %q reads back as %q, %v", b.String(), a.AckedBy, err)
+	}
+}
+
+// The one-line renderers: a device's error, a broker's words, a
+// township's `by` and a file name reach the terminal without controls.
+func TestLinesShowHostileTextPlain(t *testing.T) {
+	var b bytes.Buffer
+	Control(&b, api.Control{Device: "efd-1\x1b[2J", Action: "reset", Point: "command", Address: 16, Value: 1, Result: "failed",
+		Error: "timeout " + fakeAllClear, RecordError: "disk \u009b2Jfull"})
+	ProbeStart(&b, mqttlink.ProbeResult{Broker: "tcp://h\x1b]0;x\x07:1883", ClientID: "gw\x1b[1m", Username: "u\u202e"})
+	ProbeStep(&b, mqttlink.ProbeStep{Step: "mqtt", Ms: 3, Error: "CONNACK " + fakeAllClear})
+	TestAlarm(&b, testalarm.Committed, testalarm.Result{TestAlarm: api.TestAlarm{TicketID: "t\x1b[K", Hazard: "x\x07", Rule: "R1\r", Seq: 1}}, time.Second, time.UTC)
+	TestAlarm(&b, testalarm.Acked, testalarm.Result{AckedBy: fakeAllClear, AckedAt: hostileAt, SentAt: hostileAt}, time.Second, time.UTC)
+	Exported(&b, "/tmp/\x1b[31mh.csv", "csv", true, api.History{}, time.UTC)
+	NewTrace(&b, false, time.UTC).Frame(api.TraceFrame{At: hostileAt, Dir: "rx\x1b[2J", Hex: "01 03", Error: "crc " + fakeAllClear})
+	out := b.String()
+	assertPlain(t, "control / probe / test-alarm / export / trace", out)
+	for _, want := range []string{"efd-1 reset: wrote 1 to command (register 16): failed (timeout ALL CLEAR)", "NOT recorded in the outbox: disk full",
+		"FAILED", "CONNACK ALL CLEAR", "township acknowledged  2026-11-29 08:00:00 by ALL CLEAR", "crc ALL CLEAR"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
