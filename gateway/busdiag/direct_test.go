@@ -82,9 +82,15 @@ func TestDirectLineRejects(t *testing.T) {
 		}(), `--type "udp": want tcp or rtu-over-tcp`, true},
 		{"device without config", func() error { _, err := noConfig.Read(ctx, api.ReadRequest{Device: "d"}); return err }(),
 			"--direct: --device needs --config FILE", true},
-		{"which bus", func() error { _, err := site.Scan(ctx, api.ScanRequest{From: 1, To: 1}, func(api.StreamEvent) {}); return err }(),
+		{"which bus", func() error {
+			_, err := site.Scan(ctx, api.ScanRequest{From: 1, To: 1}, func(api.StreamEvent) {})
+			return err
+		}(),
 			"--direct --config: which bus? give --bus B (buses in site.yaml: lan)", true},
-		{"unknown bus", func() error { _, err := site.Read(ctx, api.ReadRequest{Bus: "rs485-2", Slave: 1, FC: 3, Count: 1}); return err }(),
+		{"unknown bus", func() error {
+			_, err := site.Read(ctx, api.ReadRequest{Bus: "rs485-2", Slave: 1, FC: 3, Count: 1})
+			return err
+		}(),
 			`bus "rs485-2" is not in site.yaml (buses: lan)`, true},
 		{"unknown device", func() error { _, err := site.Read(ctx, api.ReadRequest{Device: "nope"}); return err }(),
 			`device "nope" is not in site.yaml (devices: smoke-1, efd-1, ghost-9)`, true},
