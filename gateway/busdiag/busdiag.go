@@ -19,11 +19,6 @@ import (
 // (the daemon, sched.Do) or on a transport the CLI opened (Direct).
 type Runner func(ctx context.Context, fn sched.JobFunc) error
 
-// Direct is the Runner of --direct: the work runs at once on tr.
-func Direct(tr transport.Transport) Runner {
-	return func(ctx context.Context, fn sched.JobFunc) error { return fn(ctx, tr) }
-}
-
 // TransportConfig is the transport settings of a configured bus.
 func TransportConfig(b config.Bus) transport.Config {
 	return transport.Config{

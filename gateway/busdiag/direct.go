@@ -14,6 +14,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/sched"
 )
 
 // This file is `--direct`: the bus work of diag read, scan, trace and
@@ -114,6 +115,11 @@ func (l DirectLine) device(id string) (*config.Config, config.Device, *profile.P
 		}
 	}
 	return nil, config.Device{}, nil, config.Bus{}, api.Reject("device %q is not in %s (devices: %s)", id, l.File, strings.Join(ids, ", "))
+}
+
+// Direct is the Runner of --direct: the work runs at once on tr.
+func Direct(tr transport.Transport) Runner {
+	return func(ctx context.Context, fn sched.JobFunc) error { return fn(ctx, tr) }
 }
 
 // ErrPortLocked is OpenDirect's error (errors.Is) for a serial port
