@@ -127,9 +127,14 @@ func renderPoints(w io.Writer, pts []api.PointValue) {
 	}
 	fmt.Fprintln(w)
 	t.write(w)
-	if len(pairs) == 0 {
-		return
+	if len(pairs) > 0 {
+		renderOrders(w, pairs)
 	}
+}
+
+// renderOrders prints 32-bit points in the four word/byte orders, the
+// profile's marked.
+func renderOrders(w io.Writer, pairs []api.PointValue) {
 	var o table
 	o.add("POINT", "ORDER", "U32", "I32", "F32")
 	for _, p := range pairs {
