@@ -40,6 +40,9 @@ func (df *directFlags) register(c *cobra.Command) {
 		if l.Port != "" && l.Address != "" {
 			return usage(errors.New("--direct: give --port (a serial line) or --address (TCP), not both"))
 		}
+		if l.Timeout < 0 {
+			return usage(fmt.Errorf("--timeout %s: want a positive duration", l.Timeout))
+		}
 		return nil
 	}
 }

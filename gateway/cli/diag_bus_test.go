@@ -332,6 +332,7 @@ func TestDiagBusUsage(t *testing.T) {
 		{[]string{"read", "--direct", "--slave", "1", "--addr", "0"}, "--direct needs the line: --port P (serial) or --address H:P (TCP), or --config FILE with --bus B"},
 		{[]string{"read", "--direct", "--port", "/dev/x", "--address", "h:1", "--slave", "1", "--addr", "0"}, "not both"},
 		{[]string{"read", "--direct", "--device", "d"}, "--direct: --device needs --config FILE"},
+		{[]string{"read", "--direct", "--port", "/dev/x", "--timeout", "-1s", "--slave", "1", "--addr", "0"}, "--timeout -1s: want a positive duration"},
 		{[]string{"scan"}, "scan: --bus B is required"},
 		{[]string{"scan", "--bus", "b", "--from", "10", "--to", "2"}, "scan range 10..2: want 1 ≤ from ≤ to ≤ 247"},
 		{[]string{"scan", "--bus", "b", "--to", "248"}, "scan range 1..248"},
