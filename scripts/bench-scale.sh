@@ -23,7 +23,7 @@ REGS=100
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 [ -x "$MOSQ" ] || { echo "bench-scale: mosquitto is required" >&2; exit 2; }
 [ -x bin/fenghuo ] || make -s build
-BIN=$PWD/bin/fenghuo
+BIN=${BIN:-$PWD/bin/fenghuo}
 WORK=$(mktemp -d /tmp/fenghuo-scale.XXXXXX)
 PIDS=()
 cleanup() {

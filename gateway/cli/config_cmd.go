@@ -44,12 +44,30 @@ func newConfigCheckCmd() *cobra.Command {
 					return failed(err)
 				}
 			}
+			if err := printBudgets(out, cfg); err != nil {
+				return failed(err)
+			}
 			fmt.Fprintln(out, cfg.Summary())
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&print, "print", false, "print the resolved config (secrets redacted) and each device's request plan")
 	return c
+}
+
+// printBudgets prints each RS-485 line's load and, above 80 %, the
+// warning with the intervals the line can keep (issue 13, Build 3).
+func printBudgets(w io.Writer, cfg *config.Config) error {
+	buds, err := cfg.LineBudgets()
+	if err != nil {
+		return err
+	}
+	for _, b := range buds {
+		for _, l := range b.Report() {
+			fmt.Fprintln(w, l)
+		}
+	}
+	return nil
 }
 
 // printPlans shows, per device, the Modbus reads its polls make and how
