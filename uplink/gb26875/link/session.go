@@ -1,0 +1,244 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
+)
+
+// inbound is one decoded frame, a frame to deny (err is a
+// *gb26875.FrameError) or the end of the connection (any other err).
+type inbound struct {
+	f   gb26875.Frame
+	err error
+}
+
+// session is one TCP connection: the link's sends numbered from 0, one
+// outstanding at a time; the centre's frames arrive on in from the reader.
+type session struct {
+	l      *Link
+	conn   net.Conn
+	in     chan inbound
+	done   chan struct{}
+	serial uint16
+	hb     *time.Timer
+	// progressed: a frame was confirmed on this connection.
+	progressed bool
+}
+
+func newSession(l *Link, conn net.Conn) *session {
+	return &session{l: l, conn: conn, in: make(chan inbound, 8), done: make(chan struct{})}
+}
+
+// run serves the connection until ctx is done or it fails; it closes the
+// connection and waits for its reader before returning.
+func (s *session) run(ctx context.Context) (bool, error) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.read() }()
+	defer func() { close(s.done); s.conn.Close(); wg.Wait() }()
+	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
+	defer stop()
+	s.hb = time.NewTimer(s.l.o.Heartbeat)
+	defer s.hb.Stop()
+	err := s.serve(ctx)
+	return s.progressed, err
+}
+
+func (s *session) serve(ctx context.Context) error {
+	o := &s.l.o
+	if err := s.exchange(ctx, s.l.versionUnit()); err != nil {
+		return err
+	}
+	poll := time.NewTicker(o.PollInterval)
+	defer poll.Stop()
+	for {
+		if err := s.drain(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.l.notify:
+		case <-poll.C:
+		case <-s.hb.C:
+			if err := s.exchange(ctx, s.l.heartbeatUnit()); err != nil {
+				return err
+			}
+		case in := <-s.in:
+			if err := s.handle(in); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// read decodes the centre's frames until the connection ends; the centre
+// silent for Options.Silence ends it too.
+func (s *session) read() {
+	d := gb26875.NewDecoder(s.conn)
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.l.o.Silence))
+		f, err := d.Next()
+		var fe *gb26875.FrameError
+		if err != nil && !errors.As(err, &fe) {
+			err = fmt.Errorf("read: %w", err)
+		}
+		select {
+		case s.in <- inbound{f: f, err: err}:
+		case <-s.done:
+			return
+		}
+		if err != nil && fe == nil {
+			return
+		}
+	}
+}
+
+// drain delivers pending records, the most urgent first, re-reading the
+// head of the outbox after each one so a fire alarm appended meanwhile
+// goes next. Outbox errors are logged and retried at the next poll; a
+// link failure ends the session.
+func (s *session) drain(ctx context.Context) error {
+	l := s.l
+	for ctx.Err() == nil {
+		recs, err := l.o.Outbox.Pending(ctx, 1)
+		if err != nil {
+			l.log.Error("gb26875: outbox read failed; retrying", "err", err)
+			return nil
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		rec := recs[0]
+		units, err := l.m.units(rec, l.o.Now())
+		if err != nil {
+			l.log.Error("gb26875: UNSENDABLE record skipped (kept in the outbox)", "seq", rec.Seq, "err", err)
+		}
+		for _, u := range units {
+			if err := s.exchange(ctx, u); err != nil {
+				return err
+			}
+		}
+		if err := l.markSent(rec, len(units) == 0); err != nil {
+			l.log.Error("gb26875: outbox update failed; the record will be sent again", "seq", rec.Seq, "err", err)
+			return nil
+		}
+	}
+	return nil
+}
+
+// exchange sends u as a send-data frame and waits for its confirm,
+// sending the same frame again after a deny or a confirm timeout, up to
+// Options.Retries times.
+func (s *session) exchange(ctx context.Context, u gb26875.AppData) error {
+	o := &s.l.o
+	data, err := u.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", u.Type.Name(), err)
+	}
+	f := s.frame(gb26875.CmdSend, s.serial, data)
+	s.serial++
+	b, err := f.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	for try := 0; try <= o.Retries; try++ {
+		if try > 0 {
+			s.l.count(func(st *Stats) { st.Retransmits++ })
+		}
+		sent := time.Now()
+		if err := s.write(b); err != nil {
+			return err
+		}
+		res, err := s.await(ctx, f.Serial)
+		switch {
+		case err != nil:
+			return err
+		case res == confirmed:
+			rtt := time.Since(sent)
+			s.progressed = true
+			s.l.count(func(st *Stats) { st.Frames++; st.LastRoundTrip = rtt })
+			s.hb.Reset(o.Heartbeat)
+			return nil
+		case res == denied:
+			s.l.count(func(st *Stats) { st.Denied++ })
+		default:
+			s.l.count(func(st *Stats) { st.Timeouts++ })
+		}
+	}
+	s.l.count(func(st *Stats) { st.GaveUp++ })
+	return fmt.Errorf("%s serial %d: not confirmed after %d sends", u.Type.Name(), f.Serial, o.Retries+1)
+}
+
+type result int
+
+const (
+	timedOut result = iota
+	confirmed
+	denied
+)
+
+// await waits for the confirm or deny of serial, answering the centre's
+// commands meanwhile.
+func (s *session) await(ctx context.Context, serial uint16) (result, error) {
+	t := time.NewTimer(s.l.o.ConfirmTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return timedOut, ctx.Err()
+		case <-t.C:
+			return timedOut, nil
+		case in := <-s.in:
+			if in.err == nil && in.f.Serial == serial {
+				switch in.f.Command {
+				case gb26875.CmdConfirm:
+					return confirmed, nil
+				case gb26875.CmdDeny:
+					return denied, nil
+				}
+			}
+			if err := s.handle(in); err != nil {
+				return timedOut, err
+			}
+		}
+	}
+}
+
+// frame is a frame of the link's with the time label now.
+func (s *session) frame(c gb26875.Command, serial uint16, data []byte) gb26875.Frame {
+	o := &s.l.o
+	return gb26875.Frame{
+		Serial: serial, Version: gb26875.Version2011, Time: s.l.label(o.Now()),
+		Source: o.Address, Dest: o.CentreAddress, Command: c, Data: data,
+	}
+}
+
+func (s *session) write(b []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.l.o.ConfirmTimeout))
+	if _, err := s.conn.Write(b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func (l *Link) label(t time.Time) gb26875.TimeLabel { return gb26875.LabelOf(t.In(l.o.Location)) }
+
+// heartbeatUnit is the idle-link heartbeat: the device's state (type 21).
+func (l *Link) heartbeatUnit() gb26875.AppData {
+	return gb26875.AppData{Type: gb26875.TypeDeviceState, Objects: []gb26875.Object{
+		gb26875.DeviceState{Status: l.m.deviceStatus(), Time: l.label(l.o.Now())}}}
+}
+
+// versionUnit is the device's software version (type 25), sent first on
+// every connection.
+func (l *Link) versionUnit() gb26875.AppData {
+	return gb26875.AppData{Type: gb26875.TypeDeviceVersion, Objects: []gb26875.Object{
+		gb26875.DeviceVersion{Major: l.o.Version[0], Minor: l.o.Version[1]}}}
+}
