@@ -1,0 +1,34 @@
+package link
+
+import (
+	"testing"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+)
+
+// BenchmarkTicketFrame is one ticket event (a fire alarm) parsed, mapped
+// to its component state, and encoded as a send-data frame.
+func BenchmarkTicketFrame(b *testing.B) {
+	m := newMapper(map[string]uint16{"rs485-1": 1}, time.FixedZone("UTC+8", 8*3600))
+	rec := record(&testing.T{}, fireTicket(), outbox.PriorityLevel1)
+	now := time.Now()
+	buf := make([]byte, 0, gb26875.MaxFrameLen)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		units, err := m.units(rec, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := units[0].MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := gb26875.Frame{Serial: uint16(i), Version: gb26875.Version2011, Time: gb26875.LabelOf(now),
+			Source: devAddr, Dest: centreAddr, Command: gb26875.CmdSend, Data: data}
+		if buf, err = f.Append(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
