@@ -173,3 +173,17 @@ func TestHeartbeatOnIdle(t *testing.T) {
 		}
 	}
 }
+
+// A record that is not a ticket event cannot block the link: it is
+// skipped (marked done on this uplink) and the next one is delivered.
+func TestUnsendableRecordSkipped(t *testing.T) {
+	c := startCentre(t, "127.0.0.1:0", nil)
+	ob := outbox.NewMemory()
+	appendRecs(t, ob, outbox.Record{Priority: outbox.PriorityLevel1, Payload: []byte("not a ticket")},
+		record(t, fireTicket(), outbox.PriorityLevel1))
+	l := startLink(t, c.addr, ob, nil)
+	eventually(t, "both done", func() bool { return pending(t, ob) == 0 })
+	if st := l.Stats(); st.Skipped != 1 || st.Delivered != 1 || len(c.received(ofType(gb26875.TypeComponentState))) != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

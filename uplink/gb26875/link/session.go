@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
 // inbound is one decoded frame, a frame to deny (err is a
@@ -52,7 +53,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 
 func (s *session) serve(ctx context.Context) error {
 	o := &s.l.o
-	if err := s.exchange(ctx, s.l.versionUnit()); err != nil {
+	if err := s.exchange(ctx, mustUnit(s.l.versionUnit())); err != nil {
 		return err
 	}
 	poll := time.NewTicker(o.PollInterval)
@@ -67,7 +68,7 @@ func (s *session) serve(ctx context.Context) error {
 		case <-s.l.notify:
 		case <-poll.C:
 		case <-s.hb.C:
-			if err := s.exchange(ctx, s.l.heartbeatUnit()); err != nil {
+			if err := s.exchange(ctx, mustUnit(s.l.heartbeatUnit())); err != nil {
 				return err
 			}
 		case in := <-s.in:
@@ -116,9 +117,11 @@ func (s *session) drain(ctx context.Context) error {
 			return nil
 		}
 		rec := recs[0]
-		units, err := l.m.units(rec, l.o.Now())
+		units, err := l.encode(rec)
 		if err != nil {
-			l.log.Error("gb26875: UNSENDABLE record skipped (kept in the outbox)", "seq", rec.Seq, "err", err)
+			// A record that cannot be sent would block the link forever: it
+			// is kept in the outbox for diagnosis and skipped on this uplink.
+			l.log.Error("gb26875: UNSENDABLE record skipped (kept in the outbox)", "seq", rec.Seq, "event_id", rec.EventID, "err", err)
 		}
 		for _, u := range units {
 			if err := s.exchange(ctx, u); err != nil {
@@ -133,16 +136,46 @@ func (s *session) drain(ctx context.Context) error {
 	return nil
 }
 
+// unit is one encoded application data unit.
+type unit struct {
+	name string
+	data []byte
+}
+
+// encode maps rec to its units and encodes them; none for a record this
+// uplink does not send.
+func (l *Link) encode(rec outbox.Record) ([]unit, error) {
+	apps, err := l.m.units(rec, l.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]unit, 0, len(apps))
+	for _, a := range apps {
+		b, err := a.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("seq %d: encode %s: %w", rec.Seq, a.Type.Name(), err)
+		}
+		out = append(out, unit{a.Type.Name(), b})
+	}
+	return out, nil
+}
+
+// mustUnit encodes one of the link's own units (heartbeat, version),
+// which always fit.
+func mustUnit(a gb26875.AppData) unit {
+	b, err := a.MarshalBinary()
+	if err != nil {
+		panic(fmt.Sprintf("gb26875 link: own %s does not encode: %v", a.Type.Name(), err))
+	}
+	return unit{a.Type.Name(), b}
+}
+
 // exchange sends u as a send-data frame and waits for its confirm,
 // sending the same frame again after a deny or a confirm timeout, up to
 // Options.Retries times.
-func (s *session) exchange(ctx context.Context, u gb26875.AppData) error {
+func (s *session) exchange(ctx context.Context, u unit) error {
 	o := &s.l.o
-	data, err := u.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", u.Type.Name(), err)
-	}
-	f := s.frame(gb26875.CmdSend, s.serial, data)
+	f := s.frame(gb26875.CmdSend, s.serial, u.data)
 	s.serial++
 	b, err := f.MarshalBinary()
 	if err != nil {
@@ -173,7 +206,7 @@ func (s *session) exchange(ctx context.Context, u gb26875.AppData) error {
 		}
 	}
 	s.l.count(func(st *Stats) { st.GaveUp++ })
-	return fmt.Errorf("%s serial %d: not confirmed after %d sends", u.Type.Name(), f.Serial, o.Retries+1)
+	return fmt.Errorf("%s serial %d: not confirmed after %d sends", u.name, f.Serial, o.Retries+1)
 }
 
 type result int
