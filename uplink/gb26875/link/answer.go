@@ -129,10 +129,11 @@ func (s *session) request(f gb26875.Frame) error {
 	return s.reply(gb26875.Reply(f, gb26875.CmdResponse, gb26875.TimeLabel{}), data)
 }
 
-// answer is the unit answering query q: device state (81), version (85),
-// configuration (86) and time (88); the fire alarm system's state (61),
-// a component's last state (62), version (65) and time (68). Any other
-// query, or a system or component fenghuo does not report, has none.
+// answer is the unit answering query q: device state (81), operation
+// records (84), version (85), configuration (86) and time (88); the fire
+// alarm system's state (61), a component's last state (62), operation
+// records (64), version (65) and time (68). Any other query, a system or
+// component fenghuo does not report, or records it has none of, has none.
 func (l *Link) answer(q gb26875.AppData) (gb26875.AppData, bool) {
 	now := l.label(l.o.Now())
 	one := func(t gb26875.TypeFlag, o gb26875.Object) (gb26875.AppData, bool) {
@@ -149,6 +150,14 @@ func (l *Link) answer(q gb26875.AppData) (gb26875.AppData, bool) {
 		return one(gb26875.TypeDeviceTime, gb26875.DeviceTime{Time: now})
 	case gb26875.TypeReadComponent:
 		return l.answerComponents(q)
+	case gb26875.TypeReadDeviceOps:
+		rq := q.Objects[0].(gb26875.DeviceRecordQuery)
+		a := l.m.operations(true, rq.Start, int(rq.Count))
+		return a, len(a.Objects) > 0
+	case gb26875.TypeReadSystemOps:
+		rq := q.Objects[0].(gb26875.RecordQuery)
+		a := l.m.operations(false, rq.Start, int(rq.Count))
+		return a, rq.System == fireSystem && len(a.Objects) > 0
 	}
 	sq, ok := q.Objects[0].(gb26875.SystemQuery)
 	if !ok || sq.System != fireSystem {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // The centre's commands over a real connection: duty check and clock sync
@@ -20,29 +21,20 @@ func TestCentreCommandsAnswered(t *testing.T) {
 	var mu sync.Mutex
 	var offsets []time.Duration
 	duty := 0
-	l := startLink(t, c.addr, outbox.NewMemory(), func(o *Options) {
+	ob := outbox.NewMemory()
+	test := fireTicket()
+	test.State, test.NoticeTypeZh, test.GBT45839Status = ticket.StateTest, ticket.NoticeTest, 1
+	appendRecs(t, ob, record(t, test, outbox.PriorityTicket))
+	l := startLink(t, c.addr, ob, func(o *Options) {
 		o.Now = func() time.Time { return now }
 		o.OnClockOffset = func(d time.Duration) { mu.Lock(); offsets = append(offsets, d); mu.Unlock() }
 		o.OnDutyCheck = func(time.Time) { mu.Lock(); duty++; mu.Unlock() }
 	})
-	eventually(t, "the connection", func() bool { return len(c.received(ofType(gb26875.TypeDeviceVersion))) == 1 })
+	eventually(t, "the test delivered", func() bool { return pending(t, ob) == 0 })
 
 	send := func(serial uint16, cmd gb26875.Command, at time.Time, app gb26875.AppData) {
 		t.Helper()
-		f := gb26875.Frame{Serial: serial, Version: gb26875.Version2011, Time: gb26875.LabelOf(at),
-			Source: centreAddr, Dest: devAddr, Command: cmd}
-		if app.Type != 0 {
-			var err error
-			if f.Data, err = app.MarshalBinary(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if c.srv.Send(f) != 1 {
-			t.Fatal("the centre has no connection to send on")
-		}
-	}
-	one := func(tf gb26875.TypeFlag, o gb26875.Object) gb26875.AppData {
-		return gb26875.AppData{Type: tf, Objects: []gb26875.Object{o}}
+		centreSend(t, c, serial, cmd, at, app)
 	}
 	send(100, gb26875.CmdControl, now, one(gb26875.TypeDutyCheck, gb26875.DutyCheck{Arg: 10}))
 	send(101, gb26875.CmdControl, now.Add(90*time.Second), one(gb26875.TypeClockSync, gb26875.ClockSync{}))
@@ -51,18 +43,14 @@ func TestCentreCommandsAnswered(t *testing.T) {
 	send(104, gb26875.Command(9), now, gb26875.AppData{})
 	send(105, gb26875.CmdControl, now, one(gb26875.TypeClockSync, gb26875.ClockSync{HasTime: true, Time: gb26875.LabelOf(now.Add(-2 * time.Second))}))
 	send(106, gb26875.CmdRequest, now, one(gb26875.TypeReadDeviceTime, gb26875.Reserved{}))
+	send(107, gb26875.CmdRequest, now, one(gb26875.TypeReadSystemOps, gb26875.RecordQuery{System: fireSystem, Count: 5, Start: gb26875.LabelOf(now)}))
+	send(108, gb26875.CmdRequest, now, one(gb26875.TypeReadDeviceOps, gb26875.DeviceRecordQuery{Count: 5, Start: gb26875.LabelOf(now)}))
 
-	answers := func() map[uint16]seen {
-		m := map[uint16]seen{}
-		for _, s := range c.received(func(s seen) bool { return s.f.Serial >= 100 }) {
-			m[s.f.Serial] = s
-		}
-		return m
-	}
-	eventually(t, "seven answers", func() bool { return len(answers()) == 7 })
-	got := answers()
+	eventually(t, "nine answers", func() bool { return len(answersFrom(c, 100)) == 9 })
+	got := answersFrom(c, 100)
 	want := map[uint16]gb26875.Command{100: gb26875.CmdConfirm, 101: gb26875.CmdConfirm, 102: gb26875.CmdResponse,
-		103: gb26875.CmdDeny, 104: gb26875.CmdDeny, 105: gb26875.CmdConfirm, 106: gb26875.CmdResponse}
+		103: gb26875.CmdDeny, 104: gb26875.CmdDeny, 105: gb26875.CmdConfirm, 106: gb26875.CmdResponse,
+		107: gb26875.CmdResponse, 108: gb26875.CmdDeny}
 	for serial, cmd := range want {
 		if a := got[serial]; a.f.Command != cmd || a.f.Source != devAddr || a.f.Dest != centreAddr {
 			t.Errorf("serial %d answered %v %s→%s, want %v", serial, a.f.Command, a.f.Source, a.f.Dest, cmd)
@@ -74,12 +62,44 @@ func TestCentreCommandsAnswered(t *testing.T) {
 	if dt, ok := got[106].app.Objects[0].(gb26875.DeviceTime); !ok || dt.Time != gb26875.LabelOf(now) {
 		t.Errorf("query 88 answered %+v", got[106].app)
 	}
+	if op, ok := got[107].app.Objects[0].(gb26875.SystemOperation); !ok || op.Flags != gb26875.OpTest || len(got[107].app.Objects) != 1 {
+		t.Errorf("query 64 answered %+v", got[107].app)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(offsets) != 2 || offsets[0] != 90*time.Second || offsets[1] != -2*time.Second || duty != 1 {
 		t.Errorf("offsets %v, duty checks %d", offsets, duty)
 	}
-	if st := l.Stats(); !st.ClockKnown || st.ClockOffset != -2*time.Second || st.DutyChecks != 1 || st.BadFrames != 2 || st.Answered != 5 {
+	if st := l.Stats(); !st.ClockKnown || st.ClockOffset != -2*time.Second || st.DutyChecks != 1 || st.BadFrames != 3 || st.Answered != 6 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// centreSend sends one frame from the test centre to the link.
+func centreSend(t *testing.T, c *testCentre, serial uint16, cmd gb26875.Command, at time.Time, app gb26875.AppData) {
+	t.Helper()
+	f := gb26875.Frame{Serial: serial, Version: gb26875.Version2011, Time: gb26875.LabelOf(at),
+		Source: centreAddr, Dest: devAddr, Command: cmd}
+	if app.Type != 0 {
+		var err error
+		if f.Data, err = app.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.srv.Send(f) != 1 {
+		t.Fatal("the centre has no connection to send on")
+	}
+}
+
+func one(tf gb26875.TypeFlag, o gb26875.Object) gb26875.AppData {
+	return gb26875.AppData{Type: tf, Objects: []gb26875.Object{o}}
+}
+
+// answersFrom is the link's last frame of each serial from min on.
+func answersFrom(c *testCentre, min uint16) map[uint16]seen {
+	m := map[uint16]seen{}
+	for _, s := range c.received(func(s seen) bool { return s.f.Serial >= min }) {
+		m[s.f.Serial] = s
+	}
+	return m
 }

@@ -17,6 +17,7 @@ const (
 	maxDevices       = 4096 // devices tracked for their open episodes
 	maxOpenPerDevice = 64   // open episodes tracked per device
 	maxComponents    = 4096 // last component states kept for query 62
+	maxOpRecords     = 64   // operation records kept for queries 64 and 84
 )
 
 // fireSystem is the system every component is reported under: 1 火灾报警系统,
@@ -39,6 +40,8 @@ type mapper struct {
 	gateway    map[string]bool                               // open gateway faults by ticket
 	offline    map[string]bool                               // devices with device_offline open
 	components map[gb26875.ComponentAddr]gb26875.ComponentState
+	sysOps     []gb26875.SystemOperation // type 4 sent, oldest first (query 64)
+	devOps     []gb26875.DeviceOperation // type 24 sent, oldest first (query 84)
 }
 
 func newMapper(zones map[string]uint16, loc *time.Location) *mapper {
@@ -65,7 +68,9 @@ func (m *mapper) units(rec outbox.Record, now time.Time) ([]gb26875.AppData, err
 	defer m.mu.Unlock()
 	switch {
 	case t.State == ticket.StateOperation:
-		return []gb26875.AppData{operationUnit(t, at)}, nil
+		u := operationUnit(t, at)
+		m.sysOps = keep(m.sysOps, u.Objects[0].(gb26875.SystemOperation))
+		return []gb26875.AppData{u}, nil
 	case t.Category == rules.CategoryGateway || t.Device.Profile == ticket.GatewayProfile:
 		return []gb26875.AppData{m.gatewayUnit(t, at)}, nil
 	}
@@ -137,8 +142,9 @@ func (m *mapper) componentUnits(t ticket.Ticket, at gb26875.TimeLabel) []gb26875
 	}
 	out := []gb26875.AppData{{Type: gb26875.TypeComponentState, Objects: []gb26875.Object{obj}}}
 	if st == ticket.StateTest {
-		out = append(out, gb26875.AppData{Type: gb26875.TypeSystemOperation, Objects: []gb26875.Object{
-			gb26875.SystemOperation{System: fireSystem, Flags: gb26875.OpTest, Time: at}}})
+		op := gb26875.SystemOperation{System: fireSystem, Flags: gb26875.OpTest, Time: at}
+		m.sysOps = keep(m.sysOps, op)
+		out = append(out, gb26875.AppData{Type: gb26875.TypeSystemOperation, Objects: []gb26875.Object{op}})
 	}
 	return out
 }
@@ -203,8 +209,9 @@ func afterBits(gbt int, known gb26875.ComponentStatus) gb26875.ComponentStatus {
 func (m *mapper) gatewayUnit(t ticket.Ticket, at gb26875.TimeLabel) gb26875.AppData {
 	st := state(t)
 	if st == ticket.StateTest {
-		return gb26875.AppData{Type: gb26875.TypeDeviceOperation, Objects: []gb26875.Object{
-			gb26875.DeviceOperation{Flags: gb26875.DevOpTest, Time: at}}}
+		op := gb26875.DeviceOperation{Flags: gb26875.DevOpTest, Time: at}
+		m.devOps = keep(m.devOps, op)
+		return gb26875.AppData{Type: gb26875.TypeDeviceOperation, Objects: []gb26875.Object{op}}
 	}
 	if st == ticket.StateClear {
 		delete(m.gateway, t.TicketID)
@@ -232,6 +239,49 @@ func (m *mapper) deviceStatusLocked() gb26875.DeviceStatus {
 		s |= gb26875.DevMonitoredLinkFault
 	}
 	return s
+}
+
+// keep appends op to a bounded record list, dropping the oldest.
+func keep[T any](list []T, op T) []T {
+	if len(list) >= maxOpRecords {
+		list = append(list[:0], list[1:]...)
+	}
+	return append(list, op)
+}
+
+// since returns up to n records (all when n is 0) at or after start, the
+// oldest first; at is a record's time label.
+func since[T gb26875.Object](list []T, at func(T) gb26875.TimeLabel, start gb26875.TimeLabel, n int, loc *time.Location) []gb26875.Object {
+	from, err := start.In(loc)
+	var out []gb26875.Object
+	for _, r := range list {
+		t, terr := at(r).In(loc)
+		if (err == nil && terr == nil && t.Before(from)) || (n > 0 && len(out) >= n) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// operations answers query 64 (system) or 84 (device): the operation
+// records sent, from start, at most n (the type's maximum when 0).
+func (m *mapper) operations(device bool, start gb26875.TimeLabel, n int) gb26875.AppData {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if device {
+		n = min(n, gb26875.TypeDeviceOperation.MaxObjects())
+		if n == 0 {
+			n = gb26875.TypeDeviceOperation.MaxObjects()
+		}
+		return gb26875.AppData{Type: gb26875.TypeDeviceOperation,
+			Objects: since(m.devOps, func(o gb26875.DeviceOperation) gb26875.TimeLabel { return o.Time }, start, n, m.loc)}
+	}
+	if n == 0 {
+		n = gb26875.TypeSystemOperation.MaxObjects()
+	}
+	return gb26875.AppData{Type: gb26875.TypeSystemOperation,
+		Objects: since(m.sysOps, func(o gb26875.SystemOperation) gb26875.TimeLabel { return o.Time }, start, n, m.loc)}
 }
 
 // operationUnit is an operation record on a device (type 4).
