@@ -55,8 +55,10 @@ type Options struct {
 	// (≤ 255 bytes GB 18030); default "fenghuo".
 	Config string
 
+	// The callbacks below run on the link's goroutine and must not block.
+	//
 	// OnClockOffset gets the centre's clock minus the gateway's at each
-	// clock sync (90). The link never steps the system clock.
+	// clock sync (90), to the second. The link never steps the system clock.
 	OnClockOffset func(offset time.Duration)
 	// OnDutyCheck is called at each duty check (查岗, 91): a person answers
 	// (the answer, type 24 bit 5, is not sent by the link on its own).
