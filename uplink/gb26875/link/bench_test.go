@@ -15,7 +15,7 @@ func BenchmarkTicketFrame(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := record(&testing.T{}, fireTicket(), outbox.PriorityLevel1)
+	rec := record(b, fireTicket(), outbox.PriorityLevel1)
 	now := time.Now()
 	buf := make([]byte, 0, gb26875.MaxFrameLen)
 	b.ReportAllocs()
@@ -29,5 +29,25 @@ func BenchmarkTicketFrame(b *testing.B) {
 		if buf, err = f.Append(buf[:0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDeliverLoopback is one fire alarm from Append to the centre's
+// confirm and MarkSent, over TCP on loopback to the reference centre
+// (Notify wakes the link; one record outstanding at a time).
+func BenchmarkDeliverLoopback(b *testing.B) {
+	c := startCentre(b, "127.0.0.1:0", nil)
+	ob := outbox.NewMemory()
+	done := make(chan struct{}, 1)
+	var l *Link
+	l = startLink(b, c.addr, ob, func(o *Options) {
+		o.PollInterval = time.Hour
+		o.OnDelivered = func(outbox.Record, time.Time) { done <- struct{}{} }
+	})
+	rec := record(b, fireTicket(), outbox.PriorityLevel1)
+	for b.Loop() {
+		appendRecs(b, ob, rec)
+		l.Notify()
+		<-done
 	}
 }

@@ -39,7 +39,7 @@ func FuzzCentreFrame(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := l.m.units(record(&testing.T{}, fireTicket(), outbox.PriorityLevel1), time.Now()); err != nil {
+	if _, err := l.m.units(record(f, fireTicket(), outbox.PriorityLevel1), time.Now()); err != nil {
 		f.Fatal(err)
 	}
 	s := newSession(l, discardConn{})

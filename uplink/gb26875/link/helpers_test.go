@@ -58,7 +58,7 @@ func (c *testCentre) received(keep func(seen) bool) []seen {
 
 // startCentre serves a centre on addr ("127.0.0.1:0" for a new port) until
 // the test ends.
-func startCentre(t *testing.T, addr string, decide func(gb26875.Frame) centre.Action) *testCentre {
+func startCentre(t testing.TB, addr string, decide func(gb26875.Frame) centre.Action) *testCentre {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -79,7 +79,7 @@ func startCentre(t *testing.T, addr string, decide func(gb26875.Frame) centre.Ac
 }
 
 // startLink runs a link to addr over ob until the test ends.
-func startLink(t *testing.T, addr string, ob outbox.Outbox, tweak func(*Options)) *Link {
+func startLink(t testing.TB, addr string, ob outbox.Outbox, tweak func(*Options)) *Link {
 	t.Helper()
 	o := Options{
 		Centre: addr, Address: devAddr, CentreAddress: centreAddr, Outbox: ob,
@@ -107,7 +107,7 @@ func startLink(t *testing.T, addr string, ob outbox.Outbox, tweak func(*Options)
 }
 
 // eventually polls cond until it holds or 15 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -132,7 +132,7 @@ func fireTicket() ticket.Ticket {
 }
 
 // record is t as an outbox record of priority p.
-func record(t *testing.T, tk ticket.Ticket, p int) outbox.Record {
+func record(t testing.TB, tk ticket.Ticket, p int) outbox.Record {
 	t.Helper()
 	b, err := tk.Marshal()
 	if err != nil {
@@ -142,7 +142,7 @@ func record(t *testing.T, tk ticket.Ticket, p int) outbox.Record {
 		Device: tk.Device.ID, Level: tk.Level, Priority: p, Payload: b}
 }
 
-func appendRecs(t *testing.T, ob outbox.Outbox, recs ...outbox.Record) []outbox.Record {
+func appendRecs(t testing.TB, ob outbox.Outbox, recs ...outbox.Record) []outbox.Record {
 	t.Helper()
 	out, err := ob.Append(context.Background(), recs...)
 	if err != nil {
@@ -151,7 +151,7 @@ func appendRecs(t *testing.T, ob outbox.Outbox, recs ...outbox.Record) []outbox.
 	return out
 }
 
-func pending(t *testing.T, ob outbox.Outbox) int {
+func pending(t testing.TB, ob outbox.Outbox) int {
 	t.Helper()
 	recs, err := ob.Pending(context.Background(), 0)
 	if err != nil {
