@@ -32,6 +32,7 @@ type seen struct {
 type testCentre struct {
 	srv    *centre.Server
 	addr   string
+	stop   func() // closes the listener and every connection
 	mu     sync.Mutex
 	frames []seen
 }
@@ -69,12 +70,13 @@ func startCentre(t testing.TB, addr string, decide func(gb26875.Frame) centre.Ac
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	c.stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Errorf("centre: %v", err)
 		}
 	})
+	t.Cleanup(c.stop)
 	return c
 }
 

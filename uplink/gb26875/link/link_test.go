@@ -187,3 +187,33 @@ func TestUnsendableRecordSkipped(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// The centre goes away while the link is connected (its listener and
+// connections closed): an event appended during the outage waits in the
+// outbox and reaches the centre that comes back on the same address.
+func TestCentreOutageInTheMiddle(t *testing.T) {
+	first := startCentre(t, "127.0.0.1:0", nil)
+	ob := outbox.NewMemory()
+	appendRecs(t, ob, record(t, fireTicket(), outbox.PriorityLevel1))
+	l := startLink(t, first.addr, ob, nil)
+	eventually(t, "the first delivery", func() bool { return pending(t, ob) == 0 })
+	first.stop()
+	eventually(t, "the link to notice", func() bool { return !l.Stats().Connected })
+
+	clr := fireTicket()
+	clr.EventID, clr.State, clr.NoticeTypeZh, clr.GBT45839Status = "ev-clear", ticket.StateClear, ticket.NoticeFireCleared, 1
+	appendRecs(t, ob, record(t, clr, outbox.PriorityLevel1))
+	l.Notify()
+	if pending(t, ob) != 1 {
+		t.Fatal("the clear left the outbox without a centre")
+	}
+	second := startCentre(t, first.addr, nil)
+	eventually(t, "delivery to the second centre", func() bool { return pending(t, ob) == 0 })
+	a, b := first.received(ofType(gb26875.TypeComponentState)), second.received(ofType(gb26875.TypeComponentState))
+	if len(a) != 1 || len(b) != 1 || b[0].app.Objects[0].(gb26875.ComponentState).Status != gb26875.StatusNormal {
+		t.Errorf("first centre got %d states, second %d", len(a), len(b))
+	}
+	if st := l.Stats(); st.Delivered != 2 || st.Connects < 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
