@@ -9,10 +9,17 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// What is sent for each kind of event, in order on one mapper (the state
-// a clear sends depends on what is still open).
-func TestMapping(t *testing.T) {
-	m := newMapper(map[string]uint16{"rs485-1": 1}, time.FixedZone("UTC+8", 8*3600))
+// mappingCase is one event and what is sent for it: a ComponentStatus,
+// DeviceStatus, OperationFlags or DeviceOperationFlags per unit.
+type mappingCase struct {
+	name string
+	rec  outbox.Record
+	want []any
+}
+
+// mappingCases are applied in order on one mapper: the state a clear
+// sends depends on what is still open.
+func mappingCases(t *testing.T) []mappingCase {
 	ev := func(mod func(*ticket.Ticket)) outbox.Record {
 		tk := fireTicket()
 		mod(&tk)
@@ -25,11 +32,7 @@ func TestMapping(t *testing.T) {
 		tk.TicketID, tk.Hazard, tk.Kind, tk.Category = "r25", "uplink_transmission_fault", ticket.KindFault, "gateway"
 		tk.Device = ticket.GatewayDevice(tk.Gateway)
 	}
-	cases := []struct {
-		name string
-		rec  outbox.Record
-		want []any // ComponentStatus, DeviceStatus, OperationFlags or DeviceOperationFlags per unit
-	}{
+	return []mappingCase{
 		{"fire open", ev(func(*ticket.Ticket) {}), []any{gb26875.ComponentStatus(0x0003)}},
 		{"fault while fire open", ev(fault), []any{gb26875.ComponentStatus(0x0007)}},
 		{"fire clear, fault still open", ev(func(tk *ticket.Ticket) {
@@ -62,7 +65,12 @@ func TestMapping(t *testing.T) {
 		}), []any{gb26875.OpMute}},
 		{"telemetry", outbox.Record{Priority: outbox.PriorityTelemetry, Payload: []byte("{}")}, nil},
 	}
-	for _, c := range cases {
+}
+
+// What is sent for each kind of event.
+func TestMapping(t *testing.T) {
+	m := newMapper(map[string]uint16{"rs485-1": 1}, time.FixedZone("UTC+8", 8*3600))
+	for _, c := range mappingCases(t) {
 		units, err := m.units(c.rec, time.Now())
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
