@@ -13,12 +13,14 @@
 // again on the new connection. A record is marked sent only after the
 // centre confirmed every frame of it: at-least-once, in the outbox's order.
 //
+// Each connection starts with the device's software version (type 25).
 // Idle link: a transmission-device state (type 21) every Options.Heartbeat.
+// Telemetry is not sent on this link (marked done without a frame).
 // Centre's commands: initialise (89), clock sync (90, the offset is
 // reported, the system clock is never stepped) and duty check (91, 查岗)
-// are confirmed; device queries 81, 85, 86, 88 and system queries 61, 62,
-// 65, 68 are answered (5); every other request and every bad frame is
-// denied (6). One frame is outstanding at a time; the read side is bounded
+// are confirmed; device queries 81, 84, 85, 86, 88 and system queries 61,
+// 62, 64, 65, 68 are answered (5); every other request, a query with
+// nothing to answer and every bad frame are denied (6). One frame is outstanding at a time; the read side is bounded
 // by the codec's 2 × 1054-byte buffer and a read deadline.
 //
 // The package knows the codec (uplink/gb26875) and the ticket contract
