@@ -85,7 +85,7 @@ func startLink(t testing.TB, addr string, ob outbox.Outbox, tweak func(*Options)
 	t.Helper()
 	o := Options{
 		Centre: addr, Address: devAddr, CentreAddress: centreAddr, Outbox: ob,
-		ConfirmTimeout: 200 * time.Millisecond, Retries: 3, Heartbeat: time.Hour,
+		ConfirmTimeout: time.Second, Retries: 3, Heartbeat: time.Hour,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 		BusZones: map[string]uint16{"rs485-1": 1, "rs485-2": 2},
 	}
