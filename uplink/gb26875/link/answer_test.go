@@ -103,3 +103,31 @@ func answersFrom(c *testCentre, min uint16) map[uint16]seen {
 	}
 	return m
 }
+
+// A person answers the duty check: the answer (type 24, bit 5, with the
+// operator) reaches the centre.
+func TestAnswerDutyCheck(t *testing.T) {
+	c := startCentre(t, "127.0.0.1:0", nil)
+	l := startLink(t, c.addr, outbox.NewMemory(), nil)
+	eventually(t, "the connection", func() bool { return len(c.received(ofType(gb26875.TypeDeviceVersion))) == 1 })
+	centreSend(t, c, 100, gb26875.CmdControl, time.Now(), one(gb26875.TypeDutyCheck, gb26875.DutyCheck{}))
+	eventually(t, "the duty check", func() bool { return l.Stats().DutyChecks == 1 })
+	if !l.AnswerDutyCheck(7) {
+		t.Fatal("the first answer was refused")
+	}
+	eventually(t, "the answer at the centre", func() bool { return len(c.received(ofType(gb26875.TypeDeviceOperation))) == 1 })
+	op := c.received(ofType(gb26875.TypeDeviceOperation))[0].app.Objects[0].(gb26875.DeviceOperation)
+	if op.Flags != gb26875.DevOpDutyAnswer || op.Operator != 7 {
+		t.Errorf("answer %+v", op)
+	}
+}
+
+func TestAnswerDutyCheckBounded(t *testing.T) {
+	l, err := New(Options{Centre: "c:1", Outbox: outbox.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.AnswerDutyCheck(1) || l.AnswerDutyCheck(2) {
+		t.Fatal("want the first answer queued and the second refused while it waits")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
@@ -19,6 +20,7 @@ type Link struct {
 	log     *slog.Logger
 	m       *mapper
 	notify  chan struct{}
+	duty    chan gb26875.DeviceOperation // a person's duty-check answer, waiting to be sent
 	running atomic.Bool
 
 	mu sync.Mutex
@@ -57,6 +59,7 @@ func New(o Options) (*Link, error) {
 	return &Link{
 		o: o, log: o.Logger.With("component", "gb26875", "centre", o.Centre),
 		m: newMapper(o.BusZones, o.Location), notify: make(chan struct{}, 1),
+		duty: make(chan gb26875.DeviceOperation, 1),
 	}, nil
 }
 
@@ -65,6 +68,21 @@ func (l *Link) Notify() {
 	select {
 	case l.notify <- struct{}{}:
 	default:
+	}
+}
+
+// AnswerDutyCheck queues the answer to the centre's duty check (查岗应答:
+// a device operation, type 24, bit 5) given by a person, operator being
+// their number (0 when unknown). It is sent on the connection, after the
+// record in flight, and kept for query 84. It returns false when an
+// answer is already waiting. The link never answers a duty check itself.
+func (l *Link) AnswerDutyCheck(operator uint8) bool {
+	op := gb26875.DeviceOperation{Flags: gb26875.DevOpDutyAnswer, Operator: operator, Time: l.label(l.o.Now())}
+	select {
+	case l.duty <- op:
+		return true
+	default:
+		return false
 	}
 }
 

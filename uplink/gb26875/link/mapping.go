@@ -241,6 +241,13 @@ func (m *mapper) deviceStatusLocked() gb26875.DeviceStatus {
 	return s
 }
 
+// keepDeviceOp records a device operation sent (for query 84).
+func (m *mapper) keepDeviceOp(op gb26875.DeviceOperation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.devOps = keep(m.devOps, op)
+}
+
 // keep appends op to a bounded record list, dropping the oldest.
 func keep[T any](list []T, op T) []T {
 	if len(list) >= maxOpRecords {

@@ -75,8 +75,27 @@ func (s *session) serve(ctx context.Context) error {
 			if err := s.handle(in); err != nil {
 				return err
 			}
+		case op := <-s.l.duty:
+			if err := s.sendDutyAnswer(ctx, op); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// sendDutyAnswer sends a person's duty-check answer; when the connection
+// fails first it is queued again for the next one.
+func (s *session) sendDutyAnswer(ctx context.Context, op gb26875.DeviceOperation) error {
+	err := s.exchange(ctx, mustUnit(gb26875.AppData{Type: gb26875.TypeDeviceOperation, Objects: []gb26875.Object{op}}))
+	if err != nil {
+		select {
+		case s.l.duty <- op:
+		default:
+		}
+		return err
+	}
+	s.l.m.keepDeviceOp(op)
+	return nil
 }
 
 // read decodes the centre's frames until the connection ends; the centre
