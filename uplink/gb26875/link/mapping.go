@@ -63,6 +63,14 @@ func (m *mapper) units(rec outbox.Record, now time.Time) ([]gb26875.AppData, err
 	if err != nil {
 		return nil, fmt.Errorf("seq %d: not a ticket event: %w", rec.Seq, err)
 	}
+	if t.Schema != ticket.Schema {
+		return nil, fmt.Errorf("seq %d: schema %q is not %s", rec.Seq, t.Schema, ticket.Schema)
+	}
+	switch t.State {
+	case ticket.StateOpen, ticket.StateEscalate, ticket.StateClear, ticket.StateTest, ticket.StateDropped, ticket.StateOperation:
+	default:
+		return nil, fmt.Errorf("seq %d: unknown ticket state %q", rec.Seq, t.State)
+	}
 	at := m.label(t.OccurredAt, now)
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -87,8 +87,10 @@ func TestMapping(t *testing.T) {
 			}
 		}
 	}
-	if _, err := m.units(outbox.Record{Priority: outbox.PriorityTicket, Payload: []byte("not json")}, time.Now()); err == nil {
-		t.Error("a payload that is not a ticket mapped")
+	for _, bad := range []string{"not json", `{"schema":"fenghuo.health.v1"}`, `{"schema":"fenghuo.ticket.v1","state":"bogus"}`} {
+		if _, err := m.units(outbox.Record{Priority: outbox.PriorityTicket, Payload: []byte(bad)}, time.Now()); err == nil {
+			t.Errorf("%s mapped", bad)
+		}
 	}
 }
 
