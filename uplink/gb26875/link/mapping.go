@@ -75,7 +75,7 @@ func (m *mapper) units(rec outbox.Record, now time.Time) ([]gb26875.AppData, err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
-	case t.State == ticket.StateOperation:
+	case t.State == ticket.StateOperation || t.Kind == ticket.KindOperation: // a dropped one too
 		u := operationUnit(t, at)
 		m.sysOps = keep(m.sysOps, u.Objects[0].(gb26875.SystemOperation))
 		return []gb26875.AppData{u}, nil

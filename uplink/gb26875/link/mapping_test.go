@@ -63,6 +63,9 @@ func mappingCases(t *testing.T) []mappingCase {
 		{"operation", ev(func(tk *ticket.Ticket) {
 			tk.State, tk.Operation = ticket.StateOperation, &ticket.Operation{Action: "mute"}
 		}), []any{gb26875.OpMute}},
+		{"operation dropped", ev(func(tk *ticket.Ticket) {
+			tk.State, tk.Kind, tk.NoticeTypeZh, tk.Operation = ticket.StateDropped, ticket.KindOperation, ticket.NoticeOperation, &ticket.Operation{Action: "reset"}
+		}), []any{gb26875.OpReset}},
 		{"telemetry", outbox.Record{Priority: outbox.PriorityTelemetry, Payload: []byte("{}")}, nil},
 	}
 }
