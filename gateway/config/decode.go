@@ -74,6 +74,9 @@ func (d decoder) kind(path string, raw any, v reflect.Value) {
 		d.list(path, raw, v)
 	case reflect.Pointer:
 		e := reflect.New(v.Type().Elem())
+		if df, ok := e.Interface().(defaulter); ok {
+			df.setDefaults() // an optional section starts from its defaults
+		}
 		d.decode(path, raw, e.Elem())
 		if !d.p.decoded[path] {
 			v.Set(e)

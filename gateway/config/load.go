@@ -108,6 +108,8 @@ func EnvKeys() []string {
 			case ft.Kind() == reflect.Slice || ft == anyMapType:
 			case ft.Kind() == reflect.Struct && ft != secretType:
 				walk(key, ft)
+			case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
+				walk(key, ft.Elem()) // an optional section: a variable turns it on
 			default:
 				keys = append(keys, key)
 			}

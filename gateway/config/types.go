@@ -96,6 +96,33 @@ type Uplink struct {
 	AllowRemoteControl bool `yaml:"allow_remote_control"`
 	// CmdKey is CmdKeyFile's key, read by Load; never printed.
 	CmdKey Secret `yaml:"-"`
+	// GB26875 is the second uplink, to a city remote fire monitoring
+	// centre over GB/T 26875.3-2011 (docs/gb26875.md); nil (the key left
+	// out) turns it off.
+	GB26875 *GB26875 `yaml:"gb26875,omitempty"`
+}
+
+// GB26875 is the uplink.gb26875 section (DESIGN.md §3, §10).
+type GB26875 struct {
+	Centre         string        `yaml:"centre"`          // host:port of the centre (TCP), required
+	Address        int64         `yaml:"address"`         // this device's address, 0..2^48-1 (decimal), required
+	CentreAddress  int64         `yaml:"centre_address"`  // the centre's address, default 0
+	ConfirmTimeout time.Duration `yaml:"confirm_timeout"` // wait for confirm (3), default 10s
+	Retries        int           `yaml:"retries"`         // retransmissions, default 3, 1..10
+	Heartbeat      time.Duration `yaml:"heartbeat"`       // idle-link heartbeat, default 30s
+	TimeZone       string        `yaml:"time_zone"`       // ±HH:MM of the time labels, default +08:00
+}
+
+// Defaults of uplink.gb26875 (GB/T 26875.3-2011 5.2.3).
+const (
+	DefaultGBConfirmTimeout = 10 * time.Second
+	DefaultGBRetries        = 3
+	DefaultGBHeartbeat      = 30 * time.Second
+	DefaultGBTimeZone       = "+08:00"
+)
+
+func (g *GB26875) setDefaults() {
+	g.ConfirmTimeout, g.Retries, g.Heartbeat, g.TimeZone = DefaultGBConfirmTimeout, DefaultGBRetries, DefaultGBHeartbeat, DefaultGBTimeZone
 }
 
 // MQTT is the broker connection.

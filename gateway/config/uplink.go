@@ -55,6 +55,7 @@ func (c *Config) validateUplink(p *problems) {
 		}
 	}
 	c.readCmdKey(p)
+	c.validateGB26875(p)
 }
 
 // readCmdKey reads uplink.cmd_key_file into CmdKey: a regular file not

@@ -2,7 +2,9 @@
 // for tests and installers (`fenghuo station centre`): it accepts TCP
 // connections from transmission devices, prints each frame it decodes,
 // confirms (3) every send-data (2) frame with its serial number echoed,
-// denies (6) a bad frame, and answers nothing else. It is not a centre:
+// denies (6) a bad frame, and answers nothing else. Tests inject faults
+// (Options.Decide: deny or drop a send), watch frames (Options.OnFrame)
+// and send control commands and queries to the devices (Server.Send). It is not a centre:
 // it sends no queries, keeps nothing, and trusts nobody — text from the
 // network is stripped of control characters before it is printed.
 package centre
@@ -44,6 +46,38 @@ type Options struct {
 	Idle       time.Duration    // a connection silent this long is closed
 	Location   *time.Location   // zone of the answers' time labels; UTC+8 when nil
 	Now        func() time.Time // receive times and answers' time labels (deadlines use the real clock)
+
+	// Decide, when set, chooses the answer to each good send (2) frame: confirm (the default), deny or drop (no answer).
+	// Tests use it to inject the faults a real centre shows; the CLI
+	// leaves it nil.
+	Decide func(f gb26875.Frame) Action
+	// OnFrame, when set, is called with every good frame received (Data is
+	// the raw application data) and the answer given, from the
+	// connection's goroutine, before the frame is printed.
+	OnFrame func(f gb26875.Frame, answer Action)
+}
+
+// Action is the centre's answer to a received frame.
+type Action int
+
+// Actions.
+const (
+	Confirm Action = iota // confirm (3) with the serial echoed
+	Deny                  // deny (6) with the serial echoed
+	Drop                  // no answer: the device's confirm timeout runs out
+	None                  // the frame needs no answer (a confirm, response or deny)
+)
+
+func (a Action) String() string {
+	switch a {
+	case Confirm:
+		return "confirm"
+	case Deny:
+		return "deny"
+	case Drop:
+		return "drop"
+	}
+	return "none"
 }
 
 // Server is the receiver.
@@ -53,7 +87,7 @@ type Server struct {
 	sem   chan struct{}
 
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]*sync.Mutex // each connection's write lock
 	wg    sync.WaitGroup
 }
 
@@ -74,7 +108,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{o: o, sem: make(chan struct{}, o.MaxConns), conns: map[net.Conn]struct{}{}}
+	return &Server{o: o, sem: make(chan struct{}, o.MaxConns), conns: map[net.Conn]*sync.Mutex{}}
 }
 
 // Serve accepts connections on ln until ctx is done, then closes ln and
@@ -116,7 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			<-s.sem
 			continue
 		}
-		s.conns[conn] = struct{}{}
+		s.conns[conn] = &sync.Mutex{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -222,10 +256,44 @@ func (s *Server) frame(conn net.Conn, peer string, rx time.Time, f gb26875.Frame
 			r.Objects = append(r.Objects, objectRecord{Describe(o), o})
 		}
 	}
+	act := None
 	if f.Command == gb26875.CmdSend {
+		act = Confirm
+		if s.o.Decide != nil {
+			act = s.o.Decide(f)
+		}
+	}
+	if s.o.OnFrame != nil {
+		s.o.OnFrame(f, act)
+	}
+	switch act {
+	case Confirm:
 		r.Reply = s.reply(conn, gb26875.Reply(f, gb26875.CmdConfirm, s.label(rx)))
+	case Deny:
+		r.Reply = s.reply(conn, gb26875.Reply(f, gb26875.CmdDeny, s.label(rx)))
+	case Drop:
+		r.Reply = "dropped (no answer)"
 	}
 	s.print(r)
+}
+
+// Send writes f to every connected device (its source replaced by the
+// centre's address when one is set) and returns how many got it: tests
+// use it to send control commands and queries. The caller numbers f.
+func (s *Server) Send(f gb26875.Frame) int {
+	s.mu.Lock()
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		if s.reply(c, f) == f.Command.String() {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Server) bad(conn net.Conn, peer string, rx time.Time, err error, raw []byte) {
@@ -261,6 +329,13 @@ func (s *Server) reply(conn net.Conn, f gb26875.Frame) string {
 	b, err := f.MarshalBinary()
 	if err != nil {
 		return "none: " + err.Error()
+	}
+	s.mu.Lock()
+	wmu := s.conns[conn]
+	s.mu.Unlock()
+	if wmu != nil {
+		wmu.Lock()
+		defer wmu.Unlock()
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := conn.Write(b); err != nil {

@@ -263,3 +263,63 @@ func TestCentreClosesIdleAndTruncated(t *testing.T) {
 	waitFor(t, out, "closed inside a frame (40 bytes unread)", 1)
 	cut.Close()
 }
+
+// Fault injection: Decide denies the first send and drops the second, the
+// third is confirmed; OnFrame sees every frame with the answer given; Send
+// reaches the connected device.
+func TestCentreDecideOnFrameSend(t *testing.T) {
+	var mu sync.Mutex
+	var acts []Action
+	n := 0
+	srv := New(Options{Out: io.Discard,
+		Decide: func(f gb26875.Frame) Action {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			return []Action{Deny, Drop, Confirm}[min(n, 3)-1]
+		},
+		OnFrame: func(f gb26875.Frame, a Action) { mu.Lock(); acts = append(acts, a); mu.Unlock() },
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	dec := gb26875.NewDecoder(conn)
+	for _, serial := range []uint16{1, 2, 3} {
+		if _, err := conn.Write(send(t, serial, fire("烟感"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []struct {
+		serial uint16
+		cmd    gb26875.Command
+	}{{1, gb26875.CmdDeny}, {3, gb26875.CmdConfirm}} {
+		f, err := dec.Next()
+		if err != nil || f.Serial != want.serial || f.Command != want.cmd {
+			t.Fatalf("got %+v %v, want %v for serial %d (serial 2 dropped)", f, err, want.cmd, want.serial)
+		}
+	}
+	duty := gb26875.Frame{Serial: 50, Version: gb26875.Version2011, Source: centre, Dest: device, Command: gb26875.CmdControl,
+		Data: []byte{byte(gb26875.TypeDutyCheck), 1, 0}}
+	if got := srv.Send(duty); got != 1 {
+		t.Fatalf("Send reached %d connections", got)
+	}
+	if f, err := dec.Next(); err != nil || f.Serial != 50 || f.Command != gb26875.CmdControl {
+		t.Fatalf("device got %+v %v", f, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acts) != 3 || acts[0] != Deny || acts[1] != Drop || acts[2] != Confirm {
+		t.Errorf("OnFrame saw %v", acts)
+	}
+}
