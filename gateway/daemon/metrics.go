@@ -168,7 +168,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	gs := d.guard.GuardStats()
 	storage := 0.0
-	if d.storageFault(now) {
+	if d.loop.StorageFault(now) {
 		storage = 1
 	}
 	gauge(descStorage, storage)
@@ -207,7 +207,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 
 func (c *scrapeCollector) collectRules(now time.Time, gauge func(*prometheus.Desc, float64, ...string)) {
 	levels := map[int]int{1: 0, 2: 0, 3: 0, 4: 0}
-	for _, o := range c.d.engine.Open() {
+	for _, o := range c.d.loop.Rules().Open() {
 		levels[o.Level]++
 	}
 	for lv, n := range levels {
@@ -215,7 +215,7 @@ func (c *scrapeCollector) collectRules(now time.Time, gauge func(*prometheus.Des
 	}
 	phases := map[rules.Phase]int{rules.Inactive: 0, rules.Pending: 0, rules.Firing: 0, rules.Clearing: 0}
 	frozen := 0
-	for _, rs := range c.d.engine.Explain(now) {
+	for _, rs := range c.d.loop.Rules().Explain(now) {
 		phases[rs.Phase]++
 		if rs.Frozen {
 			frozen++
