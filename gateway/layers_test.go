@@ -59,7 +59,33 @@ type edgeRule struct {
 // evicted ticket by its tombstone (DESIGN.md §6; maintain.go builds it with
 // ticket.Tombstone). If the eviction policy moves into outbox as a pure
 // function, the ticket edge can go.
+//
+// The daemon's parts (issue 14, Build 2): gateway/engine is the rule loop,
+// readings in and ticket records out through the outbox guard; it knows
+// neither a bus, nor MQTT, nor SQLite, nor the API, so the loop runs in a
+// test over the memory outbox. gateway/localapi answers the local API and
+// /metrics from snapshots of the loop, the outbox and the uplink, behind
+// interfaces (no SQLite, no MQTT client, no bus but through busdiag's
+// runner). gateway/uplinks is the seam to the ways out: the config and the
+// uplink packages, never the buses or the rule loop.
 var edgeRules = []edgeRule{
+	{
+		From: "gateway/engine",
+		Allowed: []string{"rules", "drivers/profile", "gateway/config", "gateway/sched", "uplink/outbox",
+			"uplink/ticket", "uplink/atomicfile"},
+		Why: "the rule loop: readings in, ticket records into the outbox; no bus, MQTT, SQLite or API",
+	},
+	{
+		From: "gateway/localapi",
+		Allowed: []string{"gateway/api", "gateway/busdiag", "gateway/config", "gateway/engine", "gateway/sched",
+			"rules", "uplink/outbox", "uplink/sanitize", "uplink/ticket", "github.com/prometheus/client_golang/..."},
+		Why: "the local API and metrics read snapshots through interfaces",
+	},
+	{
+		From:    "gateway/uplinks",
+		Allowed: []string{"gateway/config", "uplink/..."},
+		Why:     "an uplink is built from the config and the uplink packages only",
+	},
 	{
 		From: "gateway/cli",
 		Allowed: []string{"gateway/...", "uplink/sanitize", "rules", "uplink/ticket", "drivers/profile",
@@ -196,6 +222,9 @@ func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
 			m("uplink/gb26875/centre"), m("uplink/atomicfile"), "github.com/spf13/cobra"}},
 		{m("uplink/outbox/sqlite"), []string{"database/sql", m("uplink/outbox"), m("uplink/ticket"), "github.com/mattn/go-sqlite3"}},
 		{m("uplink/mqttlink"), []string{m("uplink/outbox"), "github.com/eclipse/paho.mqtt.golang"}},
+		{m("gateway/engine"), []string{m("rules"), m("gateway/config"), m("uplink/outbox"), m("uplink/ticket")}},
+		{m("gateway/localapi"), []string{m("gateway/api"), m("gateway/engine"), "github.com/prometheus/client_golang/prometheus"}},
+		{m("gateway/uplinks"), []string{m("gateway/config"), m("uplink/mqttlink")}},
 	}
 	if bad, _ := violations(ok); len(bad) != 0 {
 		t.Fatalf("allowed graph: violations %q", bad)
@@ -215,6 +244,12 @@ func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
 		{"sqlite imports the link", pkg{m("uplink/outbox/sqlite"), []string{m("uplink/mqttlink")}}, "uplink/outbox/sqlite may import only"},
 		{"sqlite imports rules", pkg{m("uplink/outbox/sqlite"), []string{m("rules")}}, "uplink/outbox/sqlite may import only"},
 		{"cli drives a bus", pkg{m("gateway/cli"), []string{m("drivers/transport")}}, "gateway/cli may import only"},
+		{"engine speaks MQTT", pkg{m("gateway/engine"), []string{m("uplink/mqttlink")}}, "gateway/engine may import only"},
+		{"engine opens SQLite", pkg{m("gateway/engine"), []string{m("uplink/outbox/sqlite")}}, "gateway/engine may import only"},
+		{"engine serves the API", pkg{m("gateway/engine"), []string{m("gateway/api")}}, "gateway/engine may import only"},
+		{"localapi opens SQLite", pkg{m("gateway/localapi"), []string{m("uplink/outbox/sqlite")}}, "gateway/localapi may import only"},
+		{"localapi reaches the daemon", pkg{m("gateway/localapi"), []string{m("gateway/daemon")}}, "gateway/localapi may import only"},
+		{"uplinks drive the rule loop", pkg{m("gateway/uplinks"), []string{m("gateway/engine")}}, "gateway/uplinks may import only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -127,7 +127,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 // statistics, the metrics); it runs on the bus's owner goroutine.
 func (d *Daemon) noteRead(ds *deviceState, took time.Duration, err error) {
 	d.loop.Devices().NoteRead(ds.cfg.ID, took, err)
-	d.metrics.observeRead(ds.cfg.Bus, ds.cfg.ID, took)
+	d.metrics.ObserveRead(ds.cfg.Bus, ds.cfg.ID, took)
 }
 
 // confirm asks a device's bus owner for a confirmation read (the rule

@@ -58,7 +58,7 @@ type Daemon struct {
 	loop    *engine.Loop
 	views   *localapi.Views
 	started time.Time
-	metrics *metrics
+	metrics *localapi.Metrics
 
 	mu          sync.Mutex // guards metricsAddr
 	metricsAddr string     // where /metrics listens, once it does
@@ -84,7 +84,7 @@ func New(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.metrics = newMetrics(d)
+	d.metrics = localapi.NewMetrics(d.cfg)
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
@@ -103,6 +103,7 @@ func New(opts Options) (*Daemon, error) {
 		Config: d.cfg, Version: opts.Version, Started: d.started, Loop: d.loop, Guard: d.guard, Store: d.store,
 		Link: d.link, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
 	})
+	d.metrics.Watch(d.views)
 	return d, nil
 }
 
@@ -142,7 +143,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // committed is the rule loop's OnCommitted: metrics and Options.OnCommitted.
 func (d *Daemon) committed(recs []outbox.Record) {
-	d.metrics.noteCommitted(recs)
+	d.metrics.NoteCommitted(recs)
 	if d.opts.OnCommitted != nil {
 		for _, r := range recs {
 			d.opts.OnCommitted(r)

@@ -129,7 +129,7 @@ func TestProfileIntervalsEndToEnd(t *testing.T) {
 // onlineGauge is fenghuo_device_online of device, from the registry.
 func onlineGauge(t *testing.T, d *Daemon, device string) float64 {
 	t.Helper()
-	mfs, err := d.metrics.reg.Gather()
+	mfs, err := d.metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

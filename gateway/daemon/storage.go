@@ -64,7 +64,7 @@ func (d *Daemon) newLoop(eng *rules.Engine, devs *engine.Devices) error {
 	loop, err := engine.New(engine.Options{
 		Config: d.cfg, Rules: eng, Devices: devs, Guard: d.guard, Store: d.store, Link: d.link,
 		Logger: d.log, Version: d.opts.Version, Notify: d.notifyUplinks, Uplink: d.uplinkHealth, Confirm: d.confirm,
-		OnCommitted: d.committed, OnPoll: d.metrics.notePoll,
+		OnCommitted: d.committed, OnPoll: d.metrics.NotePoll,
 		BaselineEvery: d.opts.baselineEvery, CheckFileEvery: d.opts.checkFileEvery,
 	})
 	if err != nil {

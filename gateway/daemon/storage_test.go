@@ -295,7 +295,7 @@ func TestStopWhileDiskFullKeepsEvents(t *testing.T) {
 // gaugeValue gathers the daemon's metrics and returns the unlabelled gauge.
 func gaugeValue(t *testing.T, d *Daemon, name string) float64 {
 	t.Helper()
-	mfs, err := d.metrics.reg.Gather()
+	mfs, err := d.metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,13 @@ package localapi
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
-	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/engine"
-	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
-	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
 	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
@@ -97,10 +93,10 @@ func (v *Views) RunControl(ctx context.Context, req api.ControlRequest, source s
 	return res, nil
 }
 
-// statusOf is the GB/T 45839 state of a device with these kinds of hazard
+// StatusOf is the GB/T 45839 state of a device with these kinds of hazard
 // open: 2 报警 while an alarm or hazard is open, else 3 故障 while a fault
 // is, else 1 正常监视.
-func statusOf(openKinds []string) int {
+func StatusOf(openKinds []string) int {
 	status := 1
 	for _, k := range openKinds {
 		if k != ticket.KindFault {
@@ -109,52 +105,4 @@ func statusOf(openKinds []string) int {
 		status = 3
 	}
 	return status
-}
-
-// RecordOperation commits the operation record of a --direct control to
-// the outbox of cfg (no daemon runs: the daemon sends it when it starts).
-// The device's status comes from the tickets the outbox holds open.
-func RecordOperation(ctx context.Context, cfg *config.Config, res api.Control, by string) error {
-	dc, ok := configDevice(cfg, res.Device)
-	if !ok {
-		return fmt.Errorf("device %q is not configured", res.Device)
-	}
-	p, ok := cfg.Profiles().Get(dc.Profile)
-	if !ok {
-		return fmt.Errorf("device %q: profile %q not found", dc.ID, dc.Profile)
-	}
-	dev := engine.NewDevice(dc, p)
-	st, err := sqlite.Open(cfg.Buffer.Path, sqlite.Options{})
-	if err != nil {
-		return fmt.Errorf("buffer.path %s: %w", cfg.Buffer.Path, err)
-	}
-	defer st.Close()
-	open, err := st.OpenTickets(ctx)
-	if err != nil {
-		return err
-	}
-	kinds := make([]string, 0, len(open))
-	for _, o := range open {
-		if o.Device == res.Device {
-			if info, ok := rules.LookupHazard(o.Hazard); ok {
-				kinds = append(kinds, info.Kind)
-			}
-		}
-	}
-	rec, err := OperationRecord(res, ticket.SourceLocal, by, engine.GatewayInfo(cfg.Gateway.ID, cfg.Gateway.Site), dev.Ticket, statusOf(kinds))
-	if err != nil {
-		return err
-	}
-	_, err = st.Append(ctx, rec)
-	return err
-}
-
-// configDevice is the device id of cfg.
-func configDevice(cfg *config.Config, id string) (config.Device, bool) {
-	for _, dc := range cfg.Devices {
-		if dc.ID == id {
-			return dc, true
-		}
-	}
-	return config.Device{}, false
 }
