@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -53,7 +55,9 @@ func TestBaselinesSavedOncePerInterval(t *testing.T) {
 		feedNight(l.rules, 0, 80)
 		feedNight(l.rules, 1, 85)
 		polls, busesDone, done := make(chan rules.Poll), make(chan struct{}), make(chan struct{})
-		go func() { l.Run(t.Context(), polls, busesDone); close(done) }()
+		go func() { l.Run(context.Background(), polls, busesDone); close(done) }()
+		stop := sync.OnceFunc(func() { close(busesDone); <-done })
+		defer stop()                       // a failed check stops the loop too
 		advance := func(d time.Duration) { // the bubble's clock jumps once every goroutine waits
 			<-time.After(d)
 			synctest.Wait()
@@ -74,8 +78,7 @@ func TestBaselinesSavedOncePerInterval(t *testing.T) {
 		}
 
 		feedNight(l.rules, 3, 95)
-		close(busesDone)
-		<-done
+		stop()
 		if n := savedNights(t, path); n != 4 {
 			t.Fatalf("after the stop the file holds %d nights, want 4", n)
 		}
