@@ -54,7 +54,13 @@ func (d *Daemon) startUplinks() (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, len(d.uplinks))
 	for _, u := range d.uplinks {
-		go func() { done <- u.Run(ctx) }()
+		go func() {
+			err := u.Run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Error("uplink stopped", "uplink", u.Name(), "err", err)
+			}
+			done <- err
+		}()
 	}
 	return func() error {
 		cancel()

@@ -2,8 +2,11 @@
 // each uplink drains the outbox to its peer (the township's MQTT broker
 // today; a GB/T 26875.3 monitoring centre next, DESIGN §10), runs until
 // its context ends, and is woken when records are committed. The daemon
-// starts every uplink of the slice alike and stops them after the rule
-// loop's last commit.
+// starts every uplink of the slice alike, wakes them all after each
+// commit, and stops them after the rule loop's last commit. Today every
+// uplink drains the one outbox guard; a second uplink brings its own view
+// of it (a delivery cursor per uplink, DESIGN §6), built where the daemon
+// builds the uplink.
 //
 // It also holds the one mapping from the config to the MQTT link's
 // connection options, shared by the daemon and `diag uplink`, so that
