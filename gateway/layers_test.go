@@ -24,24 +24,21 @@ var forbidden = map[string][]string{
 // edgeRule is a finer edge than a layer: the package From (module-relative)
 // may import, besides the standard library, only the packages Allowed names
 // (module-relative; a trailing "/..." also admits the subpackages; a path
-// with a dot is a third-party module). Pending are edges that exist today
-// and are on their way out (issue 14): allowed until their move lands, then
-// deleted here; a pending edge no longer in the tree is logged.
+// with a dot is a third-party module).
 type edgeRule struct {
 	From    string
 	Allowed []string
-	Pending []string
 	Why     string
 }
 
 // edgeRules (issue 14, Build 4). The rule for gateway/cli: the CLI parses
 // flags, calls one function of a lower package and renders. So it may import
-//   - any gateway package (config, daemon, api, demo, bus diagnostics);
-//   - what it renders with: uplink/sanitize (escaping network and device
-//     text), rules (level labels in Chinese and English), uplink/ticket (the
-//     ticket contract's time layout and topics);
-//   - drivers/profile, the catalogue a configuration names (`config check`
-//     prints the compiled plans, `config init` matches a scan to profiles);
+//   - any gateway package (config, daemon, api, demo, bus diagnostics,
+//     testalarm, and diagview, which renders every table, CSV and JSON);
+//   - uplink/sanitize, for the one line it prints itself: an error (it
+//     quotes the daemon, the broker, a device);
+//   - drivers/profile, the catalogue a configuration names (`config check
+//     --print` prints the compiled plans, `diag control` names the actions);
 //   - the one entry function of each service it starts or probes:
 //     uplink/mqttlink (the uplink probe), uplink/station, uplink/downlink
 //     (the station's command key), uplink/gb26875 and its centre;
@@ -50,7 +47,7 @@ type edgeRule struct {
 //
 // It must not drive a bus itself (drivers/transport, drivers/device), run a
 // simulator's wiring of its own (drivers/sim), or speak MQTT in raw packets:
-// Build items 1 and 2 removed those edges (gateway/busdiag, demo.ServeBus,
+// Build items 1 and 2 removed those edges (gateway/busdiag, demo.ServeSite,
 // mqttlink.Probe), and this rule keeps them out.
 //
 // uplink/outbox/sqlite implements the outbox contract and nothing else: it
@@ -68,6 +65,15 @@ type edgeRule struct {
 // interfaces (no SQLite, no MQTT client, no bus but through busdiag's
 // runner). gateway/uplinks is the seam to the ways out: the config and the
 // uplink packages, never the buses or the rule loop.
+//
+// The packages the CLI calls stay below it and do one job each:
+//   - gateway/diagview renders the answers of the local API (and the
+//     uplink probe's steps): it knows the API's types and the escaping,
+//     never a socket, a bus, a config or the daemon;
+//   - gateway/testalarm follows a test ticket through the local API only;
+//   - gateway/busdiag does bus work on a transport and knows the config,
+//     the API's types and the scheduler's job type, never the daemon that
+//     runs it (nor the CLI, nor MQTT).
 var edgeRules = []edgeRule{
 	{
 		From: "gateway/engine",
@@ -88,10 +94,26 @@ var edgeRules = []edgeRule{
 	},
 	{
 		From: "gateway/cli",
-		Allowed: []string{"gateway/...", "uplink/sanitize", "rules", "uplink/ticket", "drivers/profile",
+		Allowed: []string{"gateway/...", "uplink/sanitize", "drivers/profile",
 			"uplink/mqttlink", "uplink/station", "uplink/downlink", "uplink/gb26875/...",
 			"uplink/atomicfile", "github.com/spf13/cobra"},
 		Why: "the CLI parses flags, calls one function of a lower package and renders",
+	},
+	{
+		From:    "gateway/diagview",
+		Allowed: []string{"gateway/api", "gateway/testalarm", "rules", "uplink/sanitize", "uplink/ticket", "uplink/mqttlink"},
+		Why:     "diagview renders the local API's answers and nothing else",
+	},
+	{
+		From:    "gateway/testalarm",
+		Allowed: []string{"gateway/api"},
+		Why:     "a test alarm goes through the daemon's local API",
+	},
+	{
+		From: "gateway/busdiag",
+		Allowed: []string{"gateway/api", "gateway/config", "gateway/sched", "drivers/transport", "drivers/modbus",
+			"drivers/profile", "drivers/device", "uplink/ticket"},
+		Why: "bus diagnostics run on a transport; the daemon and the CLI call them, not the reverse",
 	},
 	{
 		From:    "uplink/outbox/sqlite",
@@ -135,9 +157,8 @@ func matches(pattern, imp string) bool {
 }
 
 // violations checks an import graph against forbidden and edgeRules. It
-// returns one line per forbidden edge and the pending edges it saw.
-func violations(pkgs []pkg) (bad []string, pendingSeen map[string]bool) {
-	pendingSeen = map[string]bool{}
+// returns one line per forbidden edge.
+func violations(pkgs []pkg) (bad []string) {
 	for _, p := range pkgs {
 		from := layer(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -162,19 +183,15 @@ func violations(pkgs []pkg) (bad []string, pendingSeen map[string]bool) {
 				if slices.ContainsFunc(r.Allowed, func(a string) bool { return matches(a, imp) }) {
 					continue
 				}
-				if i := slices.IndexFunc(r.Pending, func(a string) bool { return matches(a, imp) }); i >= 0 {
-					pendingSeen[r.From+" → "+r.Pending[i]] = true
-					continue
-				}
 				bad = append(bad, fmt.Sprintf("%s imports %s: %s may import only %s (%s)",
 					p.ImportPath, imp, r.From, strings.Join(r.Allowed, ", "), r.Why))
 			}
 		}
 	}
-	return bad, pendingSeen
+	return bad
 }
 
-func TestDependencyDirection(t *testing.T) {
+func TestLayerDependencyDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "../...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -198,23 +215,15 @@ func TestDependencyDirection(t *testing.T) {
 			t.Errorf("edge rule for %s: no such package (renamed? move the rule with it)", r.From)
 		}
 	}
-	bad, pendingSeen := violations(pkgs)
-	for _, b := range bad {
+	for _, b := range violations(pkgs) {
 		t.Error(b)
-	}
-	for _, r := range edgeRules {
-		for _, p := range r.Pending {
-			if !pendingSeen[r.From+" → "+p] {
-				t.Logf("pending edge %s → %s is gone from the tree: delete it from edgeRules", r.From, p)
-			}
-		}
 	}
 }
 
-// TestDependencyCheckerCatchesNewEdges runs the checker on a synthetic
+// TestLayerCheckerCatchesNewEdges runs the checker on a synthetic
 // import graph: the edges the tree has today pass, and each new forbidden
 // edge is reported by name.
-func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
+func TestLayerCheckerCatchesNewEdges(t *testing.T) {
 	m := func(s string) string { return module + s }
 	ok := []pkg{
 		{m("rules"), []string{"strings", "time"}},
@@ -225,8 +234,10 @@ func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
 		{m("gateway/engine"), []string{m("rules"), m("gateway/config"), m("uplink/outbox"), m("uplink/ticket")}},
 		{m("gateway/localapi"), []string{m("gateway/api"), m("gateway/engine"), "github.com/prometheus/client_golang/prometheus"}},
 		{m("gateway/uplinks"), []string{m("gateway/config"), m("uplink/mqttlink")}},
+		{m("gateway/diagview"), []string{"io", m("gateway/api"), m("uplink/sanitize")}},
+		{m("gateway/busdiag"), []string{m("drivers/transport"), m("gateway/config"), m("gateway/sched")}},
 	}
-	if bad, _ := violations(ok); len(bad) != 0 {
+	if bad := violations(ok); len(bad) != 0 {
 		t.Fatalf("allowed graph: violations %q", bad)
 	}
 
@@ -250,10 +261,16 @@ func TestDependencyCheckerCatchesNewEdges(t *testing.T) {
 		{"localapi opens SQLite", pkg{m("gateway/localapi"), []string{m("uplink/outbox/sqlite")}}, "gateway/localapi may import only"},
 		{"localapi reaches the daemon", pkg{m("gateway/localapi"), []string{m("gateway/daemon")}}, "gateway/localapi may import only"},
 		{"uplinks drive the rule loop", pkg{m("gateway/uplinks"), []string{m("gateway/engine")}}, "gateway/uplinks may import only"},
+		{"cli renders levels itself", pkg{m("gateway/cli"), []string{m("rules")}}, "gateway/cli may import only"},
+		{"diagview reads the config", pkg{m("gateway/diagview"), []string{m("gateway/config")}}, "gateway/diagview may import only"},
+		{"diagview opens a bus", pkg{m("gateway/diagview"), []string{m("drivers/transport")}}, "gateway/diagview may import only"},
+		{"testalarm asks the daemon directly", pkg{m("gateway/testalarm"), []string{m("gateway/daemon")}}, "gateway/testalarm may import only"},
+		{"busdiag calls the daemon", pkg{m("gateway/busdiag"), []string{m("gateway/daemon")}}, "gateway/busdiag may import only"},
+		{"busdiag speaks MQTT", pkg{m("gateway/busdiag"), []string{m("uplink/mqttlink")}}, "gateway/busdiag may import only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			bad, _ := violations(append(slices.Clone(ok), c.p))
+			bad := violations(append(slices.Clone(ok), c.p))
 			if len(bad) != 1 || !strings.Contains(bad[0], c.want) {
 				t.Fatalf("violations %q, want one containing %q", bad, c.want)
 			}

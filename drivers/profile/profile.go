@@ -39,8 +39,12 @@ type Profile struct {
 	// MaxGap is how many unused registers (or bits) between two points a
 	// read may go through for this model: 0 the planner's default (8), -1
 	// none, for devices that answer exception 02 to an unmapped register.
-	MaxGap int     `yaml:"max_gap"`
-	Points []Point `yaml:"points"`
+	MaxGap int `yaml:"max_gap"`
+	// Turnaround is how long the model takes to start its reply after a
+	// request: the line budget of `config check` counts it on every read
+	// (0: drivers/linebudget's default, 5 ms).
+	Turnaround time.Duration `yaml:"turnaround"`
+	Points     []Point       `yaml:"points"`
 	// Params are the site parameters a device of this model takes in the
 	// config's devices[].params (params.go).
 	Params []Param `yaml:"params"`

@@ -50,6 +50,7 @@ const badProfile = `name: smart-meter-3p
 category: fire
 poll: 1s
 max_gap: -2
+turnaround: 2s
 points:
   - {name: ua, address: 20, scale: 0.1}
   - {name: ub, address: 21, type: f33}
@@ -72,6 +73,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	want := []string{
 		`smart-meter-3p.yaml: category: "fire" is not one of smoke, electrical`,
 		`smart-meter-3p.yaml: max_gap: -2 is out of range -1..125`,
+		`smart-meter-3p.yaml: turnaround: 2s is out of range 0..1s`,
 		`smart-meter-3p.yaml: points[1].type: "f33" is not one of u16, i16, u32, i32, f32, u64, i64, f64, bcd16, bit`,
 		`smart-meter-3p.yaml: points[2].fc: 5 is not one of 1, 2, 3, 4`,
 		`smart-meter-3p.yaml: points[3].bits: bit names need type u16, not "u32"`,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -37,6 +38,10 @@ func (ps *problems) add(path, format string, args ...any) {
 
 // Validate checks the profile (after defaults are applied) and returns
 // every problem at once, as an errors.Join of *FieldError.
+// maxTurnaround bounds a profile's turnaround: a slave slower than this
+// to start its reply is beyond any bus timeout the gateway allows.
+const maxTurnaround = time.Second
+
 func (p *Profile) Validate() error {
 	ps := &problems{file: p.File}
 	if !profileName.MatchString(p.Name) {
@@ -53,6 +58,9 @@ func (p *Profile) Validate() error {
 	}
 	if p.MaxGap < -1 || p.MaxGap > maxRegisters {
 		ps.add("max_gap", "%d is out of range -1..%d (-1: never read through unused registers)", p.MaxGap, maxRegisters)
+	}
+	if p.Turnaround < 0 || p.Turnaround > maxTurnaround {
+		ps.add("turnaround", "%v is out of range 0..%v", p.Turnaround, maxTurnaround)
 	}
 	if len(p.Points) == 0 {
 		ps.add("points", "a profile needs at least one point")

@@ -94,7 +94,7 @@ func NewRTU(cfg Config, opts Options) (Transport, error) {
 		name:    "rtu " + s.port,
 		timeout: orDefault(cfg.Timeout),
 		char:    s.charTime(),
-		gap:     interFrameGap(s.baud),
+		gap:     T35(s.baud),
 		dial:    opts.Dial,
 		trace:   opts.Trace,
 		echo:    cfg.Echo,

@@ -53,19 +53,25 @@ func serialSettings(cfg Config) (lineSettings, error) {
 	return s, nil
 }
 
-// charTime is the time one character takes on the wire: start bit, data
-// bits, parity bit, stop bits.
+// charTime is the time one character takes on the wire.
 func (s lineSettings) charTime() time.Duration {
-	bits := 1 + s.dataBits + s.stopBits
-	if s.parity != 'N' {
-		bits++
-	}
-	return time.Duration(bits) * time.Second / time.Duration(s.baud)
+	return CharTime(s.baud, s.dataBits, s.stopBits, s.parity != 'N')
 }
 
-// interFrameGap is t3.5 of the Modbus serial line spec (§2.5.1.1): 3.5
-// characters of 11 bits, and a fixed 1.75 ms above 19200 baud.
-func interFrameGap(baud int) time.Duration {
+// CharTime is the time one character takes on a serial line: start bit,
+// data bits, parity bit (when parity is on), stop bits.
+func CharTime(baud, dataBits, stopBits int, parity bool) time.Duration {
+	bits := 1 + dataBits + stopBits
+	if parity {
+		bits++
+	}
+	return time.Duration(bits) * time.Second / time.Duration(baud)
+}
+
+// T35 is the inter-frame silence of the Modbus serial line spec
+// (§2.5.1.1): 3.5 characters of 11 bits, and a fixed 1.75 ms above 19200
+// baud.
+func T35(baud int) time.Duration {
 	if baud > 19200 {
 		return 1750 * time.Microsecond
 	}

@@ -1,13 +1,10 @@
 package busdiag
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/device"
-	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/transport"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
@@ -118,44 +115,5 @@ func (t *Tracer) Follow() (<-chan api.TraceFrame, func()) {
 		t.mu.Lock()
 		delete(t.subs, ch)
 		t.mu.Unlock()
-	}
-}
-
-// Readers are the pollers of cfg's devices on bus, for a trace with no
-// daemon polling (`diag trace --direct`).
-func Readers(cfg *config.Config, bus string) ([]*device.Reader, error) {
-	var readers []*device.Reader
-	for _, dc := range cfg.Devices {
-		if dc.Bus != bus {
-			continue
-		}
-		p, _ := cfg.Profiles().Get(dc.Profile)
-		plan, err := profile.Compile(p, profile.PlanOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("device %s: %v", dc.ID, err)
-		}
-		readers = append(readers, device.NewReader(plan, uint8(dc.Slave)))
-	}
-	return readers, nil
-}
-
-// Poll reads with each reader, one job of run each, then again every
-// interval, until ctx is done; the transport's trace hook shows how each
-// read went.
-func Poll(ctx context.Context, run Runner, readers []*device.Reader, every time.Duration) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		for _, r := range readers {
-			_ = run(ctx, func(ctx context.Context, tr transport.Transport) error {
-				_, _ = r.Read(ctx, tr) // the trace shows how each read went
-				return nil
-			})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package cli holds fenghuo's cobra commands. It stays thin: every command
-// parses its flags and calls into gateway/daemon, gateway/config,
-// gateway/demo, drivers/sim or uplink/station.
+// parses its flags, calls one function of a lower package (the daemon's
+// local API client, gateway/busdiag for --direct and config init,
+// gateway/testalarm, gateway/demo, mqttlink.Probe, uplink/station, the
+// GB/T 26875.3 centre) and renders the answer with gateway/diagview.
 //
 // Exit codes (DESIGN.md §2): 0 ok, 1 the thing checked is bad (invalid
 // config, device not answering, a run that failed), 2 usage error.

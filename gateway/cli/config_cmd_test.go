@@ -76,9 +76,14 @@ func shipped(name string) string { return filepath.Join("..", "..", "configs", n
 
 func TestConfigCheckShippedConfigs(t *testing.T) {
 	cleanEnv(t)
-	for file, id := range map[string]string{
-		"example.yaml": "gw-330502103-yuncun-01",
-		"demo.yaml":    "gw-330502103-demo-01",
+	// example.yaml has one RS-485 line, lightly loaded: its load, then the
+	// summary; demo.yaml has only a Modbus TCP bus: the summary alone.
+	for file, c := range map[string]struct {
+		id   string
+		load string
+	}{
+		"example.yaml": {"gw-330502103-yuncun-01", "line rs485-1: 11 reads, load 11% of the line (9600 baud, 1.04ms per character, gap 4.01ms)"},
+		"demo.yaml":    {"gw-330502103-demo-01", ""},
 	} {
 		t.Run(file, func(t *testing.T) {
 			code, out, errOut := fenghuo(t, "config", "check", shipped(file))
@@ -86,8 +91,14 @@ func TestConfigCheckShippedConfigs(t *testing.T) {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
 			l := lines(out)
-			if len(l) != 1 || !strings.HasPrefix(l[0], "ok: gateway "+id+", ") {
-				t.Errorf("stdout %q, want the one summary line \"ok: gateway %s, ...\"", out, id)
+			if c.load != "" {
+				if len(l) == 0 || l[0] != c.load {
+					t.Errorf("stdout %q, want first the line's load %q", out, c.load)
+				}
+				l = l[1:]
+			}
+			if len(l) != 1 || !strings.HasPrefix(l[0], "ok: gateway "+c.id+", ") {
+				t.Errorf("stdout %q, want the summary line \"ok: gateway %s, ...\" last", out, c.id)
 			}
 			if !regexp.MustCompile(`, [1-9][0-9]* rules, broker `).MatchString(out) {
 				t.Errorf("summary %q does not count the resolved rules", out)
@@ -245,5 +256,35 @@ func TestConfigCheckPasswordFile(t *testing.T) {
 	code, _, errOut = fenghuo(t, "config", "check", path)
 	if code != 1 || !strings.Contains(errOut, ": uplink.mqtt.password_file: cannot be read") {
 		t.Errorf("password_file removed: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// TestConfigCheckWarnsOfAnOverloadedLine: 32 smoke detectors on one
+// 9600-baud line ask for more than the line can carry; config check warns
+// (exit 0) and prints the intervals the line can keep.
+func TestConfigCheckWarnsOfAnOverloadedLine(t *testing.T) {
+	cleanEnv(t)
+	var b strings.Builder
+	b.WriteString("gateway: {id: gw-budget-01, site: {name: 礼堂, township_code: \"330502103\"}}\n" +
+		"buses: [{name: rs485-1, type: rtu, port: /dev/ttyS1, baud: 9600}]\n" +
+		"uplink: {mqtt: {broker: \"tcp://127.0.0.1:1883\"}}\ndevices:\n")
+	for i := 1; i <= 32; i++ {
+		fmt.Fprintf(&b, "  - {id: smoke-%02d, name: 烟感, bus: rs485-1, slave: %d, profile: smoke-detector}\n", i, i)
+	}
+	file := filepath.Join(t.TempDir(), "line.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := fenghuo(t, "config", "check", file)
+	if code != 0 || errOut != "" {
+		t.Fatalf("an overloaded line is a warning, not a refusal: exit %d, stderr %q", code, errOut)
+	}
+	want := []string{
+		"line rs485-1: 192 reads, load 186% of the line (9600 baud, 1.04ms per character, gap 4.01ms)",
+		"warning: line rs485-1 is loaded above 80%: it cannot keep every interval; the intervals it can keep (status words first):",
+		"  smoke-01 … smoke-32 (32 devices): 1s → 2.4s, 5s → 11.7s, 1m0s → 2m19s, 10m0s → 23m14s",
+	}
+	if l := lines(out); len(l) != 4 || strings.Join(l[:3], "\n") != strings.Join(want, "\n") || !strings.HasPrefix(l[3], "ok: gateway gw-budget-01") {
+		t.Fatalf("stdout:\n%s\nwant:\n%s\nok: gateway gw-budget-01, ...", out, strings.Join(want, "\n"))
 	}
 }

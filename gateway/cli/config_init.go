@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fenghuo-iot/fenghuo/drivers/profile"
-	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 )
 
@@ -66,23 +64,24 @@ func runConfigInit(w io.Writer, o initOptions) error {
 			return failed(fmt.Errorf("config init: %s exists; not overwriting it (--force to replace it)", o.out))
 		}
 	}
-	var scan *api.ScanResult
+	t := config.TemplateOptions{GatewayID: o.gatewayID, TownshipCode: o.townshipCode, SiteName: o.siteName,
+		BusName: o.bus, BusType: o.busType, Port: o.port, Address: o.address, Baud: o.baud, Parity: o.parity, Broker: o.broker}
 	if o.fromScan != "" {
-		s, err := readScan(o.fromScan)
+		s, err := busdiag.ReadScan(o.fromScan)
 		if err != nil {
-			return failed(err)
+			return failed(fmt.Errorf("--from-scan: %w", err))
 		}
-		scan = &s
+		t.Scan = &s
 	}
-	if o.bus == "" {
-		o.bus = "rs485-1"
-		if scan != nil && scan.Bus != "" {
-			o.bus = scan.Bus
+	if t.BusName == "" {
+		t.BusName = "rs485-1"
+		if t.Scan != nil && t.Scan.Bus != "" {
+			t.BusName = t.Scan.Bus
 		}
 	}
-	text, n, err := initConfig(o, scan)
+	text, n, err := busdiag.StartingConfig(t)
 	if err != nil {
-		return failed(err)
+		return failed(fmt.Errorf("config init: %w", err))
 	}
 	if o.out == "" {
 		_, err := w.Write(text)
@@ -92,64 +91,6 @@ func runConfigInit(w io.Writer, o initOptions) error {
 		return failed(err)
 	}
 	fmt.Fprintf(w, "wrote %s: %d %s on bus %s; fill in the TODOs, then `fenghuo config check %s`\n",
-		o.out, n, plural(n, "device"), o.bus, o.out)
+		o.out, n, diagview.Plural(n, "device"), t.BusName, o.out)
 	return nil
-}
-
-// readScan reads and checks a scan result file.
-func readScan(path string) (api.ScanResult, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return api.ScanResult{}, fmt.Errorf("--from-scan: %w", err)
-	}
-	var s api.ScanResult
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&s); err != nil {
-		return api.ScanResult{}, fmt.Errorf("--from-scan %s: not the JSON of `fenghuo diag scan --json`: %v", path, err)
-	}
-	seen := map[int]bool{}
-	for i, f := range s.Found {
-		if f.Slave < 1 || f.Slave > 247 {
-			return api.ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d is out of range 1..247", path, i, f.Slave)
-		}
-		if seen[f.Slave] {
-			return api.ScanResult{}, fmt.Errorf("--from-scan %s: found[%d].slave %d appears twice", path, i, f.Slave)
-		}
-		seen[f.Slave] = true
-	}
-	return s, nil
-}
-
-// initConfig is the starting config of o and scan as checked YAML, and
-// the number of devices it configures.
-func initConfig(o initOptions, scan *api.ScanResult) ([]byte, int, error) {
-	profiles, err := profile.Load("")
-	if err != nil {
-		return nil, 0, err
-	}
-	d, err := config.Template(config.TemplateOptions{GatewayID: o.gatewayID, TownshipCode: o.townshipCode, SiteName: o.siteName,
-		BusName: o.bus, BusType: o.busType, Port: o.port, Address: o.address, Baud: o.baud, Parity: o.parity,
-		Broker: o.broker, Scan: scan, Profiles: profiles})
-	if err != nil {
-		return nil, 0, fmt.Errorf("config init: %w", err)
-	}
-	text, err := d.YAML()
-	if err != nil {
-		return nil, 0, err
-	}
-	return text, len(d.Config.Devices), checkInitConfig(text)
-}
-
-// checkInitConfig validates text with config.Parse, as `config check`
-// would the written file.
-func checkInitConfig(text []byte) error {
-	_, err := config.Parse(text)
-	if err == nil {
-		return nil
-	}
-	var msgs []string
-	for _, p := range config.Problems(err) {
-		msgs = append(msgs, p.Error())
-	}
-	return fmt.Errorf("config init: the config would not be valid, nothing written: %s", strings.Join(msgs, "; "))
 }

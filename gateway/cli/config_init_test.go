@@ -26,7 +26,8 @@ func TestConfigInitFromScan(t *testing.T) {
 		t.Fatalf("config init: exit %d %q %q", code, stdout, stderr)
 	}
 	code, stdout, stderr = fenghuo(t, "config", "check", out)
-	if code != 0 || !strings.HasPrefix(stdout, "ok: gateway gw-330502103-site-01, 1 bus, 2 devices (2 profiles)") {
+	if code != 0 || !strings.Contains(stdout, "\nok: gateway gw-330502103-site-01, 1 bus, 2 devices (2 profiles)") ||
+		!strings.HasPrefix(stdout, "line rs485-2: 11 reads, load 21% of the line (4800 baud") {
 		t.Fatalf("config check of the written config: exit %d %q %q", code, stdout, stderr)
 	}
 	cfg, err := config.Load(out)

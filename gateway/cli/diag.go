@@ -2,17 +2,22 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
+
+// localTime is where the tables show clock times: the gateway's zone
+// (tests pass UTC).
+var localTime = time.Local
 
 // diagFlags are the flags every diag subcommand takes.
 type diagFlags struct {
@@ -50,23 +55,23 @@ offline or the uplink is down; 2 usage error.`,
 	var limit int
 	queue := diagCmd(&f, "queue", "Unsent events in the order they will be sent (level 1 first, then by seq)",
 		func(ctx context.Context, cl *api.Client) (any, error) { return cl.Queue(ctx, limit) },
-		func(w io.Writer, v any) error { renderQueue(w, v.(api.Queue), localTime); return nil })
+		func(w io.Writer, v any) error { diagview.Queue(w, v.(api.Queue), localTime); return nil })
 	queue.Flags().IntVar(&limit, "limit", api.DefaultQueueLimit, "show at most N events")
 	c.AddCommand(newDiagReadCmd(&f), newDiagScanCmd(&f), newDiagTraceCmd(&f)) // the bus: diag_bus.go
 	c.AddCommand(
 		diagCmd(&f, "status", "Uplink, buffer, devices online, uptime and version",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Status(ctx) },
-			func(w io.Writer, v any) error { return statusExit(renderStatus(w, v.(api.Status), localTime)) }),
+			func(w io.Writer, v any) error { return downExit(diagview.Status(w, v.(api.Status), localTime)) }),
 		diagCmd(&f, "devices", "Every device: online, last values, success rate, latency, last error",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Devices(ctx) },
-			func(w io.Writer, v any) error { return offlineExit(renderDevices(w, v.(api.Devices), localTime)) }),
+			func(w io.Writer, v any) error { return downExit(diagview.Devices(w, v.(api.Devices), localTime)) }),
 		diagCmd(&f, "alarms", "Open tickets: level, since, device, hazard, acknowledged by",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Alarms(ctx) },
-			func(w io.Writer, v any) error { renderAlarms(w, v.(api.Alarms), localTime); return nil }),
+			func(w io.Writer, v any) error { diagview.Alarms(w, v.(api.Alarms), localTime); return nil }),
 		queue,
 		diagCmd(&f, "rules", "The rule engine's explain view: every rule on every device and its phase",
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Rules(ctx) },
-			func(w io.Writer, v any) error { renderRules(w, v.(api.Rules)); return nil }),
+			func(w io.Writer, v any) error { diagview.Rules(w, v.(api.Rules)); return nil }),
 		newDiagHistoryCmd(&f), newDiagTestAlarmCmd(&f), newDiagUplinkCmd(&f), // diag_history.go, diag_testalarm.go, diag_uplink.go
 		newDiagControlCmd(&f), // diag_control.go
 	)
@@ -91,10 +96,7 @@ func diagCmd(f *diagFlags, name, short string, fetch func(context.Context, *api.
 			}
 			out := c.OutOrStdout()
 			if f.json {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(v); err != nil {
+				if err := diagview.JSON(out, v); err != nil {
 					return err
 				}
 				out = io.Discard // the same exit code as the table
@@ -147,23 +149,11 @@ func explainDial(socket string, err error) error {
 	return err
 }
 
-var (
-	errOffline    = errors.New("")
-	errUplinkDown = errors.New("")
-)
-
-// statusExit and offlineExit turn "something is down" into exit 1 with no
-// further message: the table already says what.
-func statusExit(down bool) error {
+// downExit turns "something is down" (the uplink, a device) into exit 1
+// with no further message: the table already says what.
+func downExit(down bool) error {
 	if down {
-		return failed(errUplinkDown)
-	}
-	return nil
-}
-
-func offlineExit(offline bool) error {
-	if offline {
-		return failed(errOffline)
+		return failed(errors.New(""))
 	}
 	return nil
 }

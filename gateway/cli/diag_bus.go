@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
 
 // The bus subcommands of diag: read, scan, trace. Through the daemon they
@@ -47,9 +48,10 @@ broken frame) or no daemon answers; 2 usage error (unknown device or bus too).`,
 			var res api.ReadResult
 			var err error
 			if df.on {
-				res, err = df.read(c.Context(), f, rf, c.ErrOrStderr())
+				res, err = df.lineOf(f, c.ErrOrStderr()).Read(c.Context(), rf.request())
+				err = directError(err)
 			} else {
-				res, err = daemonRead(c.Context(), f, rf)
+				res, err = daemonRead(c.Context(), f, rf.request())
 			}
 			if err != nil {
 				return err
@@ -87,15 +89,19 @@ func (rf *readFlags) check(direct bool) error {
 	return busdiag.CheckRawRead(rf.slave, rf.fc, rf.addr, rf.count)
 }
 
+// request is the read the flags ask for.
+func (rf *readFlags) request() api.ReadRequest {
+	if rf.isRaw {
+		return api.ReadRequest{Bus: rf.bus, Slave: rf.slave, FC: rf.fc, Addr: rf.addr, Count: rf.count}
+	}
+	return api.ReadRequest{Device: rf.device, Point: rf.point}
+}
+
 // daemonRead asks the daemon.
-func daemonRead(ctx context.Context, f *diagFlags, rf readFlags) (api.ReadResult, error) {
+func daemonRead(ctx context.Context, f *diagFlags, req api.ReadRequest) (api.ReadResult, error) {
 	socket, err := f.resolveSocket()
 	if err != nil {
 		return api.ReadResult{}, err
-	}
-	req := api.ReadRequest{Device: rf.device, Point: rf.point}
-	if rf.isRaw {
-		req = api.ReadRequest{Bus: rf.bus, Slave: rf.slave, FC: rf.fc, Addr: rf.addr, Count: rf.count}
 	}
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
@@ -114,11 +120,11 @@ const readTimeout = 30 * time.Second
 // with its error (the exception by name).
 func printRead(w io.Writer, asJSON bool, res api.ReadResult) error {
 	if asJSON {
-		if err := writeJSON(w, res); err != nil {
+		if err := diagview.JSON(w, res); err != nil {
 			return err
 		}
 	} else {
-		renderRead(w, res)
+		diagview.Read(w, res)
 	}
 	if res.Error != "" {
 		if ex := res.Exception; ex != nil {
@@ -153,24 +159,25 @@ no daemon answers; 2 usage error.`,
 			if err := busdiag.CheckScan(req.From, req.To); err != nil {
 				return usage(err)
 			}
-			prog := newProgress(c.ErrOrStderr(), req)
+			prog := diagview.NewProgress(c.ErrOrStderr(), req)
 			var res api.ScanResult
 			var err error
 			if df.on {
-				res, err = df.scan(c.Context(), f, req, prog.event, c.ErrOrStderr())
+				res, err = df.lineOf(f, c.ErrOrStderr()).Scan(c.Context(), req, prog.Event)
+				err = directError(err)
 			} else {
-				res, err = daemonScan(c.Context(), f, req, prog.event)
+				res, err = daemonScan(c.Context(), f, req, prog.Event)
 			}
-			prog.end()
+			prog.End()
 			if err != nil {
 				return err
 			}
 			if f.json {
-				if err := writeJSON(c.OutOrStdout(), res); err != nil {
+				if err := diagview.JSON(c.OutOrStdout(), res); err != nil {
 					return err
 				}
 			} else {
-				renderScan(c.OutOrStdout(), res)
+				diagview.Scan(c.OutOrStdout(), res)
 			}
 			if len(res.Found) == 0 {
 				return failed(fmt.Errorf("no slave id in %d..%d answered on bus %s", res.From, res.To, res.Bus))
@@ -219,16 +226,16 @@ puts on the bus itself (--config), once a second, and shows those frames.
 			if !(seconds > 0 && seconds <= 3600) { // NaN fails both
 				return usage(fmt.Errorf("trace: --seconds %v: want a number of seconds in (0, 3600]", seconds))
 			}
-			tw := newTraceWriter(c.OutOrStdout(), f.json)
+			tw := diagview.NewTrace(c.OutOrStdout(), f.json, localTime)
 			d := time.Duration(seconds * float64(time.Second))
 			if df.on {
-				return df.trace(c.Context(), f, bus, d, tw.frame, c.ErrOrStderr())
+				return directError(df.lineOf(f, c.ErrOrStderr()).Trace(c.Context(), bus, d, tw.Frame))
 			}
 			socket, err := f.resolveSocket()
 			if err != nil {
 				return err
 			}
-			err = api.NewClient(socket).Trace(c.Context(), bus, d, tw.frame)
+			err = api.NewClient(socket).Trace(c.Context(), bus, d, tw.Frame)
 			if errors.Is(err, context.Canceled) {
 				return nil // Ctrl-C ends a trace early
 			}
@@ -257,6 +264,3 @@ func busError(socket string, err error) error {
 	}
 	return failed(explainDial(socket, err))
 }
-
-// writeJSON prints v indented, as the other diag commands do.
-func writeJSON(w io.Writer, v any) error { return printJSON(w, v) }

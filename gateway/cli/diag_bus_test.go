@@ -332,6 +332,7 @@ func TestDiagBusUsage(t *testing.T) {
 		{[]string{"read", "--direct", "--slave", "1", "--addr", "0"}, "--direct needs the line: --port P (serial) or --address H:P (TCP), or --config FILE with --bus B"},
 		{[]string{"read", "--direct", "--port", "/dev/x", "--address", "h:1", "--slave", "1", "--addr", "0"}, "not both"},
 		{[]string{"read", "--direct", "--device", "d"}, "--direct: --device needs --config FILE"},
+		{[]string{"read", "--direct", "--port", "/dev/x", "--timeout", "-1s", "--slave", "1", "--addr", "0"}, "--timeout -1s: want a positive duration"},
 		{[]string{"scan"}, "scan: --bus B is required"},
 		{[]string{"scan", "--bus", "b", "--from", "10", "--to", "2"}, "scan range 10..2: want 1 ≤ from ≤ to ≤ 247"},
 		{[]string{"scan", "--bus", "b", "--to", "248"}, "scan range 1..248"},
@@ -347,5 +348,14 @@ func TestDiagBusUsage(t *testing.T) {
 	code, _, errOut := fenghuo(t, "diag", "read", "--direct", "--port", filepath.Join(t.TempDir(), "ttyUSB9"), "--slave", "1", "--addr", "0")
 	if code != 1 || !strings.Contains(errOut, "--direct: cannot open ") || !strings.Contains(errOut, "no such file or directory") {
 		t.Errorf("missing port: exit %d, %s", code, errOut)
+	}
+}
+
+func TestTraceSecondsNaN(t *testing.T) {
+	for _, s := range []string{"NaN", "Inf", "-1"} {
+		code, _, errOut := fenghuo(t, "diag", "trace", "--bus", "lan", "--seconds", s, "--socket", "/nonexistent.sock")
+		if code != 2 || !strings.Contains(errOut, "--seconds") {
+			t.Errorf("diag trace --seconds %s: exit %d %q, want a usage error", s, code, errOut)
+		}
 	}
 }

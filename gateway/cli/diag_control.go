@@ -13,8 +13,9 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
 
 // newDiagControlCmd is `fenghuo diag control --device D reset|mute|self-test`.
@@ -49,14 +50,18 @@ Exit codes: 0 the device took the write; 1 it did not, or no daemon answers;
 			var res api.Control
 			var err error
 			if df.on {
-				res, err = df.control(c.Context(), f, req, c.ErrOrStderr())
+				record := func(cfg *config.Config, res api.Control) error {
+					return daemon.RecordOperation(c.Context(), cfg, res, req.By)
+				}
+				res, err = df.lineOf(f, c.ErrOrStderr()).Control(c.Context(), req, record)
+				err = directError(err)
 			} else {
 				res, err = daemonControl(c.Context(), f, req)
 			}
 			if err != nil {
 				return err
 			}
-			return renderControl(c.OutOrStdout(), f.json, res)
+			return printControl(c.OutOrStdout(), f.json, res)
 		},
 	}
 	c.Flags().StringVar(&device, "device", "", "the device id (as in the config)")
@@ -94,56 +99,15 @@ func daemonControl(ctx context.Context, f *diagFlags, req api.ControlRequest) (a
 	return res, nil
 }
 
-// control is --direct: the bus of the device in --config, opened here.
-func (df *directFlags) control(ctx context.Context, f *diagFlags, req api.ControlRequest, stderr io.Writer) (api.Control, error) {
-	cfg, err := directConfig(f, stderr, "--device")
-	if err != nil {
-		return api.Control{}, err
-	}
-	dev, p, b, err := findDevice(cfg, req.Device, f.config)
-	if err != nil {
-		return api.Control{}, err
-	}
-	if err := busdiag.CheckControl(dev, p, req.Action); err != nil {
-		return api.Control{}, usage(err)
-	}
-	if df.timeout > 0 {
-		b.Timeout = df.timeout
-	}
-	line, run, err := df.open(b, nil)
-	if err != nil {
-		return api.Control{}, err
-	}
-	defer line.Close()
-	res, err := busdiag.WriteCommand(ctx, run, dev, p, req.Action)
-	if err != nil {
-		return res, failed(err)
-	}
-	if rerr := daemon.RecordOperation(ctx, cfg, res, req.By); rerr != nil {
-		res.RecordError = rerr.Error()
-	}
-	return res, nil
-}
-
-func renderControl(w io.Writer, asJSON bool, res api.Control) error {
+// printControl prints the outcome; a device that did not take the write
+// is exit 1.
+func printControl(w io.Writer, asJSON bool, res api.Control) error {
 	if asJSON {
-		if err := printJSON(w, res); err != nil {
+		if err := diagview.JSON(w, res); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(w, "%s %s: wrote %v to %s (register %d): %s", res.Device, res.Action, res.Value, res.Point, res.Address, res.Result)
-		if res.Error != "" {
-			fmt.Fprintf(w, " (%s)", res.Error)
-		}
-		fmt.Fprintln(w)
-		switch {
-		case res.RecordError != "":
-			fmt.Fprintf(w, "the operation was NOT recorded in the outbox: %s\n", res.RecordError)
-		case res.Seq != 0:
-			fmt.Fprintf(w, "recorded as operation %s (seq %d)\n", res.TicketID, res.Seq)
-		default:
-			fmt.Fprintln(w, "recorded in the outbox (sent when the daemon runs)")
-		}
+		diagview.Control(w, res)
 	}
 	if res.Result != "ok" {
 		return failed(fmt.Errorf("%s did not take the %s command: %s", res.Device, res.Action, res.Error))

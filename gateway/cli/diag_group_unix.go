@@ -5,6 +5,7 @@ package cli
 import (
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -12,7 +13,7 @@ import (
 // socketGroup names the group of the socket file (or of its directory,
 // when the file cannot be seen), "fenghuo" when neither can be read.
 func socketGroup(path string) string {
-	for _, p := range []string{path, dirOf(path)} {
+	for _, p := range []string{path, filepath.Dir(path)} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			continue

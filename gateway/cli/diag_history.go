@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,28 +8,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/rules"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
-	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
+	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 )
 
-// utf8BOM starts a CSV export so that Excel on a Chinese Windows reads it
-// as UTF-8 (without it, Excel takes the file for GBK and garbles 汉字).
-const utf8BOM = "\ufeff"
-
-// newDiagHistoryCmd is `fenghuo diag history`: the stored alarm and fault
-// records in time order, as a table or exported as CSV or JSON (GB/T
-// 45839 5.3.3: keep and export at least 999).
 // historyFlags are the flags of `diag history`.
 type historyFlags struct {
 	since, until, export, format string
 	noBOM                        bool
 }
 
+// newDiagHistoryCmd is `fenghuo diag history`: the stored alarm and fault
+// records in time order, as a table or exported as CSV or JSON (GB/T
+// 45839 5.3.3: keep and export at least 999).
 func newDiagHistoryCmd(f *diagFlags) *cobra.Command {
 	var hf historyFlags
 	c := &cobra.Command{
@@ -73,7 +64,7 @@ func (hf historyFlags) query(now time.Time) (api.HistoryQuery, string, error) {
 		return q, "", usage(fmt.Errorf("diag history: --until: %w", err))
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
-		return q, "", usage(fmt.Errorf("diag history: --until %s is not after --since %s", clock(q.Until, localTime), clock(q.Since, localTime)))
+		return q, "", usage(fmt.Errorf("diag history: --until %s is not after --since %s", diagview.Clock(q.Until, localTime), diagview.Clock(q.Since, localTime)))
 	}
 	switch hf.format {
 	case "":
@@ -103,26 +94,18 @@ func runDiagHistory(c *cobra.Command, f *diagFlags, hf historyFlags) error {
 	if err != nil {
 		return failed(explainDial(socket, err))
 	}
-	out := c.OutOrStdout()
-	switch {
-	case hf.export != "":
-		if err := writeExport(hf.export, format, !hf.noBOM, h); err != nil {
-			return failed(err)
+	bom := !hf.noBOM
+	if hf.export == "" {
+		if f.json {
+			format = "json"
 		}
-		what := "CSV, UTF-8 with BOM"
-		if format == "json" {
-			what = "JSON"
-		} else if hf.noBOM {
-			what = "CSV, UTF-8"
-		}
-		fmt.Fprintf(out, "exported %d %s%s to %s (%s)\n", len(h.Records), plural(len(h.Records), "record"), span(h, localTime), hf.export, what)
-		return nil
-	case f.json || format == "json":
-		return printJSON(out, h)
-	case format == "csv":
-		return writeHistoryCSV(out, h, !hf.noBOM, localTime)
+		return diagview.HistoryAs(c.OutOrStdout(), format, bom, h, localTime)
 	}
-	renderHistory(out, h, localTime)
+	err = atomicfile.Write(hf.export, 0o644, func(w io.Writer) error { return diagview.HistoryAs(w, format, bom, h, localTime) })
+	if err != nil {
+		return failed(fmt.Errorf("export %s: %w", hf.export, err)) // atomic: a failed export leaves no half file
+	}
+	diagview.Exported(c.OutOrStdout(), hf.export, format, bom, h, localTime)
 	return nil
 }
 
@@ -149,118 +132,4 @@ func parseWhen(s string, now time.Time, loc *time.Location) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (2026-11-29), a date and time (2026-11-29 08:00), RFC 3339 or an age (24h, 7d)", s)
-}
-
-// span is " from A to B" over the records shown, "" when there are none.
-func span(h api.History, loc *time.Location) string {
-	if len(h.Records) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" from %s to %s", clock(h.Records[0].CreatedAt, loc), clock(h.Records[len(h.Records)-1].CreatedAt, loc))
-}
-
-// renderHistory prints the records as a table, oldest first.
-func renderHistory(w io.Writer, h api.History, loc *time.Location) {
-	if len(h.Records) == 0 {
-		if h.Since.IsZero() && h.Until.IsZero() {
-			fmt.Fprintln(w, "no stored alarm or fault records")
-		} else {
-			fmt.Fprintln(w, "no stored alarm or fault records in this time range")
-		}
-		return
-	}
-	fmt.Fprintf(w, "%d %s%s, oldest first\n", len(h.Records), plural(len(h.Records), "record"), span(h, loc))
-	var t table
-	t.add("TIME", "LEVEL", "STATE", "DEVICE", "NAME", "HAZARD", "DELIVERED", "ACKNOWLEDGED", "SEQ")
-	for _, r := range h.Records {
-		t.add(clock(r.CreatedAt, loc), levelName(r.Level), r.State, r.Device, orDash(r.DeviceName),
-			orDash(strings.TrimSpace(r.LabelZh+" "+r.LabelEn)), delivered(r, loc), acked(r, loc), fmt.Sprint(r.Seq))
-	}
-	t.write(w)
-}
-
-func delivered(r api.HistoryRecord, loc *time.Location) string {
-	if r.SentAt.IsZero() {
-		return "waiting"
-	}
-	return clock(r.SentAt, loc)
-}
-
-func acked(r api.HistoryRecord, loc *time.Location) string {
-	if r.AckedBy == "" && r.AckedAt.IsZero() {
-		return "—"
-	}
-	return fmt.Sprintf("%s at %s", orDash(r.AckedBy), clock(r.AckedAt, loc))
-}
-
-// writeExport writes h to path as csv or json, atomically (atomicfile),
-// so a failed export leaves no half file.
-func writeExport(path, format string, bom bool, h api.History) error {
-	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		if format == "json" {
-			return printJSON(w, h)
-		}
-		return writeHistoryCSV(w, h, bom, localTime)
-	})
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	return nil
-}
-
-// printJSON writes v indented, without HTML escaping (汉字 and <> as they
-// are), with controls that encoding/json leaves raw (DEL, C1, bidi) as
-// \u escapes (sanitize.JSON).
-func printJSON(w io.Writer, v any) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	_, err := w.Write(sanitize.JSON(b.Bytes()))
-	return err
-}
-
-// historyCSVHeader is the header row of the CSV export.
-var historyCSVHeader = []string{
-	"seq", "time", "level", "level_zh", "state", "hazard", "label_zh", "label_en", "kind", "rule",
-	"device", "device_name", "ticket_id", "event_id", "delivered_at", "acked_by", "acked_at",
-}
-
-// writeHistoryCSV writes one header row and one row per record, RFC 4180
-// quoting (encoding/csv), CRLF line ends as Excel expects, times in RFC
-// 3339 with milliseconds in the gateway's zone. Text cells go through
-// sanitize.CSVCell: a `by` or a name starting with = + - @ is text, never
-// a formula (OWASP CSV injection).
-func writeHistoryCSV(w io.Writer, h api.History, bom bool, loc *time.Location) error {
-	if bom {
-		if _, err := io.WriteString(w, utf8BOM); err != nil {
-			return err
-		}
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.In(loc).Format(ticket.TimeLayout)
-	}
-	if err := cw.Write(historyCSVHeader); err != nil {
-		return err
-	}
-	c := sanitize.CSVCell
-	for _, r := range h.Records {
-		if err := cw.Write([]string{
-			strconv.FormatUint(r.Seq, 10), ts(r.CreatedAt), strconv.Itoa(r.Level), rules.LevelZh(r.Level), c(r.State),
-			c(r.Hazard), c(r.LabelZh), c(r.LabelEn), c(r.Kind), c(r.Rule), c(r.Device), c(r.DeviceName), c(r.TicketID), c(r.EventID),
-			ts(r.SentAt), c(r.AckedBy), ts(r.AckedAt),
-		}); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }

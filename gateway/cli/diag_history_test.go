@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
+	"github.com/fenghuo-iot/fenghuo/gateway/testalarm"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
@@ -75,7 +77,7 @@ township acknowledged  TIME by 织里镇值班员 (DUR after PUBACK)
 	}
 
 	// Another one with --json, no township ack this time: exit 0 (the broker took it).
-	var res testAlarmResult
+	var res testalarm.Result
 	diagJSON(t, &res, 0, "diag", "test-alarm", "--socket", socket, "--device", "smoke-1f-kitchen", "--wait", "1s")
 	if res.Seq != 3 || res.SentAt.IsZero() || !res.AckedAt.IsZero() || res.Hazard != "smoke_fire_alarm" {
 		t.Errorf("test-alarm --json %+v", res)
@@ -121,7 +123,7 @@ township acknowledged  TIME by 织里镇值班员 (DUR after PUBACK)
 	if !strings.Contains(rows[2], "1 一级") || !strings.Contains(rows[2], "烟感火警 Smoke fire alarm") || !strings.Contains(out, "织里镇值班员 at ") {
 		t.Errorf("diag history table:\n%s", out)
 	}
-	col := func(row, cell string) int { return displayWidth(row[:strings.Index(row, cell)]) }
+	col := func(row, cell string) int { return diagview.DisplayWidth(row[:strings.Index(row, cell)]) }
 	if a, b := col(rows[1], "HAZARD"), col(rows[2], "烟感火警"); a != b {
 		t.Errorf("HAZARD column at %d and %d:\n%s", a, b, out)
 	}
@@ -142,14 +144,14 @@ township acknowledged  TIME by 织里镇值班员 (DUR after PUBACK)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(data, []byte(utf8BOM)) || !bytes.Contains(data, []byte("\r\n")) {
+	if !bytes.HasPrefix(data, []byte(diagview.UTF8BOM)) || !bytes.Contains(data, []byte("\r\n")) {
 		t.Errorf("CSV export lacks the BOM or CRLF: %q", data[:min(len(data), 40)])
 	}
-	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte(utf8BOM)))).ReadAll()
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte(diagview.UTF8BOM)))).ReadAll()
 	if err != nil {
 		t.Fatalf("CSV export does not parse: %v", err)
 	}
-	if len(recs) != 4 || strings.Join(recs[0], ",") != strings.Join(historyCSVHeader, ",") {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != strings.Join(diagview.HistoryCSVHeader, ",") {
 		t.Fatalf("CSV export: %d rows, header %q", len(recs), recs[0])
 	}
 	if r := recs[1]; r[0] != "1" || r[3] != "一级" || r[4] != "open" || r[6] != "烟感火警" || r[11] != "一楼厨房烟感" || r[14] == "" {
@@ -241,28 +243,4 @@ func TestParseWhen(t *testing.T) {
 			t.Errorf("parseWhen(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
-}
-
-// The history table and CSV on fixed records (golden files).
-func TestRenderHistoryGolden(t *testing.T) {
-	tid := "gw-330502103-yuncun-01/smoke-1f-kitchen/R1/20261129T075800.000"
-	h := api.History{Now: now, Records: []api.HistoryRecord{
-		{Seq: 40, CreatedAt: now.Add(-2 * time.Hour), State: "test", Level: 1, Hazard: "smoke_fire_alarm", LabelZh: "烟感火警", LabelEn: "Smoke fire alarm", Kind: "alarm", Rule: "R1",
-			Device: "smoke-1f-kitchen", DeviceName: "一楼厨房烟感", TicketID: "gw-330502103-yuncun-01/smoke-1f-kitchen/R1/test-20261129T060000.000", EventID: "ev-40", SentAt: now.Add(-2*time.Hour + 15*time.Millisecond)},
-		{Seq: 41, CreatedAt: now.Add(-2 * time.Minute), State: "open", Level: 1, Hazard: "smoke_fire_alarm", LabelZh: "烟感火警", LabelEn: "Smoke fire alarm", Kind: "alarm", Rule: "R1",
-			Device: "smoke-1f-kitchen", DeviceName: "一楼厨房烟感", TicketID: tid, EventID: "ev-41", SentAt: now.Add(-2*time.Minute + 20*time.Millisecond), AckedBy: "织里镇值班员", AckedAt: now.Add(-time.Minute)},
-		{Seq: 42, CreatedAt: now.Add(-30 * time.Second), State: "open", Level: 3, Hazard: "device_offline", LabelZh: "设备离线", LabelEn: "Device offline", Kind: "fault", Rule: "R21",
-			Device: "efd-1f-main", DeviceName: `总配电箱 "A", 1号`, TicketID: "gw-330502103-yuncun-01/efd-1f-main/R21/20261129T075930.000", EventID: "ev-42"},
-	}}
-	var b bytes.Buffer
-	renderHistory(&b, h, time.UTC)
-	golden(t, "diag_history.golden", b.String())
-	b.Reset()
-	renderHistory(&b, api.History{Now: now}, time.UTC)
-	golden(t, "diag_history_none.golden", b.String())
-	b.Reset()
-	if err := writeHistoryCSV(&b, h, true, time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "diag_history_csv.golden", b.String())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 	"github.com/fenghuo-iot/fenghuo/drivers/sim"
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 )
 
 // diagSite runs `fenghuo run` on a simulated site with no broker (tickets
@@ -115,7 +116,7 @@ func TestDiagAgainstRunningDaemon(t *testing.T) {
 	if len(rows) < 3 || !strings.HasPrefix(rows[0], "ID ") {
 		t.Fatalf("diag devices:\n%s", out)
 	}
-	col := func(row, cell string) int { return displayWidth(row[:strings.Index(row, cell)]) }
+	col := func(row, cell string) int { return diagview.DisplayWidth(row[:strings.Index(row, cell)]) }
 	if a, b, c := col(rows[0], "STATE"), col(rows[1], "online"), col(rows[2], "online"); a != b || b != c {
 		t.Errorf("STATE column at %d, %d, %d:\n%s", a, b, c, out)
 	}

@@ -3,22 +3,18 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // DefaultConfigPath is where install.sh puts the gateway's config.
 const DefaultConfigPath = "/etc/fenghuo/fenghuo.yaml"
-
-// probeResult is what `diag uplink --json` prints.
-type probeResult = mqttlink.ProbeResult
 
 // newDiagUplinkCmd is `fenghuo diag uplink`: the broker reached step by
 // step with the configured credentials, without the daemon.
@@ -66,54 +62,16 @@ func runDiagUplink(c *cobra.Command, cfg *config.Config, timeout time.Duration, 
 		lines = io.Discard
 	}
 	res := mqttlink.Probe(c.Context(), uplinks.MQTTOptions(cfg), mqttlink.ProbeOptions{Timeout: timeout, Location: localTime,
-		OnStart: func(r mqttlink.ProbeResult) { renderProbeStart(lines, r) },
-		OnStep:  func(s mqttlink.ProbeStep) { renderProbeStep(lines, s) }})
+		OnStart: func(r mqttlink.ProbeResult) { diagview.ProbeStart(lines, r) },
+		OnStep:  func(s mqttlink.ProbeStep) { diagview.ProbeStep(lines, s) }})
 	if asJSON {
-		if err := printJSON(out, res); err != nil {
+		if err := diagview.JSON(out, res); err != nil {
 			return err
 		}
 	}
 	if !res.OK {
-		return failed(fmt.Errorf("diag uplink: %s failed: %s", stepName(res.Failed), res.LastError()))
+		return failed(fmt.Errorf("diag uplink: %s failed: %s", diagview.StepName(res.Failed), res.LastError()))
 	}
 	fmt.Fprintln(lines, "uplink ok: the gateway can reach, log in to and publish on the broker")
 	return nil
-}
-
-// renderProbeStart prints what is probed; never the password.
-func renderProbeStart(w io.Writer, r mqttlink.ProbeResult) {
-	who := "client id " + r.ClientID
-	if r.Username != "" {
-		who += ", user " + r.Username
-	}
-	fmt.Fprintf(w, "%-8s %s (%s)\n", "broker", sanitize.Line(r.Broker), who)
-}
-
-// renderProbeStep prints one step: name, status, time, what it found or
-// why it failed.
-func renderProbeStep(w io.Writer, s mqttlink.ProbeStep) {
-	status := "ok"
-	switch {
-	case !s.OK:
-		status = "FAILED"
-	case s.Ms < 0:
-		status = "—"
-	}
-	took := ""
-	if s.Ms >= 0 {
-		took = latency(max(s.Ms, 0.1))
-	}
-	msg := s.Detail
-	if !s.OK {
-		msg = s.Error
-	}
-	fmt.Fprintf(w, "%-8s %-6s %-7s %s\n", stepName(s.Step), status, took, sanitize.Line(msg)) // the broker's and DNS's words
-}
-
-func stepName(s string) string {
-	switch s {
-	case "dns", "tcp", "tls", "mqtt":
-		return strings.ToUpper(s)
-	}
-	return s
 }

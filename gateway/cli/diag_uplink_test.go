@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 )
 
@@ -78,7 +79,7 @@ func TestDiagUplinkTLS(t *testing.T) {
 		t.Errorf("probe message %s", m[0].Payload)
 	}
 
-	var res probeResult
+	var res mqttlink.ProbeResult
 	diagJSON(t, &res, 0, "diag", "uplink", "--config", cfg)
 	if !res.OK || len(res.Steps) != 5 || res.Steps[2].Cert == nil || res.Steps[2].Cert.Issuer != "CN=fenghuo mqtttest CA" || res.ClientID != "gw-main-probe" {
 		t.Errorf("diag uplink --json %+v", res)

@@ -31,25 +31,22 @@ second tool can play the device, e.g. raise a detector's fire-alarm bit:
 			if err != nil {
 				return err
 			}
-			out := c.OutOrStdout()
-			served := 0
-			for _, b := range cfg.Buses {
-				sb, err := demo.ServeBus(cfg, b)
-				if errors.Is(err, demo.ErrNotSimulated) {
-					fmt.Fprintln(out, err)
+			buses, stop, err := demo.ServeSite(cfg, writable)
+			if err != nil {
+				return failed(err)
+			}
+			defer stop()
+			out, served := c.OutOrStdout(), 0
+			for _, b := range buses {
+				if b.SimBus == nil {
+					fmt.Fprintln(out, b.Skipped)
 					continue
-				} else if err != nil {
-					return failed(err)
 				}
-				defer sb.Server.Close()
-				for _, d := range sb.Devices {
-					if writable {
-						d.Sim.WriteAll()
-					}
+				for _, d := range b.Devices {
 					fmt.Fprintf(out, "bus %s: slave %d %s (%s)\n", b.Name, d.Config.Slave, d.Config.ID, d.Config.Profile)
 					served++
 				}
-				fmt.Fprintf(out, "bus %s: %s on %s\n", b.Name, sb.Framing, sb.Addr)
+				fmt.Fprintf(out, "bus %s: %s on %s\n", b.Name, b.Framing, b.Addr)
 			}
 			if served == 0 {
 				return failed(errors.New("sim: no device on a tcp or rtu-over-tcp bus to simulate"))

@@ -228,16 +228,3 @@ func (s *site) waitRaised(ctx context.Context, device, hazard string, max time.D
 	}
 	return fmt.Errorf("no %s event committed for %s within %s", hazard, device, max)
 }
-
-// count returns how many received tickets match.
-func (c *collector) count(match func(ticket.Ticket) bool) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, r := range c.list {
-		if match(r.t) {
-			n++
-		}
-	}
-	return n
-}

@@ -65,3 +65,44 @@ func ServeBus(cfg *config.Config, b config.Bus) (*SimBus, error) {
 	sb.Devices = devs
 	return sb, nil
 }
+
+// SiteBus is one bus of a config as ServeSite left it: served (SimBus),
+// or skipped (Skipped wraps ErrNotSimulated).
+type SiteBus struct {
+	Name string
+	*SimBus
+	Skipped error
+}
+
+// ServeSite serves every bus of cfg the simulator can serve (ServeBus),
+// in config order, and skips the others (serial lines). With writable,
+// every mapped holding register of every device takes writes from a
+// master (a bench: another tool plays the device). A bus that cannot be
+// served is an error, and then nothing is left serving; otherwise stop
+// closes every server.
+func ServeSite(cfg *config.Config, writable bool) (buses []SiteBus, stop func(), err error) {
+	stop = func() {
+		for _, b := range buses {
+			if b.SimBus != nil {
+				b.Server.Close()
+			}
+		}
+	}
+	for _, b := range cfg.Buses {
+		sb, err := ServeBus(cfg, b)
+		if errors.Is(err, ErrNotSimulated) {
+			buses = append(buses, SiteBus{Name: b.Name, Skipped: err})
+			continue
+		} else if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		for _, d := range sb.Devices {
+			if writable {
+				d.Sim.WriteAll()
+			}
+		}
+		buses = append(buses, SiteBus{Name: b.Name, SimBus: sb})
+	}
+	return buses, stop, nil
+}

@@ -91,6 +91,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		d := bus.Devices[i]
 		s := &st[i]
 		groups := s.groupsDue(d.Every)
+		s.shed(d.Every, time.Since(due[i]) > lateAfter(d.Interval)) // shed.go
 		confirming := s.confirm
 		if confirming {
 			groups = s.confirmGroups(d.Every)
@@ -153,6 +154,7 @@ type devState struct {
 	due      []bool    // the groups read this turn (reused)
 	confirm  bool      // a confirmation read is due (confirm.go)
 	lineDown bool      // the last failed poll failed for the line (lineback.go)
+	owed     []int     // per group: late turns it was skipped on (shed.go)
 }
 
 // groupsDue marks the groups read on this turn: group g when turn is a
@@ -163,7 +165,7 @@ func (s *devState) groupsDue(every []int) []bool {
 		if g < len(every) {
 			n = max(1, every[g])
 		}
-		s.due[g] = s.turn%n == 0
+		s.due[g] = s.turn%n == 0 || s.owes(g)
 	}
 	return s.due
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 )
 
 // Eviction is one record an eviction pass removes.
@@ -37,6 +38,11 @@ type EvictionPlanner interface {
 // unsent tombstones. A ticket's latest record is its highest-seq record
 // that is not a test or a tombstone; a ticket is cleared when that record
 // is not open or escalate.
+//
+// With several uplinks ([Cursors]) a record is delivered (SentAt set) only
+// when every declared uplink has delivered it ([DeliveredByAll]): a record
+// one uplink still lacks is an unsent record, replaced by a tombstone that
+// only the uplinks lacking it publish.
 func EvictionOrder(recs []Record) []Record {
 	latest := map[string]Record{}
 	for _, r := range recs {
@@ -109,6 +115,29 @@ func PlanEviction(recs []Record, need int64, freed func(r Record, tombstone bool
 		e := Eviction{Seq: r.Seq, Tombstone: r.IsTicket() && r.SentAt.IsZero()}
 		out = append(out, e)
 		total += max(freed(r, e.Tombstone), 0)
+	}
+	return out
+}
+
+// DeliveredByAll returns a copy of recs as eviction sees them when the
+// outbox has several uplinks ([Cursors]): SentAt is the latest of the
+// uplinks' marks on the records every one of uplinks has delivered
+// (marks[u][seq] is when uplink u delivered seq), and zero on the others.
+func DeliveredByAll(recs []Record, uplinks []string, marks map[string]map[uint64]time.Time) []Record {
+	out := slices.Clone(recs)
+	for i := range out {
+		var last time.Time
+		for _, u := range uplinks {
+			at, ok := marks[u][out[i].Seq]
+			if !ok {
+				last = time.Time{}
+				break
+			}
+			if at.After(last) {
+				last = at
+			}
+		}
+		out[i].SentAt = last
 	}
 	return out
 }

@@ -64,3 +64,30 @@ func TestEvictionOrder(t *testing.T) {
 func TestMemoryEviction(t *testing.T) {
 	outboxtest.RunEviction(t, func(t *testing.T) outbox.Outbox { return outbox.NewMemory() })
 }
+
+// TestDeliveredByAll: with two uplinks a record is delivered (deleted by
+// eviction) only when both have it, at the later mark; one uplink's mark
+// leaves it unsent (a tombstone).
+func TestDeliveredByAll(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	recs := []outbox.Record{
+		{Seq: 1, TicketID: "x", State: "clear", Level: 3, Priority: outbox.PriorityTicket, Payload: make([]byte, 1000)},
+		{Seq: 2, TicketID: "y", State: "clear", Level: 3, Priority: outbox.PriorityTicket, Payload: make([]byte, 1000), SentAt: t0},
+	}
+	marks := map[string]map[uint64]time.Time{
+		"mqtt":    {1: t0, 2: t0},
+		"gb26875": {2: t0.Add(time.Second)},
+	}
+	seen := outbox.DeliveredByAll(recs, []string{"mqtt", "gb26875"}, marks)
+	if !seen[0].SentAt.IsZero() || !seen[1].SentAt.Equal(t0.Add(time.Second)) {
+		t.Fatalf("SentAt = %v, %v; want zero (gb26875 lacks seq 1) and the later mark", seen[0].SentAt, seen[1].SentAt)
+	}
+	if recs[1].SentAt != t0 {
+		t.Fatal("DeliveredByAll must not modify its argument")
+	}
+	plan := outbox.PlanEviction(seen, 1<<40, func(outbox.Record, bool) int64 { return 1 })
+	want := []outbox.Eviction{{Seq: 2}, {Seq: 1, Tombstone: true}}
+	if !slices.Equal(plan, want) {
+		t.Fatalf("plan = %v, want %v", plan, want)
+	}
+}

@@ -111,6 +111,14 @@ type Guard struct {
 	// apart from the records, whose state a tombstone overwrites)
 	cleared map[string]bool
 	st      GuardStats // shed counters
+
+	// Several uplinks ([Cursors]): the store's view of each, the marks of
+	// memory records some uplinks (not all) delivered, and each uplink's
+	// marks the store refused. With one uplink these stay empty.
+	uplinks    []string
+	views      map[string]Outbox
+	memMarks   map[uint64]map[string]time.Time
+	unmarkedBy map[string]map[uint64]time.Time
 }
 
 // NewGuard wraps store. It reads the store's LastSeq, so the store must be
@@ -136,6 +144,9 @@ func NewGuard(ctx context.Context, store Outbox, opts GuardOptions) (*Guard, err
 		return nil, fmt.Errorf("outbox guard: reading the store's last seq: %w", err)
 	}
 	g := &Guard{store: store, opts: opts, log: log, unmarked: map[uint64]time.Time{}, lastSeq: st.LastSeq, cleared: map[string]bool{}}
+	if err := g.initUplinks(); err != nil {
+		return nil, err
+	}
 	g.restorer, _ = store.(Restorer)
 	if g.restorer == nil {
 		log.Warn("outbox guard: the store cannot restore records; events kept in memory during a storage fault are published but never stored", "store", fmt.Sprintf("%T", store))
@@ -267,7 +278,7 @@ func (g *Guard) refused(err error) {
 
 // recoveredLocked ends a fault once nothing waits in memory.
 func (g *Guard) recoveredLocked() {
-	if g.failing.IsZero() || len(g.mem) > 0 || len(g.unmarked) > 0 {
+	if g.failing.IsZero() || len(g.mem) > 0 || len(g.unmarked) > 0 || g.unmarkedByLen() > 0 {
 		return
 	}
 	g.log.Info("storage fault over: the outbox accepts writes again; every event kept in memory is stored",
@@ -322,6 +333,7 @@ func (g *Guard) restoreLocked(ctx context.Context, force bool) (stored, done boo
 			if !r.SentAt.IsZero() && recs[i].SentAt.IsZero() {
 				g.unmarked[r.Seq] = r.SentAt
 			}
+			g.moveMarksLocked(r.Seq)
 			g.memBytes -= recBytes(r)
 		}
 		g.mem = slices.Delete(g.mem, 0, n)
@@ -347,6 +359,10 @@ func (g *Guard) restoreLocked(ctx context.Context, force bool) (stored, done boo
 			delete(g.unmarked, s)
 		}
 		g.mu.Unlock()
+	}
+	if err := g.retryUplinkMarks(ctx); err != nil {
+		g.refused(fmt.Errorf("mark sent: %w", err))
+		return true, false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -461,6 +477,7 @@ func (g *Guard) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) erro
 			toStore = append(toStore, s)
 		case g.mem[i].SentAt.IsZero():
 			g.mem[i].SentAt = at
+			delete(g.memMarks, s)
 		}
 	}
 	g.mu.Unlock()
@@ -518,7 +535,7 @@ func (g *Guard) GuardStats() GuardStats {
 	defer g.mu.Unlock()
 	s := g.st
 	s.NotDurable, s.NotDurableBytes = len(g.mem), g.memBytes
-	s.FailingSince, s.LastError, s.Unmarked = g.failing, g.lastErr, len(g.unmarked)
+	s.FailingSince, s.LastError, s.Unmarked = g.failing, g.lastErr, len(g.unmarked)+g.unmarkedByLen()
 	return s
 }
 
@@ -626,6 +643,7 @@ func (g *Guard) shedLocked() {
 			g.log.Error("OUTBOX MEMORY FULL: an unsent ticket event is LOST (the storage fault outlasted the memory bound); its seq stays a gap",
 				"seq", r.Seq, "event_id", r.EventID, "ticket", r.TicketID, "hazard", r.Hazard, "state", r.State)
 			drop[i] = true
+			delete(g.memMarks, r.Seq)
 			n--
 			bytes -= recBytes(r)
 			g.st.Lost++
@@ -669,6 +687,7 @@ func (g *Guard) addLocked(r Record) {
 
 func (g *Guard) dropLocked(i int) {
 	g.memBytes -= recBytes(g.mem[i])
+	delete(g.memMarks, g.mem[i].Seq)
 	g.mem = slices.Delete(g.mem, i, i+1)
 }
 

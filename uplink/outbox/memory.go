@@ -20,10 +20,30 @@ type Memory struct {
 	sent      uint64
 	acks      []Ack
 	closed    bool
+	// uplinks are the declared uplinks ([Cursors]); marks holds, for a
+	// record not yet delivered by every uplink, when each uplink that has
+	// it delivered it; sentBy counts each uplink's deliveries.
+	uplinks []string
+	marks   map[uint64]map[string]time.Time
+	sentBy  map[string]uint64
 }
 
-// NewMemory returns an empty in-memory outbox.
-func NewMemory() *Memory { return &Memory{} }
+// NewMemory returns an empty in-memory outbox with one uplink,
+// [DefaultUplink].
+func NewMemory() *Memory {
+	m, _ := NewMemoryUplinks()
+	return m
+}
+
+// NewMemoryUplinks returns an empty in-memory outbox with one delivery
+// cursor per declared uplink ([Cursors]; none declared: [DefaultUplink]).
+func NewMemoryUplinks(uplinks ...string) (*Memory, error) {
+	names, err := CheckUplinks(uplinks)
+	if err != nil {
+		return nil, err
+	}
+	return &Memory{uplinks: names, marks: map[uint64]map[string]time.Time{}, sentBy: map[string]uint64{}}, nil
+}
 
 // Append implements [Outbox].
 func (m *Memory) Append(ctx context.Context, recs ...Record) ([]Record, error) {
@@ -59,8 +79,13 @@ func (m *Memory) Append(ctx context.Context, recs ...Record) ([]Record, error) {
 	return slices.Clone(out), nil
 }
 
-// Pending implements [Outbox].
+// Pending implements [Outbox]: the records some uplink has not delivered.
 func (m *Memory) Pending(ctx context.Context, max int) ([]Record, error) {
+	return m.pending("", max)
+}
+
+// pending lists the records uplink u ("": some uplink) has not delivered.
+func (m *Memory) pending(u string, max int) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -68,11 +93,24 @@ func (m *Memory) Pending(ctx context.Context, max int) ([]Record, error) {
 	}
 	var out []Record
 	for _, r := range m.recs {
-		if r.SentAt.IsZero() {
+		if m.unsentLocked(r, u) {
 			out = append(out, r)
 		}
 	}
 	return firstPending(out, max), nil
+}
+
+// unsentLocked reports whether uplink u ("": every uplink) still has to
+// deliver r.
+func (m *Memory) unsentLocked(r Record, u string) bool {
+	if !r.SentAt.IsZero() {
+		return false
+	}
+	if u == "" {
+		return true
+	}
+	_, done := m.marks[r.Seq][u]
+	return !done
 }
 
 // firstPending sorts unsent records as Pending returns them (Priority,
@@ -85,32 +123,60 @@ func firstPending(recs []Record, max int) []Record {
 	return recs
 }
 
-// MarkSent implements [Outbox].
+// MarkSent implements [Outbox]: the records are delivered for every uplink.
 func (m *Memory) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error {
+	return m.markSent("", at, seqs)
+}
+
+// markSent marks seqs delivered by uplink u ("": by every uplink); a
+// record every uplink has delivered gets its SentAt.
+func (m *Memory) markSent(u string, at time.Time, seqs []uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
 	for i := range m.recs {
-		if m.recs[i].SentAt.IsZero() && slices.Contains(seqs, m.recs[i].Seq) {
-			m.recs[i].SentAt = at
+		r := &m.recs[i]
+		if !m.unsentLocked(*r, u) || !slices.Contains(seqs, r.Seq) {
+			continue
+		}
+		for _, name := range m.uplinks {
+			if _, done := m.marks[r.Seq][name]; !done && (u == "" || u == name) {
+				if m.marks[r.Seq] == nil {
+					m.marks[r.Seq] = map[string]time.Time{}
+				}
+				m.marks[r.Seq][name] = at
+				m.sentBy[name]++
+			}
+		}
+		if len(m.marks[r.Seq]) == len(m.uplinks) {
+			r.SentAt = at
 			m.sent++
+			delete(m.marks, r.Seq)
 		}
 	}
 	return nil
 }
 
-// Stats implements [Outbox].
+// Stats implements [Outbox]: a record is unsent until every uplink has it.
 func (m *Memory) Stats(ctx context.Context) (Stats, error) {
+	return m.stats("")
+}
+
+// stats is uplink u's snapshot ("": every uplink's together).
+func (m *Memory) stats(u string) (Stats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return Stats{}, ErrClosed
 	}
 	s := Stats{LastSeq: m.lastSeq, Sent: m.sent}
+	if u != "" {
+		s.Sent = m.sentBy[u]
+	}
 	for _, r := range m.recs {
-		if !r.SentAt.IsZero() {
+		if !m.unsentLocked(r, u) {
 			continue
 		}
 		s.Depth++
@@ -256,6 +322,9 @@ func (m *Memory) Restore(ctx context.Context, recs ...Record) error {
 		}
 		if !r.SentAt.IsZero() {
 			m.sent++
+			for _, name := range m.uplinks {
+				m.sentBy[name]++
+			}
 		}
 		m.recs = append(m.recs, r)
 	}
@@ -296,3 +365,34 @@ func (m *Memory) EvictionFreed(r Record, tombstone bool) int64 {
 	}
 	return int64(len(r.Payload))
 }
+
+// Uplinks implements [Cursors].
+func (m *Memory) Uplinks() []string { return slices.Clone(m.uplinks) }
+
+// Uplink implements [Cursors].
+func (m *Memory) Uplink(name string) (Outbox, error) {
+	if !slices.Contains(m.uplinks, name) {
+		return nil, fmt.Errorf("outbox: uplink %q is not declared (declared: %q)", name, m.uplinks)
+	}
+	return memoryView{m, name}, nil
+}
+
+// memoryView is one uplink's view of a [Memory].
+type memoryView struct {
+	m    *Memory
+	name string
+}
+
+func (v memoryView) Append(ctx context.Context, recs ...Record) ([]Record, error) {
+	return v.m.Append(ctx, recs...)
+}
+
+func (v memoryView) Pending(ctx context.Context, max int) ([]Record, error) {
+	return v.m.pending(v.name, max)
+}
+
+func (v memoryView) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error {
+	return v.m.markSent(v.name, at, seqs)
+}
+
+func (v memoryView) Stats(ctx context.Context) (Stats, error) { return v.m.stats(v.name) }

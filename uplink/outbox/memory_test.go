@@ -18,3 +18,13 @@ func TestMemoryConformance(t *testing.T) {
 		return m
 	})
 }
+
+func TestMemoryUplinks(t *testing.T) {
+	outboxtest.RunUplinks(t, func(t *testing.T, uplinks ...string) outbox.Outbox {
+		m, err := outbox.NewMemoryUplinks(uplinks...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	})
+}

@@ -13,6 +13,11 @@
 //     or already-sent seq is not an error.
 //   - All methods are safe for concurrent use.
 //
+// Several uplinks (MQTT and GB/T 26875.3, DESIGN §6): an outbox opened
+// with several declared uplinks keeps one delivery cursor per uplink and
+// implements [Cursors]; [For] gives each uplink a view that is an
+// [Outbox] with this same contract for that uplink alone.
+//
 // Implementations: [Memory] here (tests, demo) and the SQLite store in
 // outbox/sqlite. outbox/outboxtest checks both against this contract.
 package outbox

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -87,6 +86,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, recs []outbox.Record, ti
 		return nil, fmt.Errorf("outbox append: %w", err)
 	}
 	defer stmt.Close()
+	pend, err := tx.PrepareContext(ctx, insertPending)
+	if err != nil {
+		return nil, fmt.Errorf("outbox append: %w", err)
+	}
+	defer pend.Close()
 	now := s.now()
 	out := make([]outbox.Record, len(recs))
 	for i, r := range recs {
@@ -104,6 +108,9 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, recs []outbox.Record, ti
 		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.EventID, r.TicketID, r.State, r.Hazard, r.Rule,
 			r.Device, r.Level, r.Priority, r.Payload, r.CreatedAt.UnixNano()); err != nil {
 			return nil, fmt.Errorf("outbox append: record %s: %w", r.EventID, err)
+		}
+		if err := s.addPending(ctx, pend, r.Seq, r.Priority); err != nil {
+			return nil, fmt.Errorf("outbox append: record %s: cursors: %w", r.EventID, err)
 		}
 		out[i] = r
 	}
@@ -123,36 +130,10 @@ func (s *Store) Pending(ctx context.Context, max int) ([]outbox.Record, error) {
 	return scanRecords(rows)
 }
 
-// MarkSent implements [outbox.Outbox].
+// MarkSent implements [outbox.Outbox]: the records are delivered for
+// every declared uplink ([Store.Uplink] marks one uplink's).
 func (s *Store) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) error {
-	if len(seqs) == 0 {
-		return nil
-	}
-	args := []any{at.UnixNano()}
-	for _, q := range seqs {
-		args = append(args, int64(q))
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",")
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("outbox mark sent: %w", err)
-	}
-	defer rollback(tx)
-	res, err := tx.ExecContext(ctx, `UPDATE records SET sent_at = ? WHERE sent_at IS NULL AND seq IN (`+marks+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("outbox mark sent: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("outbox mark sent: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value + ? WHERE name = 'sent'`, n); err != nil {
-		return fmt.Errorf("outbox mark sent: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("outbox mark sent: commit: %w", err)
-	}
-	return nil
+	return s.markSent(ctx, s.uplinks, at, seqs)
 }
 
 // Stats implements [outbox.Outbox].

@@ -70,6 +70,11 @@ func (s *Store) restore(ctx context.Context, recs []outbox.Record, maxTicket, ma
 		return fmt.Errorf("outbox %s: restore: %w", s.path, err)
 	}
 	defer stmt.Close()
+	pend, err := tx.PrepareContext(ctx, insertPending)
+	if err != nil {
+		return fmt.Errorf("outbox %s: restore: %w", s.path, err)
+	}
+	defer pend.Close()
 	var sent int64
 	for _, r := range recs {
 		var sentAt any
@@ -81,8 +86,23 @@ func (s *Store) restore(ctx context.Context, recs []outbox.Record, maxTicket, ma
 		if err != nil {
 			return fmt.Errorf("outbox %s: restore: record %s (seq %d): %w", s.path, r.EventID, r.Seq, err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 && sentAt != nil {
+		n, _ := res.RowsAffected()
+		switch {
+		case n > 0 && sentAt != nil:
 			sent++
+		case n > 0:
+			if err := s.addPending(ctx, pend, r.Seq, r.Priority); err != nil {
+				return fmt.Errorf("outbox %s: restore: record %s (seq %d): cursors: %w", s.path, r.EventID, r.Seq, err)
+			}
+		}
+	}
+	for _, u := range s.uplinks {
+		if !s.multi() {
+			break
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO counters VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`, sentCounter(u), sent); err != nil {
+			return fmt.Errorf("outbox %s: restore: counters: %w", s.path, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = CASE name

@@ -18,6 +18,13 @@
 // database (path.state) keeps the outbox id and the last ticket seq, so a
 // lost or replaced database continues the seq ([Store.Continuity]);
 // [Store.CheckFile] notices a database deleted or replaced while running.
+//
+// Schema: the file records its version (PRAGMA user_version); Open
+// migrates an older file forward in one transaction and refuses a newer
+// one with a [*VersionError]. Uplinks ([Options.Uplinks],
+// [outbox.Cursors]): with one, records.sent_at is its cursor; with several,
+// the pending table holds each uplink's undelivered records and sent_at
+// is set when the last uplink delivers.
 package sqlite
 
 import (
@@ -37,8 +44,10 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
-// schemaVersion is the version this code writes; see migrate.
-const schemaVersion = 3
+// schemaVersion is the version this code writes (PRAGMA user_version,
+// and the schema_version table that binaries before version 4 read); see
+// migrate. Version 4 adds the per-uplink delivery cursors.
+const schemaVersion = 4
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
@@ -52,6 +61,10 @@ type Options struct {
 	// NoGroupCommit commits every Append in its own transaction (one fsync
 	// each) instead of batching concurrent Appends; for benchmarks.
 	NoGroupCommit bool
+	// Uplinks declares the uplinks with a delivery cursor each
+	// ([outbox.Cursors]); empty means one, [outbox.DefaultUplink]. A cursor
+	// in the file of an uplink not declared here is removed at Open.
+	Uplinks []string
 }
 
 // CorruptError says the database at Path failed SQLite's checks (not a
@@ -78,6 +91,7 @@ type Store struct {
 	log       *slog.Logger
 	recovered *CorruptError
 	id        string      // outbox id (meta table)
+	uplinks   []string    // declared uplinks, each with a cursor
 	file      os.FileInfo // the database file as opened, for CheckFile
 
 	continuity *Continuity
@@ -133,6 +147,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	opts.Logger = log
+	uplinks, err := outbox.CheckUplinks(opts.Uplinks)
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s: %w", path, err)
+	}
+	opts.Uplinks = uplinks
 	if err := preflight(path); err != nil {
 		return nil, err
 	}
@@ -221,7 +241,7 @@ func open(path string, opts Options) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the
 	// counter read-modify-write inside a single serialised transaction.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path, now: opts.Now}
+	s := &Store{db: db, path: path, now: opts.Now, uplinks: opts.Uplinks, log: opts.Logger}
 	if err := s.check(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -305,7 +325,9 @@ func moveAside(path string, now time.Time) (string, error) {
 	return dst, nil
 }
 
-// migrate creates or upgrades the schema in one transaction.
+// migrate creates or upgrades the schema in one transaction: a database
+// of an older version is brought to schemaVersion or left untouched (the
+// transaction rolls back); one of a newer version is refused.
 func (s *Store) migrate() error {
 	ctx := context.Background()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -313,41 +335,31 @@ func (s *Store) migrate() error {
 		return classify(s.path, err)
 	}
 	defer rollback(tx)
-	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return classify(s.path, err)
-	}
-	var v int
-	err = tx.QueryRow(`SELECT version FROM schema_version`).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		v = 0
-	case err != nil:
-		return classify(s.path, err)
+	v, err := readVersion(ctx, tx)
+	if err != nil {
+		return classify(s.path, fmt.Errorf("outbox %s: reading its schema version: %w", s.path, err))
 	}
 	if v > schemaVersion {
-		return fmt.Errorf("outbox %s has schema version %d, newer than this fenghuo (%d): refusing to touch it", s.path, v, schemaVersion)
+		return &VersionError{Path: s.path, Version: v, Known: schemaVersion}
 	}
-	if v < 1 {
-		if err := createV1(tx); err != nil {
-			return classify(s.path, err)
-		}
-	}
-	if v < 2 {
-		if err := migrateV2(tx); err != nil {
-			return classify(s.path, err)
-		}
-	}
-	if v < 3 {
-		if err := migrateV3(tx); err != nil {
-			return classify(s.path, err)
+	steps := []func(*sql.Tx) error{createV1, migrateV2, migrateV3, migrateV4}
+	for i, step := range steps[v:] {
+		if err := step(tx); err != nil {
+			return classify(s.path, fmt.Errorf("outbox %s: migrating from schema version %d to %d: %w", s.path, v+i, v+i+1, err))
 		}
 	}
 	// The history's keyset pages (HistoryPage) walk this index backwards.
 	if _, err := tx.Exec(`CREATE INDEX IF NOT EXISTS records_history ON records (created_at, seq)`); err != nil {
 		return classify(s.path, err)
 	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d; DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d)`, schemaVersion, schemaVersion)); err != nil {
+		return classify(s.path, err)
+	}
 	if s.id, err = readID(ctx, tx); err != nil {
 		return classify(s.path, fmt.Errorf("outbox %s: reading its id: %w", s.path, err))
+	}
+	if err := s.applyUplinks(ctx, tx); err != nil {
+		return classify(s.path, err)
 	}
 	return tx.Commit()
 }

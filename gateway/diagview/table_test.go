@@ -1,4 +1,4 @@
-package cli
+package diagview
 
 import (
 	"bytes"
@@ -25,8 +25,8 @@ func TestDisplayWidth(t *testing.T) {
 		{"한국", 4},
 		{"—", 1},
 	} {
-		if got := displayWidth(tc.s); got != tc.want {
-			t.Errorf("displayWidth(%q) = %d, want %d", tc.s, got, tc.want)
+		if got := DisplayWidth(tc.s); got != tc.want {
+			t.Errorf("DisplayWidth(%q) = %d, want %d", tc.s, got, tc.want)
 		}
 	}
 }
@@ -42,7 +42,7 @@ func TestTruncate(t *testing.T) {
 		{"一楼厨房烟感", 7, "一楼厨…"}, // 6 columns + …
 		{"一楼厨房烟感", 12, "一楼厨房烟感"},
 	} {
-		if got := truncate(tc.s, tc.max); got != tc.want || displayWidth(got) > tc.max {
+		if got := truncate(tc.s, tc.max); got != tc.want || DisplayWidth(got) > tc.max {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tc.s, tc.max, got, tc.want)
 		}
 	}
@@ -68,7 +68,7 @@ func TestTableAlignsChinese(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("%q not in %q", cell, row)
 		}
-		return displayWidth(row[:i])
+		return DisplayWidth(row[:i])
 	}
 	want := start(rows[0], "STATE")
 	for i, cell := range []string{"online", "OFFLINE", "online"} {
@@ -88,7 +88,7 @@ func TestAge(t *testing.T) {
 		-time.Second: "0s", 300 * time.Millisecond: "0.3s", 12 * time.Second: "12s",
 		192 * time.Second: "3m12s", 2*time.Hour + 3*time.Minute: "2h03m", 76 * time.Hour: "3d04h",
 	} {
-		if got := age(d); got != want {
+		if got := Age(d); got != want {
 			t.Errorf("age(%s) = %q, want %q", d, got, want)
 		}
 	}
@@ -135,13 +135,13 @@ func TestRenderGolden(t *testing.T) {
 		name   string
 		render func(*bytes.Buffer)
 	}{
-		{"status", func(b *bytes.Buffer) { renderStatus(b, status, time.UTC) }},
-		{"devices", func(b *bytes.Buffer) { renderDevices(b, devices, time.UTC) }},
-		{"alarms", func(b *bytes.Buffer) { renderAlarms(b, alarms, time.UTC) }},
-		{"alarms_none", func(b *bytes.Buffer) { renderAlarms(b, api.Alarms{Now: now}, time.UTC) }},
-		{"queue", func(b *bytes.Buffer) { renderQueue(b, queue, time.UTC) }},
-		{"queue_empty", func(b *bytes.Buffer) { renderQueue(b, api.Queue{Now: now}, time.UTC) }},
-		{"rules", func(b *bytes.Buffer) { renderRules(b, rulesView) }},
+		{"status", func(b *bytes.Buffer) { Status(b, status, time.UTC) }},
+		{"devices", func(b *bytes.Buffer) { Devices(b, devices, time.UTC) }},
+		{"alarms", func(b *bytes.Buffer) { Alarms(b, alarms, time.UTC) }},
+		{"alarms_none", func(b *bytes.Buffer) { Alarms(b, api.Alarms{Now: now}, time.UTC) }},
+		{"queue", func(b *bytes.Buffer) { Queue(b, queue, time.UTC) }},
+		{"queue_empty", func(b *bytes.Buffer) { Queue(b, api.Queue{Now: now}, time.UTC) }},
+		{"rules", func(b *bytes.Buffer) { Rules(b, rulesView) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -1,4 +1,4 @@
-package cli
+package diagview
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/testalarm"
+	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 )
 
 // The strings of issue 15: an ack's `by` that clears the crew's screen
@@ -31,15 +33,15 @@ var hostileAt = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
 
 func TestRenderersShowHostileTextPlain(t *testing.T) {
 	var b bytes.Buffer
-	renderAlarms(&b, api.Alarms{Now: hostileAt, Alarms: []api.Alarm{{
+	Alarms(&b, api.Alarms{Now: hostileAt, Alarms: []api.Alarm{{
 		TicketID: "t-1", Device: "smoke-1", DeviceName: "烟感\u202egnp\u202c", Rule: "R1", Hazard: "smoke_fire_alarm",
 		Level: 1, Since: hostileAt, AckedBy: fakeAllClear, AckedAt: hostileAt,
 	}}}, time.UTC)
-	renderHistory(&b, api.History{Now: hostileAt, Records: []api.HistoryRecord{{
+	History(&b, api.History{Now: hostileAt, Records: []api.HistoryRecord{{
 		Seq: 1, CreatedAt: hostileAt, State: "open", Level: 1, Hazard: "smoke_fire_alarm", Device: "smoke-1",
 		DeviceName: "\u009b2J名", TicketID: "t-1", AckedBy: fakeAllClear + "\r\n" + hyperlink, AckedAt: hostileAt,
 	}}}, time.UTC)
-	renderDevices(&b, api.Devices{Now: hostileAt, Devices: []api.Device{{
+	Devices(&b, api.Devices{Now: hostileAt, Devices: []api.Device{{
 		ID: "smoke-1", Name: "名\x1b]0;title\x07", Location: "\x7f一楼", Seen: true, LastPoll: hostileAt, LastOK: hostileAt,
 		LastError: "byte count 0 in \x1b[31m01 03", LastErrorAt: hostileAt,
 		Values: []api.Value{{Point: "temp\x1b[1m", Value: 1, Unit: "°C\u2066"}},
@@ -59,7 +61,7 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 		DeviceName: "@SUM(A1)", TicketID: "+t", AckedBy: hyperlink, AckedAt: hostileAt, LabelZh: "烟感火警", LabelEn: fakeAllClear,
 	}}}
 	var b bytes.Buffer
-	if err := writeHistoryCSV(&b, h, false, time.UTC); err != nil {
+	if err := HistoryCSV(&b, h, false, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&b).ReadAll()
@@ -71,7 +73,7 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 		15: `'=HYPERLINK("http://x","click")`, 10: "'-smoke", 11: "'@SUM(A1)", 12: "'+t", 7: "ALL CLEAR", 6: "烟感火警", 0: "1", 2: "1",
 	} {
 		if r[i] != want {
-			t.Errorf("CSV column %s = %q, want %q", historyCSVHeader[i], r[i], want)
+			t.Errorf("CSV column %s = %q, want %q", HistoryCSVHeader[i], r[i], want)
 		}
 	}
 }
@@ -79,7 +81,7 @@ func TestHistoryCSVEscapesFormulas(t *testing.T) {
 func TestPrintJSONEscapesControls(t *testing.T) {
 	var b bytes.Buffer
 	by := "\u009b2J\u202e值班\x7f"
-	if err := printJSON(&b, api.Alarm{AckedBy: by}); err != nil {
+	if err := JSON(&b, api.Alarm{AckedBy: by}); err != nil {
 		t.Fatal(err)
 	}
 	assertPlain(t, "--json", strings.ReplaceAll(b.String(), "\n", ""))
@@ -89,11 +91,24 @@ func TestPrintJSONEscapesControls(t *testing.T) {
 	}
 }
 
-func TestTraceSecondsNaN(t *testing.T) {
-	for _, s := range []string{"NaN", "Inf", "-1"} {
-		code, _, errOut := fenghuo(t, "diag", "trace", "--bus", "lan", "--seconds", s, "--socket", "/nonexistent.sock")
-		if code != 2 || !strings.Contains(errOut, "--seconds") {
-			t.Errorf("diag trace --seconds %s: exit %d %q, want a usage error", s, code, errOut)
+// The one-line renderers: a device's error, a broker's words, a
+// township's `by` and a file name reach the terminal without controls.
+func TestLinesShowHostileTextPlain(t *testing.T) {
+	var b bytes.Buffer
+	Control(&b, api.Control{Device: "efd-1\x1b[2J", Action: "reset", Point: "command", Address: 16, Value: 1, Result: "failed",
+		Error: "timeout " + fakeAllClear, RecordError: "disk \u009b2Jfull"})
+	ProbeStart(&b, mqttlink.ProbeResult{Broker: "tcp://h\x1b]0;x\x07:1883", ClientID: "gw\x1b[1m", Username: "u\u202e"})
+	ProbeStep(&b, mqttlink.ProbeStep{Step: "mqtt", Ms: 3, Error: "CONNACK " + fakeAllClear})
+	TestAlarm(&b, testalarm.Committed, testalarm.Result{TestAlarm: api.TestAlarm{TicketID: "t\x1b[K", Hazard: "x\x07", Rule: "R1\r", Seq: 1}}, time.Second, time.UTC)
+	TestAlarm(&b, testalarm.Acked, testalarm.Result{AckedBy: fakeAllClear, AckedAt: hostileAt, SentAt: hostileAt}, time.Second, time.UTC)
+	Exported(&b, "/tmp/\x1b[31mh.csv", "csv", true, api.History{}, time.UTC)
+	NewTrace(&b, false, time.UTC).Frame(api.TraceFrame{At: hostileAt, Dir: "rx\x1b[2J", Hex: "01 03", Error: "crc " + fakeAllClear})
+	out := b.String()
+	assertPlain(t, "control / probe / test-alarm / export / trace", out)
+	for _, want := range []string{"efd-1 reset: wrote 1 to command (register 16): failed (timeout ALL CLEAR)", "NOT recorded in the outbox: disk full",
+		"FAILED", "CONNACK ALL CLEAR", "township acknowledged  2026-11-29 08:00:00 by ALL CLEAR", "crc ALL CLEAR"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -1,7 +1,6 @@
-package cli
+package diagview
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,10 +12,10 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
-// renderRead prints a read: a header, each request with its latency or
+// Read prints a read: a header, each request with its latency or
 // error, the points decoded by the profile (device reads) or the raw
 // registers (raw reads), and register pairs in the four orders.
-func renderRead(w io.Writer, res api.ReadResult) {
+func Read(w io.Writer, res api.ReadResult) {
 	head := fmt.Sprintf("bus %s  slave %d", res.Bus, res.Slave)
 	if res.Device != "" {
 		head += fmt.Sprintf("  device %s  profile %s", res.Device, res.Profile)
@@ -128,9 +127,14 @@ func renderPoints(w io.Writer, pts []api.PointValue) {
 	}
 	fmt.Fprintln(w)
 	t.write(w)
-	if len(pairs) == 0 {
-		return
+	if len(pairs) > 0 {
+		renderOrders(w, pairs)
 	}
+}
+
+// renderOrders prints 32-bit points in the four word/byte orders, the
+// profile's marked.
+func renderOrders(w io.Writer, pairs []api.PointValue) {
 	var o table
 	o.add("POINT", "ORDER", "U32", "I32", "F32")
 	for _, p := range pairs {
@@ -149,26 +153,11 @@ func renderPoints(w io.Writer, pts []api.PointValue) {
 	o.write(w)
 }
 
-// float32Text prints a float32 value with its 7 significant digits; NaN
-// and infinities by name.
-func float32Text(f api.Float) string {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', 7, 32)
-}
-
-// renderScan prints the devices a scan found and a summary line.
-func renderScan(w io.Writer, res api.ScanResult) {
+// Scan prints the devices a scan found and a summary line.
+func Scan(w io.Writer, res api.ScanResult) {
 	took := time.Duration(res.TookMS) * time.Millisecond
 	if len(res.Found) == 0 {
-		fmt.Fprintf(w, "no device answered on bus %s (ids %d..%d) in %s\n", res.Bus, res.From, res.To, age(took))
+		fmt.Fprintf(w, "no device answered on bus %s (ids %d..%d) in %s\n", res.Bus, res.From, res.To, Age(took))
 		return
 	}
 	var t table
@@ -181,96 +170,5 @@ func renderScan(w io.Writer, res api.ScanResult) {
 		t.add(strconv.Itoa(f.Slave), fmt.Sprintf("%.1f ms", f.LatencyMS), f.Answer, prof, orDash(strings.Join(f.Candidates, ", ")))
 	}
 	t.write(w)
-	fmt.Fprintf(w, "%d %s answered on bus %s (ids %d..%d) in %s\n", len(res.Found), plural(len(res.Found), "device"), res.Bus, res.From, res.To, age(took))
-}
-
-// progress shows a scan's progress on stderr: a bar redrawn in place on a
-// terminal, plain lines (every 10 % and each device found) otherwise.
-type progress struct {
-	w      io.Writer
-	tty    bool
-	total  int
-	shown  int // the last tenth printed, plain mode
-	drawn  bool
-	prefix string
-}
-
-func newProgress(w io.Writer, req api.ScanRequest) *progress {
-	bus := req.Bus
-	if bus == "" {
-		bus = "direct" // --direct --port/--address: the line has no name
-	}
-	return &progress{w: w, tty: isTerminal(w), total: req.To - req.From + 1, prefix: fmt.Sprintf("scan %s %d..%d", bus, req.From, req.To)}
-}
-
-func (p *progress) event(ev api.StreamEvent) {
-	switch {
-	case ev.Type == "found" && ev.Found != nil:
-		f := ev.Found
-		line := fmt.Sprintf("%s: slave %d answers (%s)", p.prefix, f.Slave, orDash(f.Profile))
-		if p.tty {
-			fmt.Fprintf(p.w, "\r\033[K%s\n", line)
-		} else {
-			fmt.Fprintln(p.w, line)
-		}
-	case ev.Type == "progress" && ev.Progress != nil:
-		pr := ev.Progress
-		left := age(time.Duration(pr.LeftMS * float64(time.Millisecond)))
-		if p.tty {
-			const width = 30
-			n := width * pr.Done / max(pr.Total, 1)
-			fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d ids  %d found  about %s left",
-				strings.Repeat("#", n), strings.Repeat(".", width-n), pr.Done, pr.Total, pr.Found, left)
-			p.drawn = true
-			return
-		}
-		if tenth := 10 * pr.Done / max(pr.Total, 1); tenth > p.shown {
-			p.shown = tenth
-			line := fmt.Sprintf("%s: %d/%d ids, %d found", p.prefix, pr.Done, pr.Total, pr.Found)
-			if pr.Done < pr.Total {
-				line += fmt.Sprintf(", about %s left", left)
-			}
-			fmt.Fprintln(p.w, line)
-		}
-	}
-}
-
-// end clears the bar.
-func (p *progress) end() {
-	if p.tty && p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-}
-
-// traceWriter prints trace frames as they come: aligned columns, or one
-// JSON object a line.
-type traceWriter struct {
-	w      io.Writer
-	json   bool
-	header bool
-}
-
-func newTraceWriter(w io.Writer, asJSON bool) *traceWriter { return &traceWriter{w: w, json: asJSON} }
-
-func (t *traceWriter) frame(f api.TraceFrame) {
-	if t.json {
-		b, err := json.Marshal(f)
-		if err == nil {
-			fmt.Fprintf(t.w, "%s\n", sanitize.JSON(b))
-		}
-		return
-	}
-	if !t.header {
-		t.header = true
-		fmt.Fprintf(t.w, "%-12s  %-4s  %5s  %3s  %9s  %s\n", "TIME", "DIR", "SLAVE", "FC", "LATENCY", "FRAME")
-	}
-	lat := ""
-	if f.LatencyMS > 0 {
-		lat = fmt.Sprintf("%.1f ms", f.LatencyMS)
-	}
-	body := f.Hex
-	if f.Error != "" {
-		body = strings.TrimSpace(body + "  ! " + f.Error)
-	}
-	fmt.Fprintf(t.w, "%-12s  %-4s  %5d  %3d  %9s  %s\n", f.At.In(localTime).Format("15:04:05.000"), sanitize.Line(f.Dir), f.Slave, f.FC, lat, sanitize.Line(body))
+	fmt.Fprintf(w, "%d %s answered on bus %s (ids %d..%d) in %s\n", len(res.Found), Plural(len(res.Found), "device"), res.Bus, res.From, res.To, Age(took))
 }

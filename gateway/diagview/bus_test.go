@@ -1,4 +1,4 @@
-package cli
+package diagview
 
 import (
 	"bytes"
@@ -49,23 +49,20 @@ func TestRenderBusGolden(t *testing.T) {
 		{At: at.Add(340 * time.Millisecond), Dir: "tx", Slave: 7, FC: 3, Hex: "07 03 00 00 00 26 C4 76"},
 		{At: at.Add(380 * time.Millisecond), Dir: "rx", Slave: 7, FC: 3, Hex: "07 03 4C 00 01", LatencyMS: 40, Error: "crc mismatch"},
 	}
-	old := localTime
-	localTime = time.UTC
-	defer func() { localTime = old }()
 	for _, tc := range []struct {
 		name   string
 		render func(*bytes.Buffer)
 	}{
-		{"read_device", func(b *bytes.Buffer) { renderRead(b, device) }},
-		{"read_raw", func(b *bytes.Buffer) { renderRead(b, raw) }},
-		{"read_bits", func(b *bytes.Buffer) { renderRead(b, bits) }},
-		{"read_exception", func(b *bytes.Buffer) { renderRead(b, exception) }},
-		{"scan", func(b *bytes.Buffer) { renderScan(b, scan) }},
-		{"scan_none", func(b *bytes.Buffer) { renderScan(b, api.ScanResult{Bus: "rs485-1", From: 1, To: 16, TookMS: 4800}) }},
+		{"read_device", func(b *bytes.Buffer) { Read(b, device) }},
+		{"read_raw", func(b *bytes.Buffer) { Read(b, raw) }},
+		{"read_bits", func(b *bytes.Buffer) { Read(b, bits) }},
+		{"read_exception", func(b *bytes.Buffer) { Read(b, exception) }},
+		{"scan", func(b *bytes.Buffer) { Scan(b, scan) }},
+		{"scan_none", func(b *bytes.Buffer) { Scan(b, api.ScanResult{Bus: "rs485-1", From: 1, To: 16, TookMS: 4800}) }},
 		{"trace", func(b *bytes.Buffer) {
-			tw := newTraceWriter(b, false)
+			tw := NewTrace(b, false, time.UTC)
 			for _, f := range frames {
-				tw.frame(f)
+				tw.Frame(f)
 			}
 		}},
 	} {
@@ -81,10 +78,10 @@ func TestRenderBusGolden(t *testing.T) {
 // (tested in diag_bus_test.go).
 func TestProgressBar(t *testing.T) {
 	var b bytes.Buffer
-	p := &progress{w: &b, tty: true, total: 10, prefix: "scan rs485-1 1..10"}
-	p.event(api.StreamEvent{Type: "progress", Progress: &api.ScanProgress{Slave: 4, Done: 4, Total: 10, Found: 1, LeftMS: 1800}})
-	p.event(api.StreamEvent{Type: "found", Found: &api.ScanFound{Slave: 5, Profile: "smoke-detector"}})
-	p.end()
+	p := &Progress{w: &b, tty: true, total: 10, prefix: "scan rs485-1 1..10"}
+	p.Event(api.StreamEvent{Type: "progress", Progress: &api.ScanProgress{Slave: 4, Done: 4, Total: 10, Found: 1, LeftMS: 1800}})
+	p.Event(api.StreamEvent{Type: "found", Found: &api.ScanFound{Slave: 5, Profile: "smoke-detector"}})
+	p.End()
 	want := "\r\033[K[############..................] 4/10 ids  1 found  about 1s left" +
 		"\r\033[Kscan rs485-1 1..10: slave 5 answers (smoke-detector)\n\r\033[K"
 	if b.String() != want {

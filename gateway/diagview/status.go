@@ -1,4 +1,4 @@
-package cli
+package diagview
 
 import (
 	"fmt"
@@ -7,17 +7,16 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
-// renderStatus prints the gateway at a glance; it reports whether
+// Status prints the gateway at a glance; it reports whether
 // something is down (uplink or a device).
-func renderStatus(w io.Writer, s api.Status, loc *time.Location) (down bool) {
+func Status(w io.Writer, s api.Status, loc *time.Location) (down bool) {
 	var t table
 	t.add("gateway", s.GatewayID)
 	t.add("version", s.Version)
-	t.add("uptime", fmt.Sprintf("%s (since %s)", age(time.Duration(s.UptimeS*float64(time.Second))), clock(s.StartedAt, loc)))
+	t.add("uptime", fmt.Sprintf("%s (since %s)", seconds(s.UptimeS), Clock(s.StartedAt, loc)))
 	link := "connected"
 	if !s.Uplink.Connected {
 		link = "NOT CONNECTED"
@@ -54,7 +53,7 @@ func lastPublish(s api.Status, loc *time.Location) string {
 	if s.Uplink.LastPublishAt.IsZero() {
 		return "never (since start)"
 	}
-	return fmt.Sprintf("%s (%s)", clock(s.Uplink.LastPublishAt, loc), ago(s.Now, s.Uplink.LastPublishAt))
+	return fmt.Sprintf("%s (%s)", Clock(s.Uplink.LastPublishAt, loc), ago(s.Now, s.Uplink.LastPublishAt))
 }
 
 func bufferLine(b api.BufferStatus, loc *time.Location) string {
@@ -63,14 +62,14 @@ func bufferLine(b api.BufferStatus, loc *time.Location) string {
 	}
 	line := fmt.Sprintf("%d unsent", b.Depth)
 	if b.Depth > 0 {
-		line += fmt.Sprintf(", oldest %s (%s old)", clock(b.OldestUnsentAt, loc), age(time.Duration(b.OldestUnsentAgeS*float64(time.Second))))
+		line += fmt.Sprintf(", oldest %s (%s old)", Clock(b.OldestUnsentAt, loc), seconds(b.OldestUnsentAgeS))
 	}
 	return line + fmt.Sprintf("; last seq %d, %d sent", b.LastSeq, b.Sent)
 }
 
-// renderDevices prints one row per device, then each device's last
+// Devices prints one row per device, then each device's last
 // values; it reports whether a device is offline.
-func renderDevices(w io.Writer, ds api.Devices, loc *time.Location) (offline bool) {
+func Devices(w io.Writer, ds api.Devices, loc *time.Location) (offline bool) {
 	var t table
 	t.add("ID", "NAME", "BUS/SLAVE", "PROFILE", "STATE", "LAST POLL", "SUCCESS", "LATENCY", "LAST ERROR")
 	for _, d := range ds.Devices {
@@ -94,7 +93,7 @@ func renderDevices(w io.Writer, ds api.Devices, loc *time.Location) (offline boo
 			fmt.Fprintln(w, ": no values yet")
 			continue
 		}
-		fmt.Fprintf(w, ", values of %s:\n", clock(d.LastOK, loc))
+		fmt.Fprintf(w, ", values of %s:\n", Clock(d.LastOK, loc))
 		var v table
 		for _, x := range d.Values {
 			val := number(x.Value)
@@ -115,16 +114,6 @@ func successRate(d api.Device) string {
 	return fmt.Sprintf("%.1f%% of %d", *d.SuccessRate*100, d.PollsOK+d.PollsFailed)
 }
 
-func latency(ms float64) string {
-	if ms <= 0 {
-		return "—"
-	}
-	if ms < 10 {
-		return fmt.Sprintf("%.1fms", ms)
-	}
-	return fmt.Sprintf("%.0fms", ms)
-}
-
 func lastError(now time.Time, d api.Device) string {
 	if d.LastError == "" {
 		return "—"
@@ -136,9 +125,9 @@ func lastError(now time.Time, d api.Device) string {
 	return msg
 }
 
-// renderAlarms prints the open tickets, most urgent first as the daemon
+// Alarms prints the open tickets, most urgent first as the daemon
 // lists them.
-func renderAlarms(w io.Writer, as api.Alarms, loc *time.Location) {
+func Alarms(w io.Writer, as api.Alarms, loc *time.Location) {
 	if len(as.Alarms) == 0 {
 		fmt.Fprintln(w, "no open alarms")
 		return
@@ -148,23 +137,16 @@ func renderAlarms(w io.Writer, as api.Alarms, loc *time.Location) {
 	for _, a := range as.Alarms {
 		ack := "no"
 		if a.AckedBy != "" || !a.AckedAt.IsZero() {
-			ack = fmt.Sprintf("%s at %s", orDash(a.AckedBy), clock(a.AckedAt, loc))
+			ack = fmt.Sprintf("%s at %s", orDash(a.AckedBy), Clock(a.AckedAt, loc))
 		}
-		t.add(levelName(a.Level), clock(a.Since, loc), age(as.Now.Sub(a.Since)), a.Device, a.DeviceName,
+		t.add(levelName(a.Level), Clock(a.Since, loc), Age(as.Now.Sub(a.Since)), a.Device, a.DeviceName,
 			strings.TrimSpace(a.LabelZh+" "+a.Hazard), a.Rule, ack, a.TicketID)
 	}
 	t.write(w)
 }
 
-func levelName(level int) string {
-	if zh := rules.LevelZh(level); zh != "" {
-		return fmt.Sprintf("%d %s", level, zh)
-	}
-	return "—"
-}
-
-// renderQueue prints the unsent records in sending order.
-func renderQueue(w io.Writer, q api.Queue, loc *time.Location) {
+// Queue prints the unsent records in sending order.
+func Queue(w io.Writer, q api.Queue, loc *time.Location) {
 	if q.Depth == 0 {
 		fmt.Fprintln(w, "queue empty: the broker has acknowledged every event")
 		return
@@ -181,20 +163,20 @@ func renderQueue(w io.Writer, q api.Queue, loc *time.Location) {
 		if it.State == "telemetry" {
 			seq = "—"
 		}
-		t.add(seq, it.State, levelName(it.Level), orDash(it.Hazard), orDash(it.Device), clock(it.CreatedAt, loc),
-			age(time.Duration(it.AgeS*float64(time.Second))), orDash(it.TicketID))
+		t.add(seq, it.State, levelName(it.Level), orDash(it.Hazard), orDash(it.Device), Clock(it.CreatedAt, loc),
+			seconds(it.AgeS), orDash(it.TicketID))
 	}
 	t.write(w)
 }
 
-// renderRules prints the explain view: every rule on every device.
-func renderRules(w io.Writer, rs api.Rules) {
+// Rules prints the explain view: every rule on every device.
+func Rules(w io.Writer, rs api.Rules) {
 	var t table
 	t.add("DEVICE", "RULE", "HAZARD", "PHASE", "FOR", "SAMPLES", "POINT", "VALUE", "LIMIT", "LEVEL", "NOTE")
 	for _, r := range rs.Rules {
 		dur := "—"
 		if r.Phase != "inactive" {
-			dur = age(time.Duration(r.ElapsedS * float64(time.Second)))
+			dur = seconds(r.ElapsedS)
 		}
 		note := ""
 		if r.Frozen {
@@ -207,11 +189,4 @@ func renderRules(w io.Writer, rs api.Rules) {
 			optNumber(r.Value), optNumber(r.Threshold), fmt.Sprint(r.Level), orDash(note))
 	}
 	t.write(w)
-}
-
-func optNumber(v *float64) string {
-	if v == nil {
-		return "—"
-	}
-	return number(*v)
 }
