@@ -57,6 +57,15 @@ type edgeRule struct {
 // ticket.Tombstone). If the eviction policy moves into outbox as a pure
 // function, the ticket edge can go.
 //
+// The daemon's parts (issue 14, Build 2): gateway/engine is the rule loop,
+// readings in and ticket records out through the outbox guard; it knows
+// neither a bus, nor MQTT, nor SQLite, nor the API, so the loop runs in a
+// test over the memory outbox. gateway/localapi answers the local API and
+// /metrics from snapshots of the loop, the outbox and the uplink, behind
+// interfaces (no SQLite, no MQTT client, no bus but through busdiag's
+// runner). gateway/uplinks is the seam to the ways out: the config and the
+// uplink packages, never the buses or the rule loop.
+//
 // The packages the CLI calls stay below it and do one job each:
 //   - gateway/diagview renders the answers of the local API (and the
 //     uplink probe's steps): it knows the API's types and the escaping,
@@ -66,6 +75,23 @@ type edgeRule struct {
 //     the API's types and the scheduler's job type, never the daemon that
 //     runs it (nor the CLI, nor MQTT).
 var edgeRules = []edgeRule{
+	{
+		From: "gateway/engine",
+		Allowed: []string{"rules", "drivers/profile", "gateway/config", "gateway/sched", "uplink/outbox",
+			"uplink/ticket", "uplink/atomicfile"},
+		Why: "the rule loop: readings in, ticket records into the outbox; no bus, MQTT, SQLite or API",
+	},
+	{
+		From: "gateway/localapi",
+		Allowed: []string{"gateway/api", "gateway/busdiag", "gateway/config", "gateway/engine", "gateway/sched",
+			"rules", "uplink/outbox", "uplink/sanitize", "uplink/ticket", "github.com/prometheus/client_golang/..."},
+		Why: "the local API and metrics read snapshots through interfaces",
+	},
+	{
+		From:    "gateway/uplinks",
+		Allowed: []string{"gateway/config", "uplink/..."},
+		Why:     "an uplink is built from the config and the uplink packages only",
+	},
 	{
 		From: "gateway/cli",
 		Allowed: []string{"gateway/...", "uplink/sanitize", "drivers/profile",
@@ -205,6 +231,9 @@ func TestLayerCheckerCatchesNewEdges(t *testing.T) {
 			m("uplink/gb26875/centre"), m("uplink/atomicfile"), "github.com/spf13/cobra"}},
 		{m("uplink/outbox/sqlite"), []string{"database/sql", m("uplink/outbox"), m("uplink/ticket"), "github.com/mattn/go-sqlite3"}},
 		{m("uplink/mqttlink"), []string{m("uplink/outbox"), "github.com/eclipse/paho.mqtt.golang"}},
+		{m("gateway/engine"), []string{m("rules"), m("gateway/config"), m("uplink/outbox"), m("uplink/ticket")}},
+		{m("gateway/localapi"), []string{m("gateway/api"), m("gateway/engine"), "github.com/prometheus/client_golang/prometheus"}},
+		{m("gateway/uplinks"), []string{m("gateway/config"), m("uplink/mqttlink")}},
 		{m("gateway/diagview"), []string{"io", m("gateway/api"), m("uplink/sanitize")}},
 		{m("gateway/busdiag"), []string{m("drivers/transport"), m("gateway/config"), m("gateway/sched")}},
 	}
@@ -226,6 +255,12 @@ func TestLayerCheckerCatchesNewEdges(t *testing.T) {
 		{"sqlite imports the link", pkg{m("uplink/outbox/sqlite"), []string{m("uplink/mqttlink")}}, "uplink/outbox/sqlite may import only"},
 		{"sqlite imports rules", pkg{m("uplink/outbox/sqlite"), []string{m("rules")}}, "uplink/outbox/sqlite may import only"},
 		{"cli drives a bus", pkg{m("gateway/cli"), []string{m("drivers/transport")}}, "gateway/cli may import only"},
+		{"engine speaks MQTT", pkg{m("gateway/engine"), []string{m("uplink/mqttlink")}}, "gateway/engine may import only"},
+		{"engine opens SQLite", pkg{m("gateway/engine"), []string{m("uplink/outbox/sqlite")}}, "gateway/engine may import only"},
+		{"engine serves the API", pkg{m("gateway/engine"), []string{m("gateway/api")}}, "gateway/engine may import only"},
+		{"localapi opens SQLite", pkg{m("gateway/localapi"), []string{m("uplink/outbox/sqlite")}}, "gateway/localapi may import only"},
+		{"localapi reaches the daemon", pkg{m("gateway/localapi"), []string{m("gateway/daemon")}}, "gateway/localapi may import only"},
+		{"uplinks drive the rule loop", pkg{m("gateway/uplinks"), []string{m("gateway/engine")}}, "gateway/uplinks may import only"},
 		{"cli renders levels itself", pkg{m("gateway/cli"), []string{m("rules")}}, "gateway/cli may import only"},
 		{"diagview reads the config", pkg{m("gateway/diagview"), []string{m("gateway/config")}}, "gateway/diagview may import only"},
 		{"diagview opens a bus", pkg{m("gateway/diagview"), []string{m("drivers/transport")}}, "gateway/diagview may import only"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/diagview"
+	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 )
 
@@ -60,7 +61,7 @@ func runDiagUplink(c *cobra.Command, cfg *config.Config, timeout time.Duration, 
 	if asJSON {
 		lines = io.Discard
 	}
-	res := mqttlink.Probe(c.Context(), probeOptions(cfg), mqttlink.ProbeOptions{Timeout: timeout, Location: localTime,
+	res := mqttlink.Probe(c.Context(), uplinks.MQTTOptions(cfg), mqttlink.ProbeOptions{Timeout: timeout, Location: localTime,
 		OnStart: func(r mqttlink.ProbeResult) { diagview.ProbeStart(lines, r) },
 		OnStep:  func(s mqttlink.ProbeStep) { diagview.ProbeStep(lines, s) }})
 	if asJSON {
@@ -73,13 +74,4 @@ func runDiagUplink(c *cobra.Command, cfg *config.Config, timeout time.Duration, 
 	}
 	fmt.Fprintln(lines, "uplink ok: the gateway can reach, log in to and publish on the broker")
 	return nil
-}
-
-// probeOptions are the link's connection options of cfg (as the daemon
-// maps them), without the outbox.
-func probeOptions(cfg *config.Config) mqttlink.Options {
-	m := cfg.Uplink.MQTT
-	return mqttlink.Options{Broker: m.Broker, ClientID: m.ClientID, Username: m.Username, Password: m.Password.Reveal(),
-		CAFile: m.CAFile, CertFile: m.CertFile, KeyFile: m.KeyFile, TopicPrefix: m.TopicPrefix,
-		TownshipCode: cfg.Gateway.Site.TownshipCode, GatewayID: cfg.Gateway.ID, Keepalive: m.Keepalive}
 }

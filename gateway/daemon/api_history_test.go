@@ -6,18 +6,19 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
 
 // TestHistoryPagedWithAcks: /v1/history over more records than one SQL
-// page (historyPage) returns every record once, oldest first, each with
+// page (localapi.HistoryPage) returns every record once, oldest first, each with
 // the newest ack of its ticket; a limit keeps the newest.
 func TestHistoryPagedWithAcks(t *testing.T) {
 	d := newTestDaemon(t, "127.0.0.1:1")
 	defer d.store.Close()
 	ctx := t.Context()
-	const n = 2*historyPage + 37
+	const n = 2*localapi.HistoryPage + 37
 	at := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
 	recs := make([]outbox.Record, n)
 	for i := range recs {
@@ -37,7 +38,7 @@ func TestHistoryPagedWithAcks(t *testing.T) {
 			}
 		}
 	}
-	h, err := d.apiHistory(ctx, api.HistoryQuery{})
+	h, err := d.views.History(ctx, api.HistoryQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestHistoryPagedWithAcks(t *testing.T) {
 			t.Fatalf("record %d (ticket %s): acked by %q at %v; want the newest ack (乙) exactly on every fifth ticket", i, r.TicketID, r.AckedBy, r.AckedAt)
 		}
 	}
-	h, err = d.apiHistory(ctx, api.HistoryQuery{Limit: 3})
+	h, err = d.views.History(ctx, api.HistoryQuery{Limit: 3})
 	if err != nil || len(h.Records) != 3 || h.Records[0].Seq != n-2 || h.Records[2].Seq != n {
 		t.Fatalf("limit 3: %d records (%v), want the newest three oldest first", len(h.Records), err)
 	}
@@ -66,8 +67,8 @@ func TestAlarmsShowTheNewestAck(t *testing.T) {
 	defer d.store.Close()
 	ctx := t.Context()
 	since := time.Now().Add(-time.Minute)
-	d.engine.Restore([]rules.OpenHazard{{Device: "smoke-1f-kitchen", Rule: "R1", TicketID: "ep1", Level: 1, Since: since}})
-	tid := d.ticketID("smoke-1f-kitchen", "ep1")
+	d.loop.Rules().Restore([]rules.OpenHazard{{Device: "smoke-1f-kitchen", Rule: "R1", TicketID: "ep1", Level: 1, Since: since}})
+	tid := d.loop.TicketID("smoke-1f-kitchen", "ep1")
 	if _, err := d.store.Append(ctx, outbox.Record{EventID: "e1", TicketID: tid, State: "open", Hazard: "smoke_fire_alarm", Rule: "R1",
 		Device: "smoke-1f-kitchen", Level: 1, Priority: outbox.PriorityLevel1, Payload: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestAlarmsShowTheNewestAck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := d.apiAlarms(ctx)
+	a, err := d.views.Alarms(ctx)
 	if err != nil || len(a.Alarms) != 1 {
 		t.Fatalf("alarms %+v, %v", a, err)
 	}

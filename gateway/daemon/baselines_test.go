@@ -45,7 +45,7 @@ func feedNights(d *Daemon, n int) {
 	for night := range n {
 		day := time.Date(2026, 11, 1+night, 0, 0, 0, 0, site)
 		for at := day.Add(2 * time.Hour); !at.After(day.Add(5 * time.Hour)); at = at.Add(10 * time.Minute) {
-			d.engine.Step(at, []rules.Poll{{Device: "efd-1f-main", At: at, OK: true,
+			d.loop.Rules().Step(at, []rules.Poll{{Device: "efd-1f-main", At: at, OK: true,
 				Readings: []rules.Reading{{Point: "residual_current", Value: 80 + 10*float64(night)}}}})
 		}
 	}
@@ -67,24 +67,30 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 	text, file := creepSite(t)
 	d := newDaemon(t, text, Options{baselineEvery: time.Millisecond})
 	feedNights(d, 3)
-	before := baselineStrings(d.engine.Baselines())
+	before := baselineStrings(d.loop.Rules().Baselines())
 	if len(before) != 3 {
 		t.Fatalf("fed 3 nights, the engine has %d baselines: %v", len(before), before)
 	}
 	stop := runUntilStopped(t, d)
-	var saved baselineFile
+	var saved struct { // engine's baselines file
+		Schema string `json:"schema"`
+		Points []struct {
+			Device, Rule, Point string
+			Values              []float64
+		} `json:"points"`
+	}
 	waitFor(t, 10*time.Second, "the baselines file while the daemon runs", func() bool {
 		data, err := os.ReadFile(file)
 		return err == nil && json.Unmarshal(data, &saved) == nil && len(saved.Points) == 1 && len(saved.Points[0].Values) == 3
 	})
-	if p := saved.Points[0]; saved.Schema != baselineSchema || p.Device != "efd-1f-main" || p.Rule != "R9" || p.Point != "residual_current" {
+	if p := saved.Points[0]; saved.Schema != "fenghuo.baselines.v1" || p.Device != "efd-1f-main" || p.Rule != "R9" || p.Point != "residual_current" {
 		t.Fatalf("baselines file: %+v", saved)
 	}
 	stop()
 
 	again := newDaemon(t, text, Options{})
 	defer again.store.Close()
-	if after := baselineStrings(again.engine.Baselines()); !slices.Equal(after, before) {
+	if after := baselineStrings(again.loop.Rules().Baselines()); !slices.Equal(after, before) {
 		t.Fatalf("after a restart\n got  %v\n want %v", after, before)
 	}
 }
@@ -98,7 +104,7 @@ func TestBadBaselinesFileStillStarts(t *testing.T) {
 	}
 	d := newDaemon(t, text, Options{})
 	defer d.store.Close()
-	if bs := d.engine.Baselines(); len(bs) != 0 {
+	if bs := d.loop.Rules().Baselines(); len(bs) != 0 {
 		t.Fatalf("baselines from a corrupt file: %v", bs)
 	}
 }

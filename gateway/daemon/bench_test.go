@@ -63,7 +63,7 @@ func BenchmarkAlarmToTicket(b *testing.B) {
 		mu.Unlock()
 	}})
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if devs, _ := d.apiDevices(b.Context()); devs.Devices[0].PollsOK >= 2 {
+		if devs, _ := d.views.Devices(b.Context()); devs.Devices[0].PollsOK >= 2 {
 			break // the first polls
 		}
 		if time.Now().After(deadline) {

@@ -33,6 +33,15 @@ func (bd *busDiag) run(ctx context.Context, fn sched.JobFunc) error {
 	return sched.Do(ctx, bd.jobs, bd.stopped, fn)
 }
 
+// busRunner is the runner of the named bus's owner (control writes).
+func (d *Daemon) busRunner(name string) (busdiag.Runner, error) {
+	bd, err := d.bus(name)
+	if err != nil {
+		return nil, err
+	}
+	return bd.run, nil
+}
+
 func (d *Daemon) busHandlers() api.BusHandlers {
 	return api.BusHandlers{Read: d.apiRead, Scan: d.apiScan, Trace: d.apiTrace}
 }

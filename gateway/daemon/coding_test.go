@@ -79,7 +79,7 @@ func TestCodingEndToEnd(t *testing.T) {
 	d, _ := runDaemon(t, cfg, Options{OnCommitted: log.add})
 
 	polls := func() uint64 {
-		devs, _ := d.apiDevices(t.Context())
+		devs, _ := d.views.Devices(t.Context())
 		return devs.Devices[0].PollsOK
 	}
 	waitFor(t, 10*time.Second, "three polls", func() bool { return polls() >= 3 })
@@ -191,7 +191,7 @@ func TestFireClassPriority(t *testing.T) {
 	for _, c := range cases {
 		ev := rules.Event{Kind: c.kind, Device: "smoke-1f-kitchen", Rule: "Rx", Hazard: c.hazard, Level: c.level,
 			TicketID: "smoke-1f-kitchen/Rx/20261129T001502.000", At: time.Now(), OccurrenceCount: 1}
-		rec, err := d.record(ev)
+		rec, err := d.loop.Record(ev)
 		if err != nil {
 			t.Fatal(err)
 		}

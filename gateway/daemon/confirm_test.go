@@ -32,7 +32,7 @@ func TestFireAlarmConfirmedWithoutWaitingForThePoll(t *testing.T) {
 		}
 	}})
 	waitFor(t, 10*time.Second, "the first poll, reading the register as 0", func() bool {
-		devs, _ := d.apiDevices(t.Context())
+		devs, _ := d.views.Devices(t.Context())
 		return devs.Devices[0].PollsOK > 0
 	})
 	slave.SetHolding(1, 16, 1)

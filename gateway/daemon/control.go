@@ -2,139 +2,32 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
+	"slices"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/gateway/busdiag"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
+	"github.com/fenghuo-iot/fenghuo/gateway/engine"
+	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/rules"
-	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
-
-// maxBy bounds the `by` of an operation (who asked), in bytes.
-const maxBy = 64
-
-// OperationRecord is the outbox record of a control operation (state
-// operation, never an alarm), with the device's GB/T 45839 status.
-func OperationRecord(res api.Control, source, by string, gw ticket.Gateway, dev ticket.Device, status int) (outbox.Record, error) {
-	op := ticket.Operation{
-		Action: res.Action, Source: source, By: cleanBy(by), Result: res.Result, Error: res.Error,
-		Point: res.Point, Address: res.Address, Value: res.Value,
-	}
-	t := ticket.OperationRecord(op, gw, dev, status, res.At)
-	payload, err := t.Marshal()
-	if err != nil {
-		return outbox.Record{}, err
-	}
-	return outbox.Record{
-		EventID: t.EventID, TicketID: t.TicketID, State: t.State, Hazard: t.Hazard, Rule: t.Rule,
-		Device: dev.ID, Level: t.Level, Priority: outbox.PriorityTicket, Payload: payload, CreatedAt: res.At,
-	}, nil
-}
-
-// cleanBy keeps who asked printable and short: one terminal-safe line
-// (sanitize.Line: escape sequences and controls removed), at most maxBy
-// bytes cut at a character boundary; "" is "unknown".
-func cleanBy(by string) string {
-	by = strings.TrimSpace(sanitize.Line(by))
-	for len(by) > maxBy {
-		_, size := utf8.DecodeLastRuneInString(by)
-		by = by[:len(by)-size]
-	}
-	if by == "" {
-		return "unknown"
-	}
-	return by
-}
-
-// apiControl writes the device's command register through its bus owner
-// (between polls: never a second master), then commits the operation
-// record, whatever the device answered. source says who asked: local (the
-// socket) or remote (a downlink command, when allowed).
-func (d *Daemon) apiControl(ctx context.Context, req api.ControlRequest) (api.Control, error) {
-	return d.control(ctx, req, ticket.SourceLocal)
-}
-
-func (d *Daemon) control(ctx context.Context, req api.ControlRequest, source string) (api.Control, error) {
-	ds := d.devices[req.Device]
-	if ds == nil {
-		ids := make([]string, 0, len(d.cfg.Devices))
-		for _, dc := range d.cfg.Devices {
-			ids = append(ids, dc.ID)
-		}
-		return api.Control{}, fmt.Errorf("%w: no device %q in this gateway's config (devices: %s)", api.ErrNotFound, req.Device, strings.Join(ids, ", "))
-	}
-	if err := busdiag.CheckControl(ds.cfg, ds.profile, req.Action); err != nil {
-		return api.Control{}, err
-	}
-	bd, err := d.bus(ds.cfg.Bus)
-	if err != nil {
-		return api.Control{}, err
-	}
-	res, err := busdiag.WriteCommand(ctx, bd.run, ds.cfg, ds.profile, req.Action)
-	if err != nil {
-		return res, err
-	}
-	d.log.Info("device operation", "device", req.Device, "action", req.Action, "source", source, "by", cleanBy(req.By), "result", res.Result, "err", res.Error)
-	rec, err := OperationRecord(res, source, req.By, d.gatewayInfo(), ds.ticket, d.deviceStatus(req.Device))
-	if err == nil {
-		var committed []outbox.Record
-		// Through the guard: a storage fault keeps it in memory (published).
-		if committed, err = d.guard.Append(ctx, rec); err == nil || errors.Is(err, outbox.ErrNotDurable) {
-			err = nil
-			res.Seq, res.TicketID = committed[0].Seq, committed[0].TicketID
-			d.metrics.noteCommitted(committed)
-			if d.opts.OnCommitted != nil {
-				d.opts.OnCommitted(committed[0])
-			}
-			d.link.Notify()
-		}
-	}
-	if err != nil {
-		res.RecordError = err.Error()
-		d.log.Error("device operation not recorded in the outbox", "device", req.Device, "action", req.Action, "err", err)
-	}
-	return res, nil
-}
-
-// deviceStatus is the device's GB/T 45839 state now: the worst condition
-// among the hazards of it the engine holds open (屏蔽 included).
-func (d *Daemon) deviceStatus(device string) int {
-	return d.engine.Condition(device).GBT45839Status()
-}
-
-// statusOf is the GB/T 45839 state of a device with these kinds of hazard
-// open: 2 报警 while an alarm or hazard is open, else 3 故障 while a fault
-// is, else 1 正常监视.
-func statusOf(openKinds []string) int {
-	status := 1
-	for _, k := range openKinds {
-		if k != ticket.KindFault {
-			return 2
-		}
-		status = 3
-	}
-	return status
-}
 
 // RecordOperation commits the operation record of a --direct control to
 // the outbox of cfg (no daemon runs: the daemon sends it when it starts).
 // The device's status comes from the tickets the outbox holds open.
 func RecordOperation(ctx context.Context, cfg *config.Config, res api.Control, by string) error {
-	d := &Daemon{cfg: cfg, opts: Options{Profiles: cfg.Profiles()}}
-	if err := d.buildDevices(); err != nil {
-		return err
-	}
-	ds := d.devices[res.Device]
-	if ds == nil {
+	i := slices.IndexFunc(cfg.Devices, func(dc config.Device) bool { return dc.ID == res.Device })
+	if i < 0 {
 		return fmt.Errorf("device %q is not configured", res.Device)
 	}
+	dc := cfg.Devices[i]
+	p, ok := cfg.Profiles().Get(dc.Profile)
+	if !ok {
+		return fmt.Errorf("device %q: profile %q not found", dc.ID, dc.Profile)
+	}
+	dev := engine.NewDevice(dc, p)
 	st, err := sqlite.Open(cfg.Buffer.Path, sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("buffer.path %s: %w", cfg.Buffer.Path, err)
@@ -152,7 +45,7 @@ func RecordOperation(ctx context.Context, cfg *config.Config, res api.Control, b
 			}
 		}
 	}
-	rec, err := OperationRecord(res, ticket.SourceLocal, by, d.gatewayInfo(), ds.ticket, statusOf(kinds))
+	rec, err := localapi.OperationRecord(res, ticket.SourceLocal, by, engine.GatewayInfo(cfg.Gateway.ID, cfg.Gateway.Site), dev.Ticket, localapi.StatusOf(kinds))
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func TestRestartResumesReplayWithoutReopening(t *testing.T) {
 	}
 	// The alarm is still on: the restarted engine must not open it again.
 	polls := func() uint64 {
-		devs, _ := d.apiDevices(t.Context())
+		devs, _ := d.views.Devices(t.Context())
 		return devs.Devices[0].PollsOK
 	}
 	after := polls()

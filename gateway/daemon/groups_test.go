@@ -71,12 +71,12 @@ func TestOnlineHysteresis(t *testing.T) {
 	}
 	for i, s := range steps {
 		at = at.Add(time.Second)
-		d.noteOnline(rules.Poll{Device: dev, At: at, OK: s.ok, Err: s.err})
-		st, err := d.apiStatus(t.Context())
+		d.loop.NotePoll(rules.Poll{Device: dev, At: at, OK: s.ok, Err: s.err})
+		st, err := d.views.Status(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		devs, _ := d.apiDevices(t.Context())
+		devs, _ := d.views.Devices(t.Context())
 		gauge := onlineGauge(t, d, dev)
 		if (st.Devices.Online == 1) != s.online || devs.Devices[0].Online != s.online || (gauge == 1) != s.online {
 			t.Fatalf("poll %d (ok %v): status online %d, diag online %v, fenghuo_device_online %v; want online %v",
@@ -108,7 +108,7 @@ func TestProfileIntervalsEndToEnd(t *testing.T) {
 
 	var devs api.Devices
 	waitFor(t, 10*time.Second, "three polls", func() bool {
-		devs, _ = d.apiDevices(t.Context())
+		devs, _ = d.views.Devices(t.Context())
 		return devs.Devices[0].PollsOK >= 3
 	})
 	dv := devs.Devices[0]
@@ -121,7 +121,7 @@ func TestProfileIntervalsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the fire alarm", func() bool {
-		a, _ := d.apiAlarms(t.Context())
+		a, _ := d.views.Alarms(t.Context())
 		return len(a.Alarms) == 1 && a.Alarms[0].Hazard == "smoke_fire_alarm"
 	})
 }
@@ -129,7 +129,7 @@ func TestProfileIntervalsEndToEnd(t *testing.T) {
 // onlineGauge is fenghuo_device_online of device, from the registry.
 func onlineGauge(t *testing.T, d *Daemon, device string) float64 {
 	t.Helper()
-	mfs, err := d.metrics.reg.Gather()
+	mfs, err := d.metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

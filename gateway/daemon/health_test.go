@@ -2,10 +2,10 @@ package daemon
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/engine"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -19,17 +19,18 @@ func TestHealthReport(t *testing.T) {
 	cfgText, _ := controlSite(t) // control_test.go: smoke-1 and meter-1 answer, gone-1 never does
 	d, stop := runDaemon(t, cfgText, Options{})
 	waitFor(t, 10*time.Second, "polls of every device", func() bool {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return d.devices["smoke-1"].stats.ok > 0 && d.devices["meter-1"].stats.ok > 0 && d.devices["gone-1"].stats.failed > 0
+		smoke, _ := d.loop.Devices().View("smoke-1")
+		meter, _ := d.loop.Devices().View("meter-1")
+		gone, _ := d.loop.Devices().View("gone-1")
+		return smoke.OK > 0 && meter.OK > 0 && gone.Failed > 0
 	})
-	stop() // the rule loop owns d.health: step it here once it has stopped
+	stop() // the rule loop owns its health report: step it here once it has stopped
 
 	now := time.Now()
-	if recs := d.healthRecords(now); recs != nil {
+	if recs := d.loop.HealthRecords(now); recs != nil {
 		t.Fatalf("a health report before it is due: %d records", len(recs))
 	}
-	recs := d.healthRecords(now.Add(firstHealthAfter))
+	recs := d.loop.HealthRecords(now.Add(engine.FirstHealthAfter))
 	if len(recs) != 2 || recs[0].Priority != outbox.PriorityTelemetry || recs[1].State != "test" {
 		t.Fatalf("want the report (telemetry priority) and a test event, got %+v", recs)
 	}
@@ -80,18 +81,11 @@ func TestHealthReport(t *testing.T) {
 	}
 
 	// The next report covers only what happened since this one.
-	recs = d.healthRecords(now.Add(firstHealthAfter + d.cfg.Uplink.HealthInterval))
+	recs = d.loop.HealthRecords(now.Add(engine.FirstHealthAfter + d.cfg.Uplink.HealthInterval))
 	h, _ = ticket.ParseHealth(recs[0].Payload)
 	for _, hd := range h.Devices {
 		if hd.Polls != 0 || hd.SuccessRate != nil {
 			t.Errorf("%s: %d polls in a period without polls", hd.ID, hd.Polls)
 		}
-	}
-}
-
-func TestCheckStorageReportsAFailedWrite(t *testing.T) {
-	hs := checkStorage(filepath.Join(t.TempDir(), "missing", "outbox.db"))
-	if hs.WriteOK || !strings.Contains(hs.Error, "no such file or directory") {
-		t.Fatalf("a write into a missing directory: %+v", hs)
 	}
 }

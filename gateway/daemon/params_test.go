@@ -63,9 +63,8 @@ func TestConfiguredSetpointsEndToEnd(t *testing.T) {
 		return strings.Join(hazards, ", ")
 	}
 	polls := func() uint64 {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return d.devices["smoke-1f-kitchen"].stats.ok
+		v, _ := d.loop.Devices().View("smoke-1f-kitchen")
+		return v.OK
 	}
 
 	// R26 needs 2 reads; every poll reads the setpoints (poll: 100ms).

@@ -1,57 +1,21 @@
 package daemon
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/engine"
 	"github.com/fenghuo-iot/fenghuo/rules"
-	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox/sqlite"
-)
-
-// Storage faults (issue 15). Every append goes through an outbox.Guard: when
-// the SQLite store refuses writes (a full disk, an I/O error), the events
-// are numbered as usual, kept in a bounded memory queue and published at
-// once ("durable": false), and stored as soon as the store accepts writes
-// (retried every second). The status, diag status and the metrics say so
-// at once; after storageFaultAfter the gateway's R29 ticket (storage_fault,
-// 存储故障) opens, and it clears once the store takes writes again.
-//
-// A stop (SIGTERM) during the fault waits up to stopWaitStored for the
-// store, then writes what is still only in memory to the fallback file
-// (buffer.fallback_path), which the next start imports before anything
-// else. A crash (SIGKILL, power loss) loses what was never stored.
-
-const (
-	// storageFaultAfter is how long the store must refuse before R29 opens
-	// (a single slow commit is not a fault).
-	storageFaultAfter = 3 * time.Second
-	// stopWaitStored bounds how long a stop waits for the store to take the
-	// events kept in memory.
-	stopWaitStored = 5 * time.Second
-	// commitTimeout bounds one append.
-	commitTimeout = 10 * time.Second
-	// checkFileEvery is how often the outbox file is checked (a deleted or
-	// replaced database is a storage fault).
-	checkFileEvery = 10 * time.Second
-	// maxFallbackBytes bounds the fallback file read at start (the memory
-	// queue it was written from is bounded far below).
-	maxFallbackBytes = 256 << 20
 )
 
 // outboxStore is what the daemon needs of its outbox store, by interface:
 // the guard stores what it kept in memory through Restore (and reserves
 // seqs), the local API pages the history and looks up the latest acks in
-// the store, and the daemon checks the store's file. The SQLite store is
-// the one implementation.
+// the store, and the rule loop restores the open tickets and checks the
+// store's file. The SQLite store is the one implementation.
 type outboxStore interface {
 	outbox.Outbox
 	outbox.Restorer
@@ -66,275 +30,46 @@ type outboxStore interface {
 
 var _ outboxStore = (*sqlite.Store)(nil)
 
-// storageState is the daemon's view of storage faults; guarded by d.mu.
-type storageState struct {
-	imported        int       // events imported from the fallback file at start
-	fallbackPending bool      // the fallback file is kept until its events are stored
-	fileErr         error     // the outbox file check's verdict (nil: fine)
-	fileErrSince    time.Time // when fileErr began
-	fileCheckedAt   time.Time
-}
-
-// fallbackPath is buffer.fallback_path, or the default beside the outbox.
-func (d *Daemon) fallbackPath() string {
-	if p := d.cfg.Buffer.FallbackPath; p != "" {
-		return p
-	}
-	return d.cfg.Buffer.Path + ".fallback.jsonl"
-}
-
-// openGuard wraps the store in the guard and imports the fallback file of
-// the last stop, before anything else reads or writes the outbox.
-func (d *Daemon) openGuard() error {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
-	g, err := outbox.NewGuard(ctx, d.store, outbox.GuardOptions{Logger: d.log})
+// openOutbox opens the SQLite outbox and wraps it in the guard, through
+// which every append and the uplinks go. An outbox that cannot be opened
+// for any reason but corruption (permission, read-only filesystem, I/O
+// error, missing directory: an *sqlite.OpenError) fails New with a message
+// naming buffer.path, so `fenghuo run` exits 1 and the file keeps its
+// unsent events; a corrupt one is moved aside by sqlite.Open. A break in
+// the outbox's history (st.Continuity(): database missing, moved aside or
+// replaced) is logged at ERROR by sqlite.Open and kept for the status.
+func (d *Daemon) openOutbox() error {
+	st, err := sqlite.Open(d.cfg.Buffer.Path, sqlite.Options{Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("buffer.path %s: %w", d.cfg.Buffer.Path, err)
 	}
-	d.guard = g
-	d.importFallback(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	g, err := outbox.NewGuard(ctx, st, outbox.GuardOptions{Logger: d.log})
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("buffer.path %s: %w", d.cfg.Buffer.Path, err)
+	}
+	d.store, d.guard = st, g
 	return nil
 }
 
-// importFallback imports the fallback file, if any. A file that cannot be
-// read is moved aside, loudly: it never stops the gateway from starting.
-func (d *Daemon) importFallback(ctx context.Context) {
-	path := d.fallbackPath()
-	recs, err := readFallback(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	if err == nil && len(recs) > 0 {
-		err = d.guard.Restore(ctx, recs...)
-	}
-	switch {
-	case err == nil:
-		if rmErr := os.Remove(path); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
-			d.log.Error("fallback file imported but not removed; it will be imported again (harmless: restore is idempotent)", "file", path, "err", rmErr)
-		}
-	case errors.Is(err, outbox.ErrNotDurable):
-		// The store still refuses: the events wait in memory (and are
-		// published); the file stays until they are stored.
-		d.storage.fallbackPending = true
-	default:
-		aside := fmt.Sprintf("%s.bad-%s", path, time.Now().UTC().Format("20060102T150405"))
-		d.log.Error("FALLBACK FILE UNREADABLE: the events a stop wrote during a storage fault cannot be imported; file moved aside for an operator",
-			"file", path, "moved_to", aside, "err", err)
-		if mvErr := os.Rename(path, aside); mvErr != nil {
-			d.log.Error("fallback file not moved aside", "file", path, "err", mvErr)
-		}
-		return
-	}
-	d.storage.imported = len(recs)
-	open := outbox.OpenFromHistory(recs)
-	restored := make([]rules.OpenHazard, 0, len(open))
-	for _, o := range open {
-		restored = append(restored, rules.OpenHazard{Device: o.Device, Rule: o.Rule, TicketID: o.TicketID, Level: o.Level, Since: o.Since})
-	}
-	d.engine.Restore(restored)
-	d.log.Warn("imported the events the last stop wrote to the fallback file during a storage fault",
-		"file", path, "events", len(recs), "open_hazards", len(restored), "stored", err == nil)
-}
+// commitTimeout bounds opening the guard.
+const commitTimeout = 10 * time.Second
 
-// retryStorage (rule loop, every second) restores the memory queue, drops
-// the imported fallback file once its events are stored, and checks the
-// outbox file now and then.
-func (d *Daemon) retryStorage(ctx context.Context, now time.Time) {
-	gs := d.guard.GuardStats()
-	if gs.NotDurable > 0 || gs.Unmarked > 0 {
-		rctx, cancel := context.WithTimeout(ctx, commitTimeout)
-		if d.guard.Retry(rctx) == nil {
-			d.link.Notify()
-		}
-		cancel()
-		gs = d.guard.GuardStats()
-	}
-	d.mu.Lock()
-	pending, checkedAt := d.storage.fallbackPending, d.storage.fileCheckedAt
-	d.mu.Unlock()
-	if pending && gs.NotDurable == 0 {
-		path := d.fallbackPath()
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			d.log.Error("fallback file not removed after its events were stored", "file", path, "err", err)
-		} else {
-			d.log.Info("the events of the fallback file are stored; file removed", "file", path)
-		}
-		d.mu.Lock()
-		d.storage.fallbackPending = false
-		d.mu.Unlock()
-	}
-	if now.Sub(checkedAt) >= cmp.Or(d.opts.checkFileEvery, checkFileEvery) {
-		d.checkFile(now)
-	}
-}
-
-// checkFile asks the store whether its file is still there.
-func (d *Daemon) checkFile(now time.Time) {
-	err := d.store.CheckFile()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.storage.fileCheckedAt = now
-	switch {
-	case err != nil && d.storage.fileErr == nil:
-		d.storage.fileErrSince = now
-		d.log.Error("STORAGE FAULT: the outbox file is not the one the gateway opened (deleted or replaced); events are still published, but a restart would lose the history", "path", d.cfg.Buffer.Path, "err", err)
-	case err == nil && d.storage.fileErr != nil:
-		d.log.Info("outbox file check passes again", "path", d.cfg.Buffer.Path)
-		d.storage.fileErrSince = time.Time{}
-	}
-	d.storage.fileErr = err
-}
-
-// storageFault: the store refuses writes or its file is gone (status,
-// diag, metrics: at once).
-func (d *Daemon) storageFault(now time.Time) bool {
-	if d.guard.GuardStats().Failing() {
-		return true
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.storage.fileErr != nil
-}
-
-// storageFaultRaised is R29's verdict: the store has refused writes for
-// storageFaultAfter, or its file is gone.
-func (d *Daemon) storageFaultRaised(now time.Time) bool {
-	gs := d.guard.GuardStats()
-	if gs.Failing() && now.Sub(gs.FailingSince) >= storageFaultAfter {
-		return true
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.storage.fileErr != nil
-}
-
-// storageFileSince is when the outbox file check began failing.
-func (d *Daemon) storageFileSince() time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.storage.fileErrSince
-}
-
-// storageError says why storage is failing ("" when it is not).
-func (d *Daemon) storageError(gs outbox.GuardStats) string {
-	if gs.LastError != "" {
-		return gs.LastError
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.storage.fileErr != nil {
-		return d.storage.fileErr.Error()
-	}
-	return ""
-}
-
-// awaitStored gives the store up to limit to take the events kept in
-// memory (a stop during a storage fault).
-func (d *Daemon) awaitStored(limit time.Duration) {
-	gs := d.guard.GuardStats()
-	if gs.NotDurable == 0 && gs.Unmarked == 0 {
-		return
-	}
-	d.log.Warn("stopping during a storage fault: waiting for the outbox to take the events kept in memory", "events", gs.NotDurable, "up_to", limit)
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if d.guard.Retry(ctx) == nil {
-			d.log.Info("the events kept in memory are stored")
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// spillUnstored writes what the store never took to the fallback file (at
-// stop, after the link stopped).
-func (d *Daemon) spillUnstored() {
-	recs := d.guard.Unstored()
-	if len(recs) == 0 {
-		return
-	}
-	path := d.fallbackPath()
-	unsent := 0
-	for _, r := range recs {
-		if r.SentAt.IsZero() {
-			unsent++
-		}
-	}
-	if err := writeFallback(path, recs); err != nil {
-		d.log.Error("EVENTS LOST: the outbox refuses writes and the fallback file cannot be written either",
-			"events", len(recs), "undelivered", unsent, "file", path, "err", err)
-		return
-	}
-	d.log.Error("STORAGE FAULT at stop: the events the outbox could not store are written to the fallback file; the next start imports them first",
-		"events", len(recs), "undelivered", unsent, "file", path)
-}
-
-// fallbackRecord is one line of the fallback file.
-type fallbackRecord struct {
-	Seq       uint64    `json:"seq"`
-	EventID   string    `json:"event_id,omitempty"`
-	TicketID  string    `json:"ticket_id,omitempty"`
-	State     string    `json:"state,omitempty"`
-	Hazard    string    `json:"hazard,omitempty"`
-	Rule      string    `json:"rule,omitempty"`
-	Device    string    `json:"device,omitempty"`
-	Level     int       `json:"level,omitempty"`
-	Priority  int       `json:"priority"`
-	Payload   []byte    `json:"payload"`
-	CreatedAt time.Time `json:"created_at"`
-	SentAt    time.Time `json:"sent_at,omitzero"`
-}
-
-// writeFallback writes recs as JSON lines to path atomically
-// (atomicfile: a temporary file fsynced, renamed, the directory fsynced).
-func writeFallback(path string, recs []outbox.Record) error {
-	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, r := range recs {
-			if err := enc.Encode(fallbackRecord{Seq: r.Seq, EventID: r.EventID, TicketID: r.TicketID, State: r.State, Hazard: r.Hazard,
-				Rule: r.Rule, Device: r.Device, Level: r.Level, Priority: r.Priority, Payload: r.Payload,
-				CreatedAt: r.CreatedAt, SentAt: r.SentAt}); err != nil {
-				return err
-			}
-		}
-		return nil
+// newLoop builds the rule loop over the outbox and the uplink. It
+// restores the open hazards, the fallback file of the last stop and the
+// creep baselines (gateway/engine).
+func (d *Daemon) newLoop(eng *rules.Engine, devs *engine.Devices) error {
+	loop, err := engine.New(engine.Options{
+		Config: d.cfg, Rules: eng, Devices: devs, Guard: d.guard, Store: d.store, Link: d.link,
+		Logger: d.log, Version: d.opts.Version, Notify: d.notifyUplinks, Uplink: d.uplinkHealth, Confirm: d.confirm,
+		OnCommitted: d.committed, OnPoll: d.metrics.NotePoll,
+		BaselineEvery: d.opts.baselineEvery, CheckFileEvery: d.opts.checkFileEvery,
 	})
-}
-
-// readFallback reads a fallback file (os.ErrNotExist when there is none).
-func readFallback(path string) ([]outbox.Record, error) {
-	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFallbackBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("fallback file %s: %w", path, err)
-	}
-	if len(data) > maxFallbackBytes {
-		return nil, fmt.Errorf("fallback file %s: larger than %d bytes", path, maxFallbackBytes)
-	}
-	var recs []outbox.Record
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var fr fallbackRecord
-		if err := json.Unmarshal(line, &fr); err != nil {
-			return nil, fmt.Errorf("fallback file %s line %d: %w", path, i+1, err)
-		}
-		recs = append(recs, outbox.Record{Seq: fr.Seq, EventID: fr.EventID, TicketID: fr.TicketID, State: fr.State, Hazard: fr.Hazard,
-			Rule: fr.Rule, Device: fr.Device, Level: fr.Level, Priority: fr.Priority, Payload: fr.Payload,
-			CreatedAt: fr.CreatedAt, SentAt: fr.SentAt})
-	}
-	return recs, nil
+	d.loop = loop
+	return nil
 }

@@ -181,7 +181,7 @@ func TestAlarmsOutrunFullDisk(t *testing.T) {
 	if !st.StorageFault || st.NotDurable == 0 {
 		t.Errorf("status while the disk is full: storage_fault %v, not_durable %d", st.StorageFault, st.NotDurable)
 	}
-	if as, err := d.apiStatus(context.Background()); err != nil || !as.Buffer.StorageFault || as.Buffer.Uncommitted == 0 || as.Buffer.StorageError == "" {
+	if as, err := d.views.Status(context.Background()); err != nil || !as.Buffer.StorageFault || as.Buffer.Uncommitted == 0 || as.Buffer.StorageError == "" {
 		t.Errorf("diag status while the disk is full: %+v, %v", as.Buffer, err)
 	}
 	sub.WaitUntil("the R29 storage fault ticket", 15*time.Second, hasTicket("storage_fault", "open", 0))
@@ -295,7 +295,7 @@ func TestStopWhileDiskFullKeepsEvents(t *testing.T) {
 // gaugeValue gathers the daemon's metrics and returns the unlabelled gauge.
 func gaugeValue(t *testing.T, d *Daemon, name string) float64 {
 	t.Helper()
-	mfs, err := d.metrics.reg.Gather()
+	mfs, err := d.metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

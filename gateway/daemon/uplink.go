@@ -2,131 +2,105 @@ package daemon
 
 import (
 	"context"
-	"time"
+	"errors"
+	"fmt"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// linkOptions maps the uplink section of the config onto the MQTT link.
-func (d *Daemon) linkOptions() mqttlink.Options {
-	m := d.cfg.Uplink.MQTT
-	o := mqttlink.Options{
-		Broker:       m.Broker,
-		ClientID:     m.ClientID,
-		Username:     m.Username,
-		Password:     m.Password.Reveal(),
-		CAFile:       m.CAFile,
-		CertFile:     m.CertFile,
-		KeyFile:      m.KeyFile,
-		TopicPrefix:  m.TopicPrefix,
-		TownshipCode: d.cfg.Gateway.Site.TownshipCode,
-		GatewayID:    d.cfg.Gateway.ID,
-		Keepalive:    m.Keepalive,
-		Heartbeat:    d.cfg.Uplink.Heartbeat,
-		Outbox:       d.guard,
-		// The link enforces buffer.max_size (DESIGN §6 eviction order) and
-		// prunes delivered records past retention (30 days and 999 tickets).
-		MaxSize: int64(d.cfg.Buffer.MaxSize),
-		Status:  d.status,
-		Logger:  d.log,
-		// uplink.cmd_key_file: only signed downlink commands are accepted.
-		CmdKey: []byte(d.cfg.Uplink.CmdKey.Reveal()),
+// buildUplinks builds every configured uplink: today the township's MQTT
+// link. A second uplink (GB/T 26875.3, DESIGN §10) is appended to
+// d.uplinks here; Run starts and stops them all alike.
+func (d *Daemon) buildUplinks() error {
+	link, err := mqttlink.New(d.linkOptions())
+	if err != nil {
+		return fmt.Errorf("uplink: %w", err)
 	}
+	d.link = link
+	d.uplinks = []uplinks.Uplink{uplinks.MQTT{Link: link}}
+	return nil
+}
+
+// linkOptions maps the config onto the MQTT link: the connection as
+// `diag uplink` probes it (uplinks.MQTTOptions), plus the outbox, the
+// status message and the downlink.
+func (d *Daemon) linkOptions() mqttlink.Options {
+	o := uplinks.MQTTOptions(d.cfg)
+	o.Outbox = d.guard
+	// The link enforces buffer.max_size (DESIGN §6 eviction order) and
+	// prunes delivered records past retention (30 days and 999 tickets).
+	o.MaxSize = int64(d.cfg.Buffer.MaxSize)
+	o.Status = d.status
+	o.Logger = d.log
+	// uplink.cmd_key_file: only signed downlink commands are accepted.
+	o.CmdKey = []byte(d.cfg.Uplink.CmdKey.Reveal())
 	if d.cfg.Uplink.AllowRemoteControl {
 		o.Control = d.remoteControl
 	}
+	if d.opts.tuneLink != nil {
+		d.opts.tuneLink(&o)
+	}
 	return o
+}
+
+// startUplinks runs every uplink until the returned stop is called (after
+// the rule loop's last commit); stop returns the first error other than
+// a cancellation.
+func (d *Daemon) startUplinks() (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, len(d.uplinks))
+	for _, u := range d.uplinks {
+		go func() {
+			err := u.Run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Error("uplink stopped", "uplink", u.Name(), "err", err)
+			}
+			done <- err
+		}()
+	}
+	return func() error {
+		cancel()
+		var first error
+		for range d.uplinks {
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+}
+
+// notifyUplinks wakes every uplink after a commit.
+func (d *Daemon) notifyUplinks() {
+	for _, u := range d.uplinks {
+		u.Notify()
+	}
+}
+
+// uplinkHealth is the MQTT link's part of the health report.
+func (d *Daemon) uplinkHealth() ticket.HealthUplink {
+	h := ticket.HealthUplink{Connected: d.link.Connected(), TransmissionFault: d.link.TransmissionFault()}
+	if lp := d.link.LastPublish(); !lp.IsZero() {
+		h.LastPublishAt = ticket.FormatTime(lp)
+	}
+	if rtt := d.link.LastRoundTrip(); rtt > 0 {
+		ms := float64(rtt.Microseconds()) / 1000
+		h.RoundTripMS = &ms
+	}
+	return h
 }
 
 // remoteControl runs a downlink control command (signed: the link's guard
 // refuses unsigned control) like `diag control`, recorded with source
 // remote.
 func (d *Daemon) remoteControl(ctx context.Context, device, action, by string) (downlink.ControlResult, error) {
-	res, err := d.control(ctx, api.ControlRequest{Device: device, Action: action, By: "remote:" + by}, ticket.SourceRemote)
+	res, err := d.views.RunControl(ctx, api.ControlRequest{Device: device, Action: action, By: "remote:" + by}, ticket.SourceRemote)
 	if err != nil {
 		return downlink.ControlResult{}, err
 	}
 	return downlink.ControlResult{Device: res.Device, Action: res.Action, Result: res.Result, Error: res.Error, Seq: res.Seq}, nil
-}
-
-// status is the gateway's fenghuo.status.v1 message (online); the link
-// publishes it retained on connect and every heartbeat.
-func (d *Daemon) status() ticket.Status {
-	online, busErrors := d.deviceCounts()
-	st := ticket.Status{
-		Schema:        ticket.StatusSchema,
-		Gateway:       d.cfg.Gateway.ID,
-		State:         "online",
-		Version:       d.opts.Version,
-		StartedAt:     ticket.FormatTime(d.started),
-		At:            ticket.FormatTime(time.Now()),
-		DevicesOnline: online,
-		DevicesTotal:  len(d.devices),
-		BusErrors:     busErrors,
-		ConfigHash:    d.configHash,
-	}
-	if off, ok := d.link.ClockOffset(); ok {
-		ms := off.Milliseconds()
-		st.ClockOffsetMS = &ms
-	}
-	d.bufferStatus(&st)
-	st.TransmissionFault = d.link.TransmissionFault()
-	if lp := d.link.LastPublish(); !lp.IsZero() {
-		st.LastPublishAt = ticket.FormatTime(lp)
-	}
-	return st
-}
-
-// deviceCounts is how many devices are online, and each bus's read
-// errors since the start.
-func (d *Daemon) deviceCounts() (online int, busErrors map[string]ticket.BusErrors) {
-	busErrors = map[string]ticket.BusErrors{}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, ds := range d.devices {
-		if ds.online {
-			online++
-		}
-		h, b := ds.stats.health, busErrors[ds.cfg.Bus]
-		b.Requests += h.Requests
-		b.Timeouts += h.Timeouts
-		b.FrameErrors += h.FrameErrors
-		b.Exceptions += h.Exceptions
-		b.Other += h.OtherErrors
-		busErrors[ds.cfg.Bus] = b
-	}
-	return online, busErrors
-}
-
-// bufferStatus fills the outbox's part of the status: depth, drops and a
-// storage fault (storage.go: the status says so at once, the R29 ticket
-// after a few seconds).
-func (d *Daemon) bufferStatus(st *ticket.Status) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	gs := d.guard.GuardStats()
-	if s, err := d.guard.Stats(ctx); err == nil {
-		st.BufferDepth = s.Depth
-		if !s.OldestUnsent.IsZero() {
-			st.OldestUnsentAgeS = max(time.Since(s.OldestUnsent).Seconds(), 0)
-		}
-		st.Dropped = ticket.Dropped{Tickets: s.DroppedTickets, Telemetry: s.DroppedTelemetry, Lost: gs.Lost}
-	}
-	st.StorageFault = d.storageFault(time.Now())
-	if st.StorageFault {
-		since := gs.FailingSince
-		if since.IsZero() {
-			since = d.storageFileSince()
-		}
-		if !since.IsZero() {
-			st.StorageFaultSince = ticket.FormatTime(since)
-		}
-	}
-	st.NotDurable = gs.NotDurable
-	d.mu.Lock()
-	st.FallbackImported = d.storage.imported
-	d.mu.Unlock()
 }

@@ -1,11 +1,10 @@
-package daemon
+package engine
 
 import (
 	"context"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/rules"
-	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // The gateway is a device of its own rule engine: a pseudo-device whose id
@@ -34,15 +33,15 @@ import (
 // records: about 20 ms with 50 000 of them) only from the first raised
 // verdict until the first drained poll, and from the start (an R25
 // restored open) until then; otherwise a link without fault reads as 0.
-func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
-	raised := d.link.TransmissionFault()
+func (l *Loop) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
+	raised := l.opts.Link.TransmissionFault()
 	backlog := 0
 	switch {
 	case raised:
-		d.gatewayDraining = true
-	case d.gatewayDraining:
+		l.gatewayDraining = true
+	case l.gatewayDraining:
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := d.guard.Stats(ctx)
+		st, err := l.guard.Stats(ctx)
 		cancel()
 		switch {
 		case err != nil:
@@ -50,23 +49,11 @@ func (d *Daemon) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 		case !st.OldestUnsentTicket.IsZero():
 			backlog = max(st.Depth, 1)
 		default:
-			d.gatewayDraining = false
+			l.gatewayDraining = false
 		}
 	}
-	p := rules.TransmissionPoll(d.cfg.Gateway.ID, now, raised, backlog)
+	p := rules.TransmissionPoll(l.cfg.Gateway.ID, now, raised, backlog)
 	// R28: another client takes the gateway's MQTT client id.
-	p.Readings = append(p.Readings, rules.ClientIDConflictReading(d.link.ClientIDConflict()))
-	return rules.WithStorage(p, d.storageFaultRaised(now))
-}
-
-// eventDevice returns the ticket device block and the profile category of
-// an event's device: a configured device, or the gateway itself.
-func (d *Daemon) eventDevice(id string) (ticket.Device, string, bool) {
-	if ds := d.devices[id]; ds != nil {
-		return ds.ticket, ds.category, true
-	}
-	if id == d.cfg.Gateway.ID {
-		return ticket.GatewayDevice(d.gatewayInfo()), rules.CategoryGateway, true
-	}
-	return ticket.Device{}, "", false
+	p.Readings = append(p.Readings, rules.ClientIDConflictReading(l.opts.Link.ClientIDConflict()))
+	return rules.WithStorage(p, l.storageFaultRaised(now))
 }

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -50,14 +50,14 @@ type savedPoint struct {
 }
 
 // baselinePath is the file beside the outbox.
-func (d *Daemon) baselinePath() string { return d.cfg.Buffer.Path + ".baselines.json" }
+func (l *Loop) baselinePath() string { return l.cfg.Buffer.Path + ".baselines.json" }
 
 // restoreBaselines hands the saved baselines back to the engine, before
 // the first poll. A missing file is a first start; an unreadable one is
 // logged and ignored: R9 then starts counting nights afresh, the gateway
 // still starts.
-func (d *Daemon) restoreBaselines() {
-	path := d.baselinePath()
+func (l *Loop) restoreBaselines() {
+	path := l.baselinePath()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
@@ -70,7 +70,7 @@ func (d *Daemon) restoreBaselines() {
 		err = fmt.Errorf("schema %q, want %q", f.Schema, baselineSchema)
 	}
 	if err != nil {
-		d.log.Warn("creep baselines not restored; R9 starts counting nights afresh", "file", path, "err", err)
+		l.log.Warn("creep baselines not restored; R9 starts counting nights afresh", "file", path, "err", err)
 		return
 	}
 	var bs []rules.Baseline
@@ -79,23 +79,23 @@ func (d *Daemon) restoreBaselines() {
 			bs = append(bs, rules.Baseline{Device: p.Device, Rule: p.Rule, Point: p.Point, Night: p.Nights[i], Value: p.Values[i]})
 		}
 	}
-	d.engine.RestoreBaselines(bs)
-	d.baselinesSaved = encodeBaselines(d.engine.Baselines())
-	d.log.Info("restored creep baselines", "file", path, "saved_at", f.SavedAt, "baselines", len(bs))
+	l.rules.RestoreBaselines(bs)
+	l.baselinesSaved = encodeBaselines(l.rules.Baselines())
+	l.log.Info("restored creep baselines", "file", path, "saved_at", f.SavedAt, "baselines", len(bs))
 }
 
 // saveBaselines writes the engine's baselines when they changed since the
-// last save, at most once per d.baselineEvery unless force (shutdown).
+// last save, at most once per Options.BaselineEvery unless force (shutdown).
 // Called by the rule loop only. A failed write is logged and retried at
 // the next interval.
-func (d *Daemon) saveBaselines(now time.Time, force bool) {
-	if !force && now.Sub(d.baselinesCheckedAt) < d.baselineEvery {
+func (l *Loop) saveBaselines(now time.Time, force bool) {
+	if !force && now.Sub(l.baselinesCheckedAt) < l.opts.BaselineEvery {
 		return
 	}
-	d.baselinesCheckedAt = now
-	bs := d.engine.Baselines()
+	l.baselinesCheckedAt = now
+	bs := l.rules.Baselines()
 	enc := encodeBaselines(bs)
-	if bytes.Equal(enc, d.baselinesSaved) {
+	if bytes.Equal(enc, l.baselinesSaved) {
 		return
 	}
 	f := baselineFile{Schema: baselineSchema, SavedAt: now, Points: []savedPoint{}}
@@ -110,13 +110,13 @@ func (d *Daemon) saveBaselines(now time.Time, force bool) {
 	}
 	data, err := json.Marshal(f)
 	if err == nil {
-		err = atomicfile.WriteFile(d.baselinePath(), append(data, '\n'), 0o600)
+		err = atomicfile.WriteFile(l.baselinePath(), append(data, '\n'), 0o600)
 	}
 	if err != nil {
-		d.log.Error("cannot save creep baselines; retried later", "file", d.baselinePath(), "err", err)
+		l.log.Error("cannot save creep baselines; retried later", "file", l.baselinePath(), "err", err)
 		return
 	}
-	d.baselinesSaved = enc
+	l.baselinesSaved = enc
 }
 
 // encodeBaselines is what saveBaselines compares to know whether anything

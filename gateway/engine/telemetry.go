@@ -1,10 +1,11 @@
-package daemon
+package engine
 
 import (
 	"math"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/rules"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -34,7 +35,7 @@ type telemetry struct {
 
 // telemDevice is one device's telemetry points, in profile order.
 type telemDevice struct {
-	ds     *deviceState
+	id     string
 	points []*telemPoint
 	seen   bool
 }
@@ -52,24 +53,20 @@ type telemPoint struct {
 }
 
 // newTelemetry returns nil when telemetry is off.
-func newTelemetry(d *Daemon, now time.Time) *telemetry {
-	tc := d.cfg.Uplink.Telemetry
+func newTelemetry(cfg *config.Config, devs *Devices, now time.Time) *telemetry {
+	tc := cfg.Uplink.Telemetry
 	if !tc.Enabled || tc.Interval <= 0 {
 		return nil
 	}
-	t := &telemetry{gateway: d.cfg.Gateway.ID, interval: tc.Interval, minGap: tc.MinGap, started: now}
-	for _, dc := range d.cfg.Devices {
-		ds := d.devices[dc.ID]
-		if ds == nil {
-			continue
-		}
-		td := &telemDevice{ds: ds}
-		for i := range ds.profile.Points {
-			pt := &ds.profile.Points[i]
+	t := &telemetry{gateway: cfg.Gateway.ID, interval: tc.Interval, minGap: tc.MinGap, started: now}
+	for _, dev := range devs.List() {
+		td := &telemDevice{id: dev.Config.ID}
+		for i := range dev.Profile.Points {
+			pt := &dev.Profile.Points[i]
 			if !pt.Telemetry() {
 				continue
 			}
-			td.points = append(td.points, &telemPoint{pt: pt, poll: ds.profile.PollOf(pt), deadband: pt.DeadbandOf()})
+			td.points = append(td.points, &telemPoint{pt: pt, poll: dev.Profile.PollOf(pt), deadband: pt.DeadbandOf()})
 		}
 		if len(td.points) > 0 {
 			t.devices = append(t.devices, td)
@@ -87,7 +84,7 @@ func (t *telemetry) observe(p rules.Poll) {
 		return
 	}
 	for _, td := range t.devices {
-		if td.ds.cfg.ID != p.Device {
+		if td.id != p.Device {
 			continue
 		}
 		td.seen = true
@@ -103,9 +100,8 @@ func (t *telemetry) observe(p rules.Poll) {
 }
 
 // tick returns the messages due at now: the periodic snapshot, or else a
-// change report. online says whether a device is online (Daemon.mu is
-// taken by the caller's function, not here).
-func (t *telemetry) tick(now time.Time, online func(*deviceState) bool) []ticket.Telemetry {
+// change report. online says whether a device is online.
+func (t *telemetry) tick(now time.Time, online func(id string) bool) []ticket.Telemetry {
 	if t == nil {
 		return nil
 	}
@@ -151,10 +147,10 @@ func (tp *telemPoint) good() (float64, bool) {
 
 // build makes the messages for the points pick selects, at most
 // MaxTelemetryDevices devices each, and notes what was reported.
-func (t *telemetry) build(now time.Time, reason string, online func(*deviceState) bool, pick func(*telemPoint) bool) []ticket.Telemetry {
+func (t *telemetry) build(now time.Time, reason string, online func(id string) bool, pick func(*telemPoint) bool) []ticket.Telemetry {
 	var devs []ticket.TelemetryDevice
 	for _, td := range t.devices {
-		on := online(td.ds)
+		on := online(td.id)
 		var vals []ticket.TelemetryValue
 		for _, tp := range td.points {
 			if tp.at.IsZero() || !pick(tp) {
@@ -166,7 +162,7 @@ func (t *telemetry) build(now time.Time, reason string, online func(*deviceState
 			}
 		}
 		if len(vals) > 0 {
-			devs = append(devs, ticket.TelemetryDevice{ID: td.ds.cfg.ID, Online: on, Values: vals})
+			devs = append(devs, ticket.TelemetryDevice{ID: td.id, Online: on, Values: vals})
 		}
 	}
 	var msgs []ticket.Telemetry
@@ -200,17 +196,13 @@ func (tp *telemPoint) value(now time.Time, online bool) ticket.TelemetryValue {
 }
 
 // telemetryRecords turns the messages due at now into outbox records.
-func (d *Daemon) telemetryRecords(now time.Time) []outbox.Record {
-	msgs := d.telem.tick(now, func(ds *deviceState) bool {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return ds.online
-	})
+func (l *Loop) telemetryRecords(now time.Time) []outbox.Record {
+	msgs := l.telem.tick(now, l.devices.Online)
 	recs := make([]outbox.Record, 0, len(msgs))
 	for _, m := range msgs {
 		payload, err := m.Marshal()
 		if err != nil {
-			d.log.Error("cannot build telemetry", "err", err)
+			l.log.Error("cannot build telemetry", "err", err)
 			continue
 		}
 		recs = append(recs, outbox.Record{

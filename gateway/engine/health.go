@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// firstHealthAfter is when the first health report goes out after the
+// FirstHealthAfter is when the first health report goes out after the
 // start (at most; sooner when uplink.health_interval is shorter), so a
 // platform hears from a newly installed gateway the same day.
-const firstHealthAfter = 5 * time.Minute
+const FirstHealthAfter = 5 * time.Minute
 
 // selfTestRule and selfTestHazard name the gateway's periodic self-test
 // event: a `test` ticket of the gateway, never an alarm (GB/T 45839 5.8.4).
@@ -25,7 +25,7 @@ const (
 )
 
 // health makes the periodic health report and self-test (DESIGN §8.4:
-// at least every 24 h). It is owned by the rule loop.
+// at least every 24 h). It is the rule loop's.
 type health struct {
 	interval time.Duration
 	next     time.Time
@@ -39,26 +39,27 @@ func newHealth(interval time.Duration, now time.Time) *health {
 	if interval <= 0 {
 		return nil
 	}
-	return &health{interval: interval, next: now.Add(min(interval, firstHealthAfter)), since: now, base: map[string]pollCounts{}}
+	return &health{interval: interval, next: now.Add(min(interval, FirstHealthAfter)), since: now, base: map[string]pollCounts{}}
 }
 
-// healthRecords returns, when the report is due at now, the health report
-// (lowest priority, on the telemetry topic) and the self-test event.
-func (d *Daemon) healthRecords(now time.Time) []outbox.Record {
-	h := d.health
+// HealthRecords returns, when the report is due at now, the health report
+// (lowest priority, on the telemetry topic) and the self-test event. The
+// loop calls it every second; anyone else only while Run does not run.
+func (l *Loop) HealthRecords(now time.Time) []outbox.Record {
+	h := l.health
 	if h == nil || now.Before(h.next) {
 		return nil
 	}
-	rep := d.healthReport(now)
+	rep := l.healthReport(now)
 	h.since, h.next = now, now.Add(h.interval)
 	var recs []outbox.Record
 	if payload, err := rep.Marshal(); err != nil {
-		d.log.Error("cannot build the health report", "err", err)
+		l.log.Error("cannot build the health report", "err", err)
 	} else {
 		recs = append(recs, outbox.Record{EventID: ticket.NewEventID(now), Priority: outbox.PriorityTelemetry, Payload: payload, CreatedAt: now})
 	}
-	if rec, err := d.selfTestRecord(rep.SelfTest, now); err != nil {
-		d.log.Error("cannot build the self-test event", "err", err)
+	if rec, err := l.selfTestRecord(rep.SelfTest, now); err != nil {
+		l.log.Error("cannot build the self-test event", "err", err)
 	} else {
 		recs = append(recs, rec)
 	}
@@ -66,52 +67,41 @@ func (d *Daemon) healthRecords(now time.Time) []outbox.Record {
 	if !rep.SelfTest.OK {
 		lvl = "SELF-TEST FAILED"
 	}
-	d.log.Info(lvl, "bus", rep.SelfTest.Bus, "storage", rep.SelfTest.Storage, "uplink", rep.SelfTest.Uplink,
+	l.log.Info(lvl, "bus", rep.SelfTest.Bus, "storage", rep.SelfTest.Storage, "uplink", rep.SelfTest.Uplink,
 		"storage_free_bytes", rep.Storage.FreeBytes, "storage_error", rep.Storage.Error)
 	return recs
 }
 
 // healthReport gathers the report at now and starts the next period.
-func (d *Daemon) healthReport(now time.Time) ticket.Health {
-	h := d.health
+func (l *Loop) healthReport(now time.Time) ticket.Health {
+	h := l.health
 	rep := ticket.Health{
-		Schema: ticket.HealthSchema, Gateway: ticket.HealthGateway{ID: d.cfg.Gateway.ID}, At: ticket.FormatTime(now),
-		PeriodS: now.Sub(h.since).Seconds(), Version: d.opts.Version, ConfigHash: d.configHash,
+		Schema: ticket.HealthSchema, Gateway: ticket.HealthGateway{ID: l.cfg.Gateway.ID}, At: ticket.FormatTime(now),
+		PeriodS: now.Sub(h.since).Seconds(), Version: l.opts.Version, ConfigHash: l.configHash,
 	}
 	busOK := map[string]bool{}
-	d.mu.Lock()
-	for _, dc := range d.cfg.Devices {
-		ds := d.devices[dc.ID]
-		if ds == nil {
-			continue
-		}
-		st := &ds.stats
-		b := h.base[dc.ID]
-		hd := ticket.HealthDevice{ID: dc.ID, Online: ds.online, PollsOK: st.ok - b.ok, Polls: st.ok - b.ok + st.failed - b.failed}
+	for _, v := range l.devices.Snapshot() {
+		id := v.Config.ID
+		b := h.base[id]
+		hd := ticket.HealthDevice{ID: id, Online: v.Online, PollsOK: v.OK - b.ok, Polls: v.OK - b.ok + v.Failed - b.failed}
 		if hd.Polls > 0 {
 			r := float64(hd.PollsOK) / float64(hd.Polls)
 			hd.SuccessRate = &r
 		}
-		if !st.lastOK.IsZero() {
-			hd.LastOKAt = ticket.FormatTime(st.lastOK)
+		if !v.LastOK.IsZero() {
+			hd.LastOKAt = ticket.FormatTime(v.LastOK)
 		}
-		hd.BatteryPct = goodValue(st.values, "battery")
-		if hd.Signal = goodValue(st.values, "signal"); hd.Signal == nil {
-			hd.Signal = goodValue(st.values, "rssi")
+		hd.BatteryPct = goodValue(v.Values, "battery")
+		if hd.Signal = goodValue(v.Values, "signal"); hd.Signal == nil {
+			hd.Signal = goodValue(v.Values, "rssi")
 		}
-		busOK[dc.Bus] = busOK[dc.Bus] || hd.PollsOK > 0
-		h.base[dc.ID] = pollCounts{ok: st.ok, failed: st.failed}
+		busOK[v.Config.Bus] = busOK[v.Config.Bus] || hd.PollsOK > 0
+		h.base[id] = pollCounts{ok: v.OK, failed: v.Failed}
 		rep.Devices = append(rep.Devices, hd)
 	}
-	d.mu.Unlock()
-	rep.Storage = checkStorage(d.cfg.Buffer.Path)
-	rep.Uplink = ticket.HealthUplink{Connected: d.link.Connected(), TransmissionFault: d.link.TransmissionFault()}
-	if lp := d.link.LastPublish(); !lp.IsZero() {
-		rep.Uplink.LastPublishAt = ticket.FormatTime(lp)
-	}
-	if rtt := d.link.LastRoundTrip(); rtt > 0 {
-		ms := float64(rtt.Microseconds()) / 1000
-		rep.Uplink.RoundTripMS = &ms
+	rep.Storage = checkStorage(l.cfg.Buffer.Path)
+	if l.opts.Uplink != nil {
+		rep.Uplink = l.opts.Uplink()
 	}
 	st := ticket.SelfTest{Bus: true, Storage: rep.Storage.WriteOK, Uplink: rep.Uplink.Connected && !rep.Uplink.TransmissionFault}
 	for _, ok := range busOK {
@@ -173,18 +163,18 @@ func writeSync(path string, data []byte) error {
 
 // selfTestRecord is the self-test as a `test` ticket event of the gateway:
 // evidence self_test 1 passed, 0 failed.
-func (d *Daemon) selfTestRecord(st ticket.SelfTest, now time.Time) (outbox.Record, error) {
+func (l *Loop) selfTestRecord(st ticket.SelfTest, now time.Time) (outbox.Record, error) {
 	v := 0.0
 	if st.OK {
 		v = 1
 	}
 	ev := rules.Event{
-		Kind: rules.Test, Device: d.cfg.Gateway.ID, Rule: selfTestRule, Hazard: selfTestHazard, Level: 4, At: now,
-		TicketID:        fmt.Sprintf("%s/%s/test-%s", d.cfg.Gateway.ID, selfTestRule, now.UTC().Format("20060102T150405.000")),
+		Kind: rules.Test, Device: l.cfg.Gateway.ID, Rule: selfTestRule, Hazard: selfTestHazard, Level: 4, At: now,
+		TicketID:        fmt.Sprintf("%s/%s/test-%s", l.cfg.Gateway.ID, selfTestRule, now.UTC().Format("20060102T150405.000")),
 		OccurrenceCount: 1,
 		Evidence:        rules.Evidence{Point: "self_test", Value: &v},
 	}
-	rec, err := d.record(ev)
+	rec, err := l.Record(ev)
 	if err != nil {
 		return rec, err
 	}

@@ -1,11 +1,9 @@
-package daemon
+package localapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
@@ -18,17 +16,17 @@ import (
 // outbox of small tickets would otherwise become one answer of ~100 MB.
 const maxHistoryRecords = 100_000
 
-// historyPage is how many records apiHistory reads from the outbox at a
+// HistoryPage is how many records History reads from the outbox at a
 // time.
-const historyPage = 500
+const HistoryPage = 500
 
-// apiHistory answers /v1/history from the outbox: the stored ticket
+// History answers /v1/history from the outbox: the stored ticket
 // events in time order, with the township's last ack of each ticket. The
-// SQLite outbox is read in pages of historyPage records (keyset
+// SQLite outbox is read in pages of HistoryPage records (keyset
 // pagination in SQL, newest first, without payloads) and the acks of each
 // page's tickets looked up in SQL, so neither the records nor the acks are
 // ever loaded whole; at most q.Limit (or maxHistoryRecords) are returned.
-func (d *Daemon) apiHistory(ctx context.Context, q api.HistoryQuery) (api.History, error) {
+func (v *Views) History(ctx context.Context, q api.HistoryQuery) (api.History, error) {
 	limit := maxHistoryRecords
 	if q.Limit > 0 && q.Limit < limit {
 		limit = q.Limit
@@ -40,33 +38,33 @@ func (d *Daemon) apiHistory(ctx context.Context, q api.HistoryQuery) (api.Histor
 		for _, r := range recs {
 			ids = append(ids, r.TicketID)
 		}
-		acks := d.lastAcks(ctx, ids)
+		acks := v.lastAcks(ctx, ids)
 		for _, r := range recs {
-			out.Records = append(out.Records, d.historyRecord(r, acks))
+			out.Records = append(out.Records, v.historyRecord(r, acks))
 		}
 	}
 	var cur outbox.HistoryCursor
 	for len(out.Records) < limit {
-		recs, err := d.store.HistoryPage(ctx, oq, cur, min(historyPage, limit-len(out.Records)))
+		recs, err := v.opts.Store.HistoryPage(ctx, oq, cur, min(HistoryPage, limit-len(out.Records)))
 		if err != nil {
 			return api.History{}, err
 		}
 		add(recs)
-		if len(recs) < historyPage {
+		if len(recs) < HistoryPage {
 			break
 		}
 		last := recs[len(recs)-1]
 		cur = outbox.HistoryCursor{CreatedAt: last.CreatedAt, Seq: last.Seq}
 	}
 	if len(out.Records) == maxHistoryRecords {
-		d.log.Warn("diag history: answer cut to the newest records; narrow it with --since/--until", "records", maxHistoryRecords)
+		v.log.Warn("diag history: answer cut to the newest records; narrow it with --since/--until", "records", maxHistoryRecords)
 	}
 	slices.Reverse(out.Records) // oldest first
 	return out, nil
 }
 
 // historyRecord is one outbox record as /v1/history shows it.
-func (d *Daemon) historyRecord(r outbox.Record, acks map[string]outbox.Ack) api.HistoryRecord {
+func (v *Views) historyRecord(r outbox.Record, acks map[string]outbox.Ack) api.HistoryRecord {
 	hr := api.HistoryRecord{
 		Seq: r.Seq, CreatedAt: r.CreatedAt, State: r.State, Level: r.Level, Hazard: r.Hazard, Rule: r.Rule,
 		Device: r.Device, TicketID: r.TicketID, EventID: r.EventID, SentAt: r.SentAt,
@@ -74,7 +72,7 @@ func (d *Daemon) historyRecord(r outbox.Record, acks map[string]outbox.Ack) api.
 	if info, ok := rules.LookupHazard(r.Hazard); ok {
 		hr.LabelZh, hr.LabelEn, hr.Kind = info.Zh, info.En, info.Kind
 	}
-	if dev, _, ok := d.eventDevice(r.Device); ok {
+	if dev, _, ok := v.loop.EventDevice(r.Device); ok {
 		hr.DeviceName = dev.Name
 	}
 	if a, ok := acks[r.TicketID]; ok {
@@ -83,23 +81,18 @@ func (d *Daemon) historyRecord(r outbox.Record, acks map[string]outbox.Ack) api.
 	return hr
 }
 
-// apiTestAlarm commits a `test` ticket event of a device to the outbox
-// and wakes the link to publish it. The event takes the device's first
+// TestAlarm commits a `test` ticket event of a device to the outbox
+// and wakes the uplinks to publish it. The event takes the device's first
 // alarm rule (else its first rule) for hazard and level, but it is never a
 // real ticket: its state is test, its ticket id ends in test-<time>, the
 // rule engine does not know it, and it is queued behind real level-1
 // events.
-func (d *Daemon) apiTestAlarm(ctx context.Context, device string) (api.TestAlarm, error) {
-	ds := d.devices[device]
-	if ds == nil {
-		ids := make([]string, 0, len(d.cfg.Devices))
-		for _, dc := range d.cfg.Devices {
-			ids = append(ids, dc.ID)
-		}
-		return api.TestAlarm{}, fmt.Errorf("%w: no device %q in this gateway's config (devices: %s)", api.ErrNotFound, device, strings.Join(ids, ", "))
+func (v *Views) TestAlarm(ctx context.Context, device string) (api.TestAlarm, error) {
+	if _, ok := v.loop.Devices().Get(device); !ok {
+		return api.TestAlarm{}, v.errNoDevice(device)
 	}
 	now := time.Now()
-	rs, ok := testRule(d.engine.Explain(now), device)
+	rs, ok := testRule(v.loop.Rules().Explain(now), device)
 	if !ok {
 		return api.TestAlarm{}, fmt.Errorf("device %q has no rules: there is no hazard to test", device)
 	}
@@ -108,22 +101,17 @@ func (d *Daemon) apiTestAlarm(ctx context.Context, device string) (api.TestAlarm
 		TicketID:        fmt.Sprintf("%s/%s/test-%s", device, rs.Rule, now.UTC().Format("20060102T150405.000")),
 		OccurrenceCount: 1,
 	}
-	rec, err := d.record(ev)
+	rec, err := v.loop.Record(ev)
 	if err != nil {
 		return api.TestAlarm{}, fmt.Errorf("test ticket of %s: %w", device, err)
 	}
 	rec.Priority = outbox.PriorityTicket // a test never goes ahead of a real fire alarm
-	committed, err := d.guard.Append(ctx, rec)
-	if err != nil && !errors.Is(err, outbox.ErrNotDurable) {
+	committed, err := v.loop.Append(ctx, rec)
+	if err != nil {
 		return api.TestAlarm{}, fmt.Errorf("test ticket of %s not committed: %w", device, err)
 	}
 	rec = committed[0]
-	d.log.Info("hazard event", "state", "test", "device", device, "rule", rs.Rule, "hazard", rs.Hazard, "level", rs.Level, "ticket", rec.TicketID, "by", "diag test-alarm")
-	d.metrics.noteCommitted(committed)
-	if d.opts.OnCommitted != nil {
-		d.opts.OnCommitted(rec)
-	}
-	d.link.Notify()
+	v.log.Info("hazard event", "state", "test", "device", device, "rule", rs.Rule, "hazard", rs.Hazard, "level", rs.Level, "ticket", rec.TicketID, "by", "diag test-alarm")
 	return api.TestAlarm{
 		Device: device, Hazard: rec.Hazard, Rule: rec.Rule, Level: rec.Level, TicketID: rec.TicketID,
 		EventID: rec.EventID, Seq: rec.Seq, CommittedAt: rec.CreatedAt,

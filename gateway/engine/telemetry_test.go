@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"math"
@@ -14,30 +14,23 @@ import (
 
 // demoTelemetry builds the telemetry of the demo site (two smoke
 // detectors, an electrical-fire detector, a three-phase meter).
-func demoTelemetry(t *testing.T, start time.Time) (*Daemon, *telemetry) {
+func demoTelemetry(t *testing.T, start time.Time) (*Devices, *telemetry) {
 	t.Helper()
 	cfg, err := config.Parse(configs.Demo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Daemon{cfg: cfg, opts: Options{Profiles: cfg.Profiles()}}
-	if err := d.buildDevices(); err != nil {
-		t.Fatal(err)
+	devs := configDevices(t, cfg)
+	for _, id := range devs.IDs() {
+		devs.SetOnline(id, true)
 	}
-	for _, ds := range d.devices {
-		ds.online = true
-	}
-	tm := newTelemetry(d, start)
+	tm := newTelemetry(cfg, devs, start)
 	if tm == nil {
 		t.Fatal("telemetry is off for the demo config")
 	}
-	return d, tm
+	return devs, tm
 }
 
-func online(ds *deviceState) bool { return ds.online }
-
-// efdPoll is a poll of the electrical-fire detector with the given
-// residual current and an unwired t3.
 func efdPoll(at time.Time, residual float64) rules.Poll {
 	return rules.Poll{Device: "efd-1f-main", At: at, OK: true, Readings: []rules.Reading{
 		{Point: "alarm_flags", Value: 0},
@@ -51,7 +44,8 @@ func efdPoll(at time.Time, residual float64) rules.Poll {
 
 func TestTelemetrySnapshotAndChange(t *testing.T) {
 	start := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	d, tm := demoTelemetry(t, start)
+	devs, tm := demoTelemetry(t, start)
+	online := devs.Online
 	v := mqtttest.NewValidator(t)
 
 	tm.observe(efdPoll(start.Add(time.Second), 80))
@@ -112,8 +106,8 @@ func TestTelemetrySnapshotAndChange(t *testing.T) {
 
 	// The device goes offline: the next snapshot reports its last values
 	// as stale.
-	d.devices["efd-1f-main"].online = false
-	msgs = tm.tick(start.Add(firstSnapshotWithin+d.cfg.Uplink.Telemetry.Interval), online)
+	devs.SetOnline("efd-1f-main", false)
+	msgs = tm.tick(start.Add(firstSnapshotWithin+tm.interval), online)
 	if len(msgs) != 1 || msgs[0].Devices[0].Online {
 		t.Fatalf("want a snapshot with the device offline, got %+v", msgs)
 	}
@@ -126,7 +120,8 @@ func TestTelemetrySnapshotAndChange(t *testing.T) {
 
 func TestTelemetryStaleWhenNotRead(t *testing.T) {
 	start := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	_, tm := demoTelemetry(t, start)
+	devs, tm := demoTelemetry(t, start)
+	online := devs.Online
 	tm.observe(efdPoll(start, 80))
 	// residual_current is read every 5 s: 3 intervals without a reading.
 	msgs := tm.tick(start.Add(16*time.Second), online)
@@ -142,11 +137,12 @@ func TestTelemetryStaleWhenNotRead(t *testing.T) {
 
 func TestTelemetryBoundedPerMessage(t *testing.T) {
 	start := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	_, tm := demoTelemetry(t, start)
+	devs, tm := demoTelemetry(t, start)
+	online := devs.Online
 	proto := tm.devices[0]
 	tm.devices = nil
 	for i := 0; i < 2*ticket.MaxTelemetryDevices+1; i++ {
-		td := &telemDevice{ds: proto.ds}
+		td := &telemDevice{id: proto.id}
 		for _, tp := range proto.points {
 			cp := *tp
 			cp.last, cp.at = rules.Reading{Point: tp.pt.Name, Value: 1}, start
