@@ -59,6 +59,17 @@ func TestAuth(t *testing.T) {
 	if code := anon.doHeaders("GET", "/api/orders", nil, nil, map[string]string{"Authorization": "Bearer " + tok + "x"}); code != http.StatusUnauthorized {
 		t.Fatalf("a wrong token: HTTP %d, want 401", code)
 	}
+	kept := c.hc.Jar.Cookies(resp.Request.URL) // the session cookie, kept by an attacker
+	if len(kept) != 1 {
+		t.Fatalf("cookies %v, want the session", kept)
+	}
+	if code := c.do("POST", "/api/logout", map[string]string{}, nil); code != 200 {
+		t.Fatalf("logout: HTTP %d", code)
+	}
+	c.hc.Jar.SetCookies(resp.Request.URL, kept)
+	if code := c.do("GET", "/api/orders", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("a session after sign-out: HTTP %d, want 401", code)
+	}
 }
 
 // TestLifecycleAPI: acknowledge sends the ack downlink (a subscriber on

@@ -27,10 +27,12 @@ type api struct {
 	st     store.Store
 	ack    func(ctx context.Context, township, gateway, ticketID, by string) error
 	now    func() time.Time
-	secure bool // served over TLS: cookies get Secure
+	secure bool          // served over TLS: cookies get Secure
+	slots  chan struct{} // bounds concurrent password checks
 }
 
 func (a *api) routes() http.Handler {
+	a.slots = make(chan struct{}, 2)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", a.login)
 	mux.HandleFunc("POST /api/logout", a.auth(a.logout))
@@ -135,6 +137,12 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
+	select { // argon2id takes 19 MiB per check: at most 2 at once
+	case a.slots <- struct{}{}:
+		defer func() { <-a.slots }()
+	case <-r.Context().Done():
+		return
+	}
 	session, csrf, err := signIn(r.Context(), a.st, in.User, in.Password, a.now())
 	if errors.Is(err, ErrSignIn) {
 		fail(w, http.StatusUnauthorized, err.Error())
@@ -150,6 +158,10 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) logout(w http.ResponseWriter, r *http.Request, c caller) {
+	if err := a.st.DropSecret(r.Context(), c.sec.Hash); err != nil {
+		fail(w, http.StatusInternalServerError, "sign out: "+err.Error())
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	reply(w, http.StatusOK, map[string]string{"user": c.user})
 }

@@ -203,7 +203,11 @@ func (in *ingester) count(out []store.Outcome, msgs []store.Message) {
 			in.dups.Add(1)
 		case store.Rejected:
 			in.rejected.Add(1)
-			in.log("station serve: rejected a message on %s: %s", sanitize.Line(msgs[i].Topic), sanitize.Line(msgs[i].Reject))
+			reason := msgs[i].Reject
+			if reason == "" {
+				reason = "see the rejected table"
+			}
+			in.log("station serve: rejected a message on %s: %s", sanitize.Line(msgs[i].Topic), sanitize.Line(reason))
 		}
 	}
 }

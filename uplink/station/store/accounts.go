@@ -68,3 +68,9 @@ func (s *SQLite) LookupSecret(ctx context.Context, hash string, now time.Time) (
 	}
 	return sec, nil
 }
+
+// DropSecret implements [Accounts]: a signed-out session stops working.
+func (s *SQLite) DropSecret(ctx context.Context, hash string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM secrets WHERE hash = ?`, hash)
+	return err
+}

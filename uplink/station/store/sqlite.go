@@ -28,6 +28,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "1")
+	q.Set("_stmt_cache_size", "64") // the hot statements are prepared once
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("station store %s: %w", path, err)

@@ -206,6 +206,7 @@ type Accounts interface {
 	UserHash(ctx context.Context, name string) (string, error)
 	PutSecret(ctx context.Context, s Secret) error
 	LookupSecret(ctx context.Context, hash string, now time.Time) (Secret, error)
+	DropSecret(ctx context.Context, hash string) error
 }
 
 // Store is the whole contract.
