@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,9 @@ func newStationServeCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.Broker == "" || o.DB == "" {
 				return usage(errors.New("station serve: --broker URL and --db FILE are required"))
+			}
+			if o.Password == "" {
+				o.Password = os.Getenv("FENGHUO_STATION_PASSWORD")
 			}
 			o.Log = c.ErrOrStderr()
 			err := serve.Run(c.Context(), o)
