@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/station/store"
+	"github.com/fenghuo-iot/fenghuo/uplink/station/store/storetest"
 )
 
 // BenchmarkIngest measures events/s committed to SQLite (WAL,
@@ -26,7 +27,7 @@ func BenchmarkIngest(b *testing.B) {
 				msgs := make([]store.Message, 0, batch)
 				for range batch {
 					seq++
-					msgs = append(msgs, ev(seq, "open", fmt.Sprintf("T%d", seq), 2))
+					msgs = append(msgs, storetest.Event(seq, "open", fmt.Sprintf("T%d", seq), 2))
 				}
 				if _, err := st.Ingest(context.Background(), msgs); err != nil {
 					b.Fatal(err)
