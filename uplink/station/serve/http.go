@@ -261,11 +261,18 @@ func filter(r *http.Request) (store.Filter, error) {
 	return f, nil
 }
 
+// defaultJSONEvents is the page of /api/events without limit: each event
+// carries its ticket, so the default stays small (limit= up to 10 000).
+const defaultJSONEvents = 500
+
 func (a *api) events(w http.ResponseWriter, r *http.Request, _ caller) {
 	f, err := filter(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if f.Limit == 0 {
+		f.Limit = defaultJSONEvents
 	}
 	evs, err := a.st.History(r.Context(), f)
 	if err != nil {

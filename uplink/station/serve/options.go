@@ -87,8 +87,8 @@ func (o *Options) check() error {
 	if strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://") {
 		errs = append(errs, errors.New("station serve: --db postgres://… is not built yet; use a SQLite file"))
 	}
-	if strings.ContainsAny(o.Township, "#/") || (o.Township != "+" && strings.Contains(o.Township, "+")) {
-		errs = append(errs, fmt.Errorf("station serve: --township %q: a township code or +", o.Township))
+	if o.Township != "+" && !townshipRE.MatchString(o.Township) {
+		errs = append(errs, fmt.Errorf("station serve: --township %q: a 9-digit township code, or + for all", o.Township))
 	}
 	if strings.ContainsAny(o.Share, "+#/") {
 		errs = append(errs, fmt.Errorf("station serve: --share %q: a group name without + # or /", o.Share))

@@ -130,3 +130,23 @@ func TestSchemaCopy(t *testing.T) {
 		t.Fatal("uplink/station/serve/ticket.schema.json differs from docs/ticket.schema.json: cp docs/ticket.schema.json uplink/station/serve/")
 	}
 }
+
+func TestOptionsRefused(t *testing.T) {
+	for _, c := range []struct {
+		o    serve.Options
+		want string
+	}{
+		{serve.Options{DB: "x.db"}, "--broker URL is required"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1"}, "--db FILE is required"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "postgres://u@h/db"}, "not built yet"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Township: "33#"}, "9-digit township code"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Share: "a/b"}, "--share"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Listen: "0.0.0.0:8080"}, "not a loopback address"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", TLSCert: "c.pem"}, "--tls-cert and --tls-key go together"},
+	} {
+		err := serve.Run(t.Context(), c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+}
