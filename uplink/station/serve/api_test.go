@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +120,32 @@ func TestLifecycleAPI(t *testing.T) {
 	}
 	if code := c.do("GET", "/api/orders/99", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("unknown order: HTTP %d", code)
+	}
+}
+
+// TestSignedAck: with --key-dir holding the gateway's command key, the
+// ack downlink carries a valid signature over topic + "\n" + body.
+func TestSignedAck(t *testing.T) {
+	dir := t.TempDir()
+	key := []byte("0123456789abcdef0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(filepath.Join(dir, gwID+".key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, c, _ := station(t, serve.Options{KeyDir: dir})
+	cmds := mqtttest.Subscribe(t, b.URL(), topics.Cmd())
+	newPublisher(t, b.URL()).pub(topics.Tickets(), false, payload(t, event(gwID, 1, rules.Open, "20261205T080000.000", 1)))
+	poll(t, "the order", func() bool { return counts(c).OpenOrders == 1 })
+	var out struct{ Downlink string }
+	if code := c.do("POST", "/api/orders/1/acknowledge", map[string]string{}, &out); code != 200 || out.Downlink != "sent" {
+		t.Fatalf("acknowledge: HTTP %d %+v", code, out)
+	}
+	p := string(cmds.WaitFor(1, 10*time.Second)[0].Payload)
+	i := strings.LastIndex(p, `,"sig":"`)
+	if i < 0 || !strings.HasSuffix(p, `"}`) {
+		t.Fatalf("unsigned ack: %s", p)
+	}
+	body, sig := p[:i]+"}", p[i+len(`,"sig":"`):len(p)-2]
+	if want := downlink.Signature(key, topics.Cmd(), []byte(body)); sig != want {
+		t.Fatalf("signature %s, want %s over %s", sig, want, body)
 	}
 }

@@ -44,6 +44,7 @@ func (a *api) routes() http.Handler {
 	mux.HandleFunc("GET /api/events", a.auth(a.events))
 	mux.HandleFunc("GET /api/events.csv", a.auth(a.eventsCSV))
 	mux.HandleFunc("GET /api/counts", a.auth(a.counts))
+	mux.HandleFunc("GET /api/rejected", a.auth(a.rejected))
 	return headers(mux)
 }
 
@@ -280,4 +281,13 @@ func (a *api) events(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	reply(w, http.StatusOK, map[string]any{"events": withPayload(evs)})
+}
+
+func (a *api) rejected(w http.ResponseWriter, r *http.Request, _ caller) {
+	rej, err := a.st.Rejected(r.Context(), 500)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	reply(w, http.StatusOK, map[string]any{"rejected": nonNil(rej)})
 }

@@ -58,6 +58,11 @@ func TestIngest(t *testing.T) {
 	bad.Level = 9
 	p.pub(topics.Tickets(), false, payload(t, bad))
 	poll(t, "4 messages stored or refused", func() bool { n := counts(c); return n.Events == 2 && n.Duplicates == 1 && n.Rejected == 2 })
+	var rej struct{ Rejected []store.RejectedMessage }
+	c.do("GET", "/api/rejected", nil, &rej)
+	if r := rej.Rejected; len(r) != 2 || !strings.Contains(r[0].Reason, "does not match docs/ticket.schema.json") || !strings.Contains(r[1].Reason, "not JSON") {
+		t.Fatalf("rejected %+v: want the schema violation and the broken JSON, with reasons", r)
+	}
 	var gws struct{ Gateways []store.Gateway }
 	c.do("GET", "/api/gateways", nil, &gws)
 	if g := gws.Gateways; len(g) != 1 || g[0].State != "online" || g[0].BufferDepth != 3 || len(g[0].OpenGaps) != 1 || g[0].OpenGaps[0].From != 2 || g[0].OpenGaps[0].To != 3 {

@@ -136,3 +136,26 @@ func (s *SQLite) Counts(ctx context.Context) (Counts, error) {
 		Scan(&c.Events, &c.Duplicates, &c.Rejected, &c.Tombstones, &c.OpenGaps, &c.OpenOrders)
 	return c, err
 }
+
+// Rejected implements [Records] (at most MaxHistory).
+func (s *SQLite) Rejected(ctx context.Context, limit int) ([]RejectedMessage, error) {
+	if limit <= 0 || limit > MaxHistory {
+		limit = MaxHistory
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT topic, received_ms, reason, length(payload) FROM rejected ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RejectedMessage
+	for rows.Next() {
+		var m RejectedMessage
+		var rx int64
+		if err := rows.Scan(&m.Topic, &rx, &m.Reason, &m.Size); err != nil {
+			return nil, err
+		}
+		m.ReceivedAt = fromMS(rx)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

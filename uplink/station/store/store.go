@@ -197,6 +197,16 @@ type Records interface {
 	Gateways(ctx context.Context) ([]Gateway, error)
 	History(ctx context.Context, f Filter) ([]Event, error)
 	Counts(ctx context.Context) (Counts, error)
+	// Rejected lists the latest refused messages, newest first.
+	Rejected(ctx context.Context, limit int) ([]RejectedMessage, error)
+}
+
+// RejectedMessage is a message kept because it was refused.
+type RejectedMessage struct {
+	Topic      string    `json:"topic"`
+	ReceivedAt time.Time `json:"received_at"`
+	Reason     string    `json:"reason"`
+	Size       int       `json:"size"`
 }
 
 // Accounts keeps users, sessions and API tokens. Secrets are stored only

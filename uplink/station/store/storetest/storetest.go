@@ -223,6 +223,10 @@ func testRejectedAndBounds(t *testing.T, st store.Store) {
 	if c := counts(t, st); c.Rejected != 3 || c.Events != 0 {
 		t.Fatalf("counts %+v", c)
 	}
+	rej, err := st.Rejected(context.Background(), 10)
+	if err != nil || len(rej) != 3 || rej[0].Reason != "not JSON" || !strings.Contains(rej[2].Reason, "does not match the topic") {
+		t.Fatalf("rejected %+v %v", rej, err)
+	}
 }
 
 func testStatusAndWatch(t *testing.T, st store.Store) {
