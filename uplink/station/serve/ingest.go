@@ -39,6 +39,10 @@ type ingester struct {
 	log    func(format string, args ...any)
 
 	stored, dups, rejected atomic.Uint64
+
+	// the writer's own: rate limit of the rejected log
+	logWindow        time.Time
+	logged, unlogged int
 }
 
 func newIngester(st store.Ingester, v *validator, prefix string, log func(string, ...any)) *ingester {
@@ -203,11 +207,31 @@ func (in *ingester) count(out []store.Outcome, msgs []store.Message) {
 			in.dups.Add(1)
 		case store.Rejected:
 			in.rejected.Add(1)
-			reason := msgs[i].Reject
-			if reason == "" {
-				reason = "see the rejected table"
-			}
-			in.log("station serve: rejected a message on %s: %s", sanitize.Line(msgs[i].Topic), sanitize.Line(reason))
+			in.logRejected(msgs[i], time.Now())
 		}
 	}
+}
+
+// rejectLogs is how many refused messages are logged per minute; the rest
+// are counted (GET /api/rejected lists them all).
+const rejectLogs = 10
+
+// logRejected logs a refused message, at most rejectLogs a minute.
+func (in *ingester) logRejected(m store.Message, now time.Time) {
+	if now.Sub(in.logWindow) >= time.Minute {
+		if in.unlogged > 0 {
+			in.log("station serve: %d more messages rejected in the last minute (not logged; GET /api/rejected)", in.unlogged)
+		}
+		in.logWindow, in.logged, in.unlogged = now, 0, 0
+	}
+	if in.logged >= rejectLogs {
+		in.unlogged++
+		return
+	}
+	in.logged++
+	reason := m.Reject
+	if reason == "" {
+		reason = "see GET /api/rejected"
+	}
+	in.log("station serve: rejected a message on %s: %s", sanitize.Line(m.Topic), sanitize.Line(reason))
 }
