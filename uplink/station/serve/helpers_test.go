@@ -113,9 +113,13 @@ func service(t *testing.T, o serve.Options) string {
 			t.Errorf("serve.Run: %v", err)
 		}
 	})
+	scheme := "http://"
+	if o.TLSCert != "" {
+		scheme = "https://"
+	}
 	select {
 	case addr := <-ready:
-		return "http://" + addr
+		return scheme + addr
 	case err := <-done:
 		t.Fatalf("serve.Run ended at start: %v", err)
 	case <-time.After(20 * time.Second):

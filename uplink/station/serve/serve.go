@@ -68,20 +68,7 @@ func run(ctx context.Context, o Options, st *store.SQLite, v *validator, ln net.
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10}
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, o) }()
-	select {
-	case <-subscribed:
-		logf("station serve: subscribed %v as %s; API on http%s://%s", o.topics(), o.ClientID, tlsS(o), ln.Addr())
-		if o.Ready != nil {
-			o.Ready(ln.Addr().String())
-		}
-	case <-ctx.Done():
-	}
-	select {
-	case <-ctx.Done():
-		err = nil
-	case err = <-served:
-		err = fmt.Errorf("station serve: HTTP: %w", err)
-	}
+	err = waitServing(ctx, o, subscribed, served, ln.Addr().String(), logf)
 	cancel()
 	shut, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
@@ -89,6 +76,25 @@ func run(ctx context.Context, o Options, st *store.SQLite, v *validator, ln net.
 	client.Disconnect(250)
 	wg.Wait()
 	return err
+}
+
+// waitServing announces readiness after the first SUBACK and returns when
+// ctx is done (nil) or the HTTP server fails.
+func waitServing(ctx context.Context, o Options, subscribed <-chan struct{}, served <-chan error, addr string, logf func(string, ...any)) error {
+	for {
+		select {
+		case <-subscribed:
+			logf("station serve: subscribed %v as %s; API on http%s://%s", o.topics(), o.ClientID, tlsS(o), addr)
+			if o.Ready != nil {
+				o.Ready(addr)
+			}
+			subscribed = nil
+		case <-ctx.Done():
+			return nil
+		case err := <-served:
+			return fmt.Errorf("station serve: HTTP: %w", err)
+		}
+	}
 }
 
 func tlsS(o Options) string {
