@@ -175,8 +175,13 @@ func (l *Link) Run(ctx context.Context) error {
 	go func() { defer close(watched); l.watch(watchCtx) }()
 	defer func() { stopWatch(); <-watched }()
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
-	failures := 0 // consecutive failed connection attempts
+	failures := 0  // consecutive failed connection attempts
+	spread := true // wait the connect offset first (spread.go)
 	for ctx.Err() == nil {
+		if spread {
+			l.spreadWait(ctx)
+			spread = false
+		}
 		c, lost, cmds, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -187,13 +192,17 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		failures = 0
 		bo.reset()
-		err = l.session(ctx, c, lost, cmds)
+		err = l.session(ctx, c, lost.done, cmds)
 		l.setConnected(false)
 		if ctx.Err() != nil {
 			l.shutdown(c)
 			return nil
 		}
-		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker, "err", err)
+		// Spread again only when the broker closed the connection (a
+		// restart): not after the link's own retry of a failed publish.
+		spread = lost.byBroker()
+		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
+			"err", err, "closed_by_broker", spread)
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
 	}
@@ -253,16 +262,15 @@ func brokerTLS(s string) bool {
 }
 
 // connect opens one MQTT connection with the offline status as will.
-// lost is closed when paho reports the connection lost; cmds receives the
+// lost is set when paho reports the connection lost; cmds receives the
 // downlink commands, including those the broker queued in the persistent
 // session while the gateway was offline, which arrive right after CONNACK.
-func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan cmdMsg, error) {
+func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, error) {
 	will, err := l.statusPayload(ticket.StatusOffline)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lost := make(chan struct{})
-	var once sync.Once
+	lost := newLoss()
 	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
 	connAt.Store(time.Now().UnixNano())
 	o := l.opts.pahoOptions(l.tls).
@@ -270,7 +278,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
 			l.noteLoss(time.Unix(0, connAt.Load()), time.Now(), err)
-			once.Do(func() { close(lost) })
+			lost.set(err)
 		})
 	// Every connection is opened here, so incoming packets are bounded
 	// on the wire (sizeConn) before paho reads them.

@@ -1,0 +1,121 @@
+package mqttlink
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"math/bits"
+	"sync"
+	"time"
+
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
+)
+
+// Reconnect storms (mosquitto #1035): when a broker restarts, every
+// gateway of a county loses its connection in the same instant, and the
+// jittered backoff alone brings them all back within MinBackoff/2 (0.5 s
+// with the defaults): a thousand CONNECTs, session restores and backlog
+// drains at once. Options.ConnectSpread adds a fixed per-gateway offset,
+// uniform over [0, ConnectSpread) across a fleet, so the broker sees about
+// fleet / ConnectSpread connections per second instead.
+//
+// When the offset is waited:
+//   - before the first connect of Run (a county's gateways that boot
+//     together after a power cut come up spread out);
+//   - before the first attempt after the broker closed the connection
+//     (EOF or reset: a broker restart or a takeover), on top of the
+//     backoff's jitter. Later attempts of the same outage wait the
+//     backoff only: the offset has already shifted this gateway's
+//     schedule against the others'.
+//
+// When it is not waited:
+//   - after the link ended a session itself (no PUBACK within AckTimeout
+//     on a connection still open, a subscribe or publish refused): that is
+//     this gateway's own retry, not correlated with the fleet, so it
+//     reconnects after the jitter only, as before;
+//   - after a loss the broker did not announce (keepalive timeout, a
+//     network error): the fleet detects those at scattered times anyway;
+//   - while a fire-class record (outbox.PriorityLevel1) is pending: it is
+//     checked before the wait and after every Notify, and cuts the wait
+//     short. A fire alarm is never held back to spare the broker;
+//   - ever once connected: the spread only delays a connection attempt,
+//     never a publish.
+//
+// DefaultConnectSpread is the daemon's default: 10 s keeps a county of
+// 1 000 gateways at about 100 CONNECTs per second (a TLS handshake costs
+// mosquitto, single-threaded, about 1 ms of CPU, so ≤ 10 % of a core),
+// adds at most 10 s to the time a broker restart takes to heal, and is
+// far below R25's 100 s, so a restart never raises a transmission fault.
+const DefaultConnectSpread = 10 * time.Second
+
+// ConnectDelay is the fixed offset in [0, spread) of gatewayID: the first
+// 8 bytes of its SHA-256, scaled to spread. A gateway keeps its offset
+// across restarts; gateway ids that differ only in a digit get unrelated
+// offsets. 0 when spread ≤ 0.
+func ConnectDelay(gatewayID string, spread time.Duration) time.Duration {
+	if spread <= 0 {
+		return 0
+	}
+	h := sha256.Sum256([]byte(gatewayID))
+	hi, _ := bits.Mul64(binary.BigEndian.Uint64(h[:8]), uint64(spread))
+	return time.Duration(hi) // floor(h / 2^64 · spread) < spread
+}
+
+// loss is how one connection ended, as paho's connection lost handler
+// reported it.
+type loss struct {
+	done chan struct{} // closed when paho reports the connection lost
+	once sync.Once
+	err  error // why; written before done is closed
+}
+
+func newLoss() *loss { return &loss{done: make(chan struct{})} }
+
+func (x *loss) set(err error) {
+	x.once.Do(func() {
+		x.err = err
+		close(x.done)
+	})
+}
+
+// byBroker reports whether the connection was lost because the broker
+// closed it (see closedByBroker), as when it restarts.
+func (x *loss) byBroker() bool {
+	select {
+	case <-x.done:
+		return closedByBroker(x.err)
+	default:
+		return false // the link ended the session itself
+	}
+}
+
+// spreadWait waits the gateway's connect offset, or less: until ctx is
+// done or a fire-class record is pending.
+func (l *Link) spreadWait(ctx context.Context) {
+	d := ConnectDelay(l.opts.GatewayID, l.opts.ConnectSpread)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		if l.firePending(ctx) {
+			l.log.Info("uplink: a fire-class event is pending: connecting without the connect spread", "spread_offset", d)
+			return
+		}
+		select {
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-l.notify: // an Append: look again (the session drains anyway)
+		}
+	}
+}
+
+// firePending reports whether the first pending record is fire-class
+// (Pending returns them first).
+func (l *Link) firePending(ctx context.Context) bool {
+	recs, err := l.opts.Outbox.Pending(ctx, 1)
+	return err == nil && len(recs) > 0 && recs[0].Priority == outbox.PriorityLevel1
+}
