@@ -200,7 +200,7 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		// Spread again only when the broker closed the connection (a
 		// restart): not after the link's own retry of a failed publish.
-		spread = lost.byBroker()
+		spread = lost.byBroker(c.IsConnectionOpen())
 		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
 			"err", err, "closed_by_broker", spread)
 		c.Disconnect(0)

@@ -79,15 +79,30 @@ func (x *loss) set(err error) {
 }
 
 // byBroker reports whether the connection was lost because the broker
-// closed it (see closedByBroker), as when it restarts.
-func (x *loss) byBroker() bool {
+// closed it (see closedByBroker), as when it restarts. open is whether
+// paho still has the connection open: when it does not, paho is reporting
+// a loss (its handler runs once its workers stopped, so a publish can fail
+// with "not Connected" first), and byBroker waits for it, at most settle.
+func (x *loss) byBroker(open bool) bool {
+	if open {
+		select {
+		case <-x.done:
+		default:
+			return false // the link ended the session itself
+		}
+	}
+	t := time.NewTimer(lossSettle)
+	defer t.Stop()
 	select {
 	case <-x.done:
 		return closedByBroker(x.err)
-	default:
-		return false // the link ended the session itself
+	case <-t.C:
+		return false
 	}
 }
+
+// lossSettle bounds the wait for paho's report of a loss under way.
+const lossSettle = time.Second
 
 // spreadWait waits the gateway's connect offset, or less: until ctx is
 // done or a fire-class record is pending.

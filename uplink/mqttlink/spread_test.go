@@ -303,3 +303,32 @@ func TestOwnRetryNotSpreadSynctest(t *testing.T) {
 		}
 	})
 }
+
+// TestDropDuringPublishSynctest: when the broker drops the connection while
+// a publish awaits its PUBACK, the link reconnects after the jitter and its
+// offset, without first waiting out AckTimeout (paho does not fail the
+// publish of a persistent session on a loss).
+func TestDropDuringPublishSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newPipeBroker(t, new(rejectOnce))
+		ob := outbox.NewMemory()
+		appendRecord(t, ob, record(t, 1, 2))
+		_, stop := runPipeLink(t, b, ob)
+		off := mqttlink.ConnectDelay(farGateway, spread)
+		time.Sleep(off + 2*time.Second) // the ticket awaits its PUBACK
+		synctest.Wait()
+		drop := time.Now()
+		b.cut()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		pending, err := ob.Pending(context.Background(), 10)
+		stop()
+		at := b.dials()
+		if len(at) != 2 || err != nil || len(pending) != 0 {
+			t.Fatalf("dials at %v after the drop, pending %d (%v); want one redial and the ticket delivered", since(drop, at), len(pending), err)
+		}
+		if g := at[1].Sub(drop); g < off+500*time.Millisecond || g > off+time.Second {
+			t.Fatalf("redial %v after the drop, want the offset %v plus [0.5 s, 1 s]", g, off)
+		}
+	})
+}
