@@ -161,8 +161,9 @@ func (l *Link) setConnected(on bool) {
 	}
 }
 
-// Run connects, keeps the link up with jittered exponential backoff and
-// drains the outbox until ctx is done; then it publishes the offline status
+// Run connects, keeps the link up with jittered exponential backoff (and
+// the connect spread of Options.ConnectSpread, spread.go) and drains the
+// outbox until ctx is done; then it publishes the offline status
 // and disconnects. It returns nil after a clean stop. Connection failures
 // are logged, never returned: the events wait in the outbox.
 func (l *Link) Run(ctx context.Context) error {
