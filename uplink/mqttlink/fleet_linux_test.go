@@ -33,6 +33,8 @@ import (
 // without it 200 gateways with a 5 s spread run in make test.
 // FENGHUO_FLEET_SPREAD overrides the spread (scripts/fleet.sh runs it with
 // 0 to show the storm without it); with 0 the peak is measured, not bounded.
+// FENGHUO_FLEET_DOWN keeps mosquitto stopped at least that long (a slow
+// restart).
 
 const (
 	fleetWindow = 100 * time.Millisecond
@@ -52,6 +54,19 @@ func fleetSize(t *testing.T) (n int, spread time.Duration) {
 		spread = d
 	}
 	return n, spread
+}
+
+// fleetDown is how long mosquitto stays stopped at least.
+func fleetDown(t *testing.T) time.Duration {
+	s := os.Getenv("FENGHUO_FLEET_DOWN")
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("FENGHUO_FLEET_DOWN=%q: %v", s, err)
+	}
+	return d
 }
 
 // fleet is n gateway links with their outboxes.
@@ -301,21 +316,26 @@ func windowPeak(times []time.Time, from time.Time, w time.Duration) int {
 
 // expectedPeak is the largest expected number of CONNECTs in any window
 // of w after a drop at 0 that kept the broker down for down. Gateway i
-// first tries at offs[i] + J with J uniform over [0.5 s, 1 s] (the
-// backoff's jitter after a loss, MinBackoff 1 s); an attempt before down
-// fails and the next follows the backoff ([1 s, 2 s], then [2 s, 4 s] …).
-// Each gateway's time of success is sampled 200 times (a fixed seed) into
-// 10 ms bins.
-func expectedPeak(offs []time.Duration, down, w time.Duration) float64 {
+// first tries at J + offs[i], J uniform over [0.5 s, 1 s] (the backoff's
+// jitter after a loss, MinBackoff 1 s); an attempt before down fails and
+// the next comes at the first slot (first attempt + k × spread) after the
+// next backoff ([1 s, 2 s], then [2 s, 4 s] …), or after the backoff
+// alone without a spread. Each gateway's time of success is sampled 200
+// times (a fixed seed) into 10 ms bins.
+func expectedPeak(offs []time.Duration, spread, down, w time.Duration) float64 {
 	const samples, bin = 200, 10 * time.Millisecond
 	r := rand.New(rand.NewPCG(1, 2))
 	jitter := func(d time.Duration) time.Duration { return d/2 + time.Duration(r.Int64N(int64(d/2)+1)) }
 	var hist []float64
 	for _, o := range offs {
 		for range samples {
-			at := o + jitter(time.Second)
+			first := jitter(time.Second) + o
+			at := first
 			for d := 2 * time.Second; at < down; d = min(2*d, time.Minute) {
 				at += jitter(d)
+				if spread > 0 {
+					at = first + (at-first+spread-1)/spread*spread
+				}
 			}
 			k := int(at / bin)
 			if k >= len(hist) {
@@ -388,6 +408,7 @@ func TestFleetReconnectStorm(t *testing.T) {
 	drop := time.Now()
 	b.Stop()
 	f.appendAll(t)
+	time.Sleep(time.Until(drop.Add(fleetDown(t)))) // an outage of a set length, not a wait for a condition
 	b.Start()
 	up := time.Now()
 	f.appendAll(t)
@@ -437,20 +458,21 @@ func (f *fleet) waitReconnected(t *testing.T, p *mqtttest.Proxy, drop time.Time,
 	}
 }
 
-// reconnectBound is the most CONNECTs a 100 ms window may hold after a
+// reconnectBound is the most CONNECTs a window of w may hold after a
 // broker restart that kept the broker down for down. expected is the
 // largest expected count in any window, from the fleet's offsets, the
 // jitter and the retries of attempts that came too early (expectedPeak);
-// about fleet × 100 ms / spread when the broker is back within 0.5 s. The
+// about fleet × w / spread when the broker is back within 0.5 s. The
 // attempts are independent, so a window holds k or more with probability
 // at most e^-m (e·m/k)^k (Chernoff); k is taken where that is 1e-8: over
 // the hundred or so windows of a run a false alarm is below one in a
-// million. No machine timing enters the figure.
+// million. No timing of the machine enters the figure but the down time
+// it measured.
 func reconnectBound(ids []string, spread, down, w time.Duration) (bound int, expected float64) {
 	offs := make([]time.Duration, len(ids))
 	for i, id := range ids {
 		offs[i] = mqttlink.ConnectDelay(id, spread)
 	}
-	expected = expectedPeak(offs, down, w)
+	expected = expectedPeak(offs, spread, down, w)
 	return chernoff(expected, 1e-8), expected
 }

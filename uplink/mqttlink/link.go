@@ -176,13 +176,10 @@ func (l *Link) Run(ctx context.Context) error {
 	go func() { defer close(watched); l.watch(watchCtx) }()
 	defer func() { stopWatch(); <-watched }()
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
-	failures := 0  // consecutive failed connection attempts
-	spread := true // wait the connect offset first (spread.go)
+	failures := 0      // consecutive failed connection attempts
+	sl := l.newSlots() // the first connect is spread (spread.go)
 	for ctx.Err() == nil {
-		if spread {
-			l.spreadWait(ctx)
-			spread = false
-		}
+		l.spreadWait(ctx, sl)
 		c, lost, cmds, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -191,7 +188,7 @@ func (l *Link) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		failures = 0
+		failures, sl = 0, nil
 		bo.reset()
 		err = l.session(ctx, c, lost.done, cmds)
 		l.setConnected(false)
@@ -201,11 +198,14 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		// Spread again only when the broker closed the connection (a
 		// restart): not after the link's own retry of a failed publish.
-		spread = lost.byBroker(c.IsConnectionOpen())
+		byBroker := lost.byBroker(c.IsConnectionOpen())
 		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
-			"err", err, "closed_by_broker", spread)
+			"err", err, "closed_by_broker", byBroker)
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
+		if byBroker {
+			sl = l.newSlots()
+		}
 	}
 	return nil
 }

@@ -23,10 +23,13 @@ import (
 //   - before the first connect of Run (a county's gateways that boot
 //     together after a power cut come up spread out);
 //   - before the first attempt after the broker closed the connection
-//     (EOF or reset: a broker restart or a takeover), on top of the
-//     backoff's jitter. Later attempts of the same outage wait the
-//     backoff only: the offset has already shifted this gateway's
-//     schedule against the others'.
+//     (EOF or reset: a broker restart or a takeover), after the backoff's
+//     jitter.
+//
+// Later attempts of the same outage wait for their backoff and then for
+// the gateway's next slot (its first attempt + k × ConnectSpread, see
+// slots): however long the broker stays down, the fleet comes back spread
+// over one ConnectSpread.
 //
 // When it is not waited:
 //   - after the link ended a session itself (no PUBACK within AckTimeout
@@ -107,10 +110,45 @@ func (x *loss) byBroker(open bool) bool {
 // lossSettle bounds the wait for paho's report of a loss under way.
 const lossSettle = time.Second
 
-// spreadWait waits the gateway's connect offset, or less: until ctx is
-// done or a fire-class record is pending.
-func (l *Link) spreadWait(ctx context.Context) {
-	d := ConnectDelay(l.opts.GatewayID, l.opts.ConnectSpread)
+// slots are the instants a spread link may try to connect: its offset
+// after the start of the outage, then every ConnectSpread. Every attempt
+// of an outage waits for the first slot after its backoff, so when the
+// broker comes back, whenever that is, the fleet's next attempts fall on
+// their slots, spread evenly over one ConnectSpread; without slots, the
+// gateways with small offsets that tried while the broker was still down
+// would retry on their backoff and crowd its first seconds.
+type slots struct {
+	next  time.Time // the next slot; zero until the first attempt
+	every time.Duration
+	off   time.Duration
+}
+
+// newSlots starts the slots of an outage; nil when the spread is off.
+func (l *Link) newSlots() *slots {
+	if l.opts.ConnectSpread <= 0 {
+		return nil
+	}
+	return &slots{every: l.opts.ConnectSpread, off: ConnectDelay(l.opts.GatewayID, l.opts.ConnectSpread)}
+}
+
+// wait is how long until the first slot at or after now.
+func (s *slots) wait(now time.Time) time.Duration {
+	if s.next.IsZero() {
+		s.next = now.Add(s.off)
+	}
+	if late := now.Sub(s.next); late > 0 {
+		s.next = s.next.Add((late + s.every - 1) / s.every * s.every)
+	}
+	return s.next.Sub(now)
+}
+
+// spreadWait waits for the link's next slot (none when sl is nil), or
+// less: until ctx is done or a fire-class record is pending.
+func (l *Link) spreadWait(ctx context.Context, sl *slots) {
+	if sl == nil {
+		return
+	}
+	d := sl.wait(time.Now())
 	if d <= 0 {
 		return
 	}
@@ -118,7 +156,7 @@ func (l *Link) spreadWait(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if l.firePending(ctx) {
-			l.log.Info("uplink: a fire-class event is pending: connecting without the connect spread", "spread_offset", d)
+			l.log.Info("uplink: a fire-class event is pending: connecting without the connect spread", "spread_wait", d)
 			return
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -58,24 +59,29 @@ func TestConnectSpreadValidated(t *testing.T) {
 }
 
 // TestFirstConnectSpreadSynctest: the first attempt waits the gateway's
-// offset exactly; the next attempts of the same outage wait the backoff
-// only ([0.5 s, 1 s], then [1 s, 2 s]).
+// offset exactly; every later attempt of the outage falls on a slot
+// (offset + k × spread) at or after its backoff (d doubling from 1 s to
+// 60 s, each wait drawn from [d/2, d]).
 func TestFirstConnectSpreadSynctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		_, attempts, stop := refusingLink(t, mqttlink.Options{Outbox: outbox.NewMemory(), ConnectSpread: spread})
-		time.Sleep(spread + 3*time.Second)
+		time.Sleep(15 * time.Minute)
 		stop()
 		at := attempts()
 		off := mqttlink.ConnectDelay(gateway, spread)
-		if len(at) < 3 || at[0].Sub(start) != off {
-			t.Fatalf("attempts at %v after start, want the first at the offset %v and two more", since(start, at), off)
+		if len(at) < 10 || at[0].Sub(start) != off {
+			t.Fatalf("attempts at %v after start, want the first at the offset %v and at least 10", since(start, at), off)
 		}
-		if g := at[1].Sub(at[0]); g < 500*time.Millisecond || g > time.Second {
-			t.Errorf("second attempt %v after the first, want within [0.5 s, 1 s] (no second offset)", g)
-		}
-		if g := at[2].Sub(at[1]); g < time.Second || g > 2*time.Second {
-			t.Errorf("third attempt %v after the second, want within [1 s, 2 s]", g)
+		d := time.Second
+		for i := 1; i < len(at); i++ {
+			if (at[i].Sub(start)-off)%spread != 0 {
+				t.Errorf("attempt %d at %v, not on a slot (offset %v + k × %v)", i+1, at[i].Sub(start), off, spread)
+			}
+			if g := at[i].Sub(at[i-1]); g < d/2 || g >= d+spread {
+				t.Errorf("attempt %d came %v after the previous, want within [%v, %v)", i+1, g, d/2, d+spread)
+			}
+			d = min(2*d, 60*time.Second)
 		}
 	})
 }
@@ -151,6 +157,7 @@ type pipeBroker struct {
 	mu    sync.Mutex
 	at    []time.Time
 	conns []net.Conn
+	down  bool // refuse connections
 }
 
 func newPipeBroker(t *testing.T, hooks ...mochi.Hook) *pipeBroker {
@@ -168,9 +175,13 @@ func newPipeBroker(t *testing.T, hooks ...mochi.Hook) *pipeBroker {
 }
 
 func (b *pipeBroker) dial(context.Context, string, string) (net.Conn, error) {
-	client, server := net.Pipe()
 	b.mu.Lock()
 	b.at = append(b.at, time.Now())
+	if b.down {
+		b.mu.Unlock()
+		return nil, syscall.ECONNREFUSED
+	}
+	client, server := net.Pipe()
 	b.conns = append(b.conns, server)
 	b.mu.Unlock()
 	go func() { _ = b.srv.EstablishConnection("pipe", server) }()
@@ -183,12 +194,21 @@ func (b *pipeBroker) dials() []time.Time {
 	return append([]time.Time(nil), b.at...)
 }
 
-func (b *pipeBroker) cut() {
+// cut closes the broker's side of every connection; down then says
+// whether it refuses new ones.
+func (b *pipeBroker) cut(down bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.down = down
 	for _, c := range b.conns {
 		_ = c.Close()
 	}
+}
+
+func (b *pipeBroker) up() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.down = false
 }
 
 // farGateway is a gateway id whose offset is at least 3 s of the spread,
@@ -237,7 +257,7 @@ func TestBrokerDropSpreadSynctest(t *testing.T) {
 			t.Fatal("not connected a minute after the offset")
 		}
 		drop := time.Now()
-		b.cut()
+		b.cut(false)
 		time.Sleep(spread + 2*time.Second)
 		synctest.Wait()
 		connected := l.Connected()
@@ -248,6 +268,38 @@ func TestBrokerDropSpreadSynctest(t *testing.T) {
 		}
 		if g := at[1].Sub(drop); g < off+500*time.Millisecond || g > off+time.Second {
 			t.Fatalf("redial %v after the drop, want the offset %v plus [0.5 s, 1 s]", g, off)
+		}
+	})
+}
+
+// TestLongOutageSlotsSynctest: after a drop, with the broker down for
+// 25 s, every attempt falls on the link's slots (its first redial plus
+// k × spread), and it connects at the first slot after the broker is back.
+func TestLongOutageSlotsSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newPipeBroker(t)
+		l, stop := runPipeLink(t, b, outbox.NewMemory())
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		b.cut(true)
+		time.Sleep(25 * time.Second)
+		b.up()
+		back := time.Now()
+		time.Sleep(2 * spread)
+		synctest.Wait()
+		connected := l.Connected()
+		stop()
+		at := b.dials()[1:]
+		if len(at) < 3 || !connected {
+			t.Fatalf("%d redials, connected %v; want ≥ 3 and a connection", len(at), connected)
+		}
+		for i, a := range at {
+			if a.Sub(at[0])%spread != 0 {
+				t.Errorf("redial %d at %v after the first, not on a slot (k × %v)", i+1, a.Sub(at[0]), spread)
+			}
+		}
+		if last := at[len(at)-1]; last.Before(back) || last.Sub(back) >= spread {
+			t.Errorf("connected %v after the broker was back, want its first slot, within %v", last.Sub(back), spread)
 		}
 	})
 }
@@ -318,7 +370,7 @@ func TestDropDuringPublishSynctest(t *testing.T) {
 		time.Sleep(off + 2*time.Second) // the ticket awaits its PUBACK
 		synctest.Wait()
 		drop := time.Now()
-		b.cut()
+		b.cut(false)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		pending, err := ob.Pending(context.Background(), 10)
