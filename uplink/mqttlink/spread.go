@@ -47,11 +47,14 @@ import (
 // DefaultConnectSpread is the daemon's default (uplink.mqtt.connect_spread).
 // 10 s brings a fleet back at about fleet/10 CONNECTs per second: 1 000
 // gateways after a mosquitto restart, measured by the fleet test
-// (scripts/fleet.sh), peaked at 118-165 per second instead of about 1 000
-// in one second, and were all back 11 s after the stop. Each second of
-// spread is a second the last gateway's buffered events wait after a
-// restart, so it stays short: a tenth of R25's 100 s, so a restart never
-// raises a transmission fault, and fire-class events do not wait for it.
+// (scripts/fleet.sh), peaked at 110-113 per second (restarts of 1.6 s and
+// 5.3 s) instead of 552 (and 998 in mosquitto's own log) without it, and
+// were all back within 10 s of the broker. Each second of spread is a
+// second the last gateway's buffered events wait after a restart, so it
+// stays short: a tenth of R25's 100 s, so a restart never raises a
+// transmission fault; below 14 s, so a client id takeover loop still
+// closes each clone 3 times a minute (takeover.go); and fire-class events
+// do not wait for it.
 const DefaultConnectSpread = 10 * time.Second
 
 // ConnectDelay is the fixed offset in [0, spread) of gatewayID: the first
