@@ -73,9 +73,11 @@ type Options struct {
 	// (see spread.go): the first connect of Run, and the first attempt
 	// after the broker closed the connection, wait a fixed offset in
 	// [0, ConnectSpread) derived from GatewayID, on top of the jittered
-	// backoff. A pending fire-class record cuts the wait short. 0 (the
-	// zero value) is off; the daemon's default is [DefaultConnectSpread]
-	// (uplink.mqtt.connect_spread). It must be shorter than FaultAfter.
+	// backoff; later attempts of that outage fall on the same slots, one
+	// ConnectSpread apart. A pending fire-class record cuts the wait
+	// short. 0 (the zero value) is off; the daemon's default is
+	// [DefaultConnectSpread] (uplink.mqtt.connect_spread). It must be
+	// shorter than FaultAfter.
 	ConnectSpread time.Duration
 	PollInterval  time.Duration // outbox poll without Notify, default 1 s
 	BufferedAfter time.Duration // a record older than this is "buffered", default 1 s
