@@ -282,7 +282,7 @@ func TestLastWillOnAbruptLoss(t *testing.T) {
 	cut.cut(t)
 	msgs := status.WaitUntil("the last will", 10*time.Second, hasState("offline"))
 	mqtttest.ValidateStatus(t, msgs[len(msgs)-1].Payload)
-	waitUntil(t, "Connected() false", 5*time.Second, func() bool { return !l.Connected() })
+	waitUntil(t, "Connected() false", 15*time.Second, func() bool { return !l.Connected() })
 	late := mqtttest.Subscribe(t, b.URL(), topics.Status()).WaitFor(1, 5*time.Second)[0]
 	if s, err := ticket.ParseStatus(late.Payload); err != nil || !late.Retained || s.State != "offline" {
 		t.Fatalf("retained status after the will: retained=%v %s", late.Retained, late.Payload)
