@@ -37,6 +37,9 @@ type ingester struct {
 	prefix string
 	queue  chan item
 	log    func(format string, args ...any)
+	// onCommit, when set, is called after each committed batch (the
+	// webhook's wake-up).
+	onCommit func()
 
 	stored, dups, rejected atomic.Uint64
 
@@ -194,6 +197,9 @@ func (in *ingester) commit(ctx context.Context, batch []item) bool {
 		if it.ack != nil {
 			it.ack()
 		}
+	}
+	if in.onCommit != nil {
+		in.onCommit()
 	}
 	return true
 }
