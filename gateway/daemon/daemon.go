@@ -21,6 +21,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875/link"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -39,6 +40,8 @@ type Options struct {
 	// tuneLink, when set, adjusts the link's options before it is built
 	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
 	tuneLink func(*mqttlink.Options)
+	// tuneGB, when set, adjusts the centre link's options (tests).
+	tuneGB func(*link.Options)
 	// baselineEvery and checkFileEvery override the rule loop's intervals
 	// (tests; engine.Options).
 	baselineEvery, checkFileEvery time.Duration
@@ -54,7 +57,9 @@ type Daemon struct {
 	store   outboxStore
 	guard   *outbox.Guard // every append and the uplinks go through it
 	link    *mqttlink.Link
-	uplinks []uplinks.Uplink // every way out; the MQTT link first
+	uplinks []uplinks.Uplink  // every way out; the MQTT link first
+	reports []localapi.Uplink // the same uplinks as the API reads them (uplink.go)
+	gb      *uplinks.GB26875  // the centre link, when configured
 	loop    *engine.Loop
 	views   *localapi.Views
 	started time.Time
@@ -101,7 +106,7 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.views = localapi.New(localapi.Options{
 		Config: d.cfg, Version: opts.Version, Started: d.started, Loop: d.loop, Guard: d.guard, Store: d.store,
-		Link: d.link, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
+		Link: d.link, Uplinks: d.reports, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
 	})
 	d.metrics.Watch(d.views)
 	return d, nil

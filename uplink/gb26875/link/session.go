@@ -108,6 +108,8 @@ func (s *session) read() {
 		var fe *gb26875.FrameError
 		if err != nil && !errors.As(err, &fe) {
 			err = fmt.Errorf("read: %w", err)
+		} else {
+			s.l.traced(TraceRX, d.Raw(), err)
 		}
 		select {
 		case s.in <- inbound{f: f, err: err}:
@@ -277,6 +279,7 @@ func (s *session) write(b []byte) error {
 	if _, err := s.conn.Write(b); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
+	s.l.traced(TraceTX, b, nil)
 	return nil
 }
 
