@@ -7,11 +7,13 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/modbustest"
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
 	"github.com/fenghuo-iot/fenghuo/uplink/gb26875/centre"
@@ -266,4 +268,57 @@ func outboxOrder(recs []outbox.Record) []outbox.Record {
 		return int(a.Seq) - int(b.Seq)
 	})
 	return out
+}
+
+// TestUplinkTraceThroughTheAPI: `diag trace --uplink gb26875` through the
+// local API shows the alarm's frame in hex with its decoding, and the
+// centre's confirm; an uplink that cannot be traced is refused (400).
+func TestUplinkTraceThroughTheAPI(t *testing.T) {
+	slave := modbustest.Start(t, map[uint8]map[uint16]uint16{1: {16: 0}})
+	broker := mqtttest.StartMosquitto(t)
+	addr := startCentre(t, centre.Options{})
+	d, _ := runDaemon(t, gbConfig(slave.Addr, broker.URL(), addr, filepath.Join(t.TempDir(), "outbox.db")), Options{tuneGB: fastGB(nil)})
+	waitFor(t, 10*time.Second, "the centre link connected", d.gb.Connected)
+	client := api.NewClient(d.cfg.Local.Socket)
+	var re *api.RejectedError
+	if err := client.UplinkTrace(context.Background(), "mqtt", time.Second, func(api.UplinkFrame) {}); !errors.As(err, &re) {
+		t.Fatalf("trace of mqtt: %v, want a rejection", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		frames []api.UplinkFrame
+	)
+	done := make(chan error, 1)
+	go func() {
+		done <- client.UplinkTrace(ctx, "gb26875", 60*time.Second, func(f api.UplinkFrame) {
+			mu.Lock()
+			frames = append(frames, f)
+			mu.Unlock()
+			if f.Dir == "rx" && strings.Contains(f.Summary, "confirm") && len(frames) > 1 {
+				cancel()
+			}
+		})
+	}()
+	waitFor(t, 10*time.Second, "the trace registered", func() bool { return d.gb.Tracers() == 1 })
+	slave.SetHolding(1, 16, 1)
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("trace: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		t.Fatalf("no confirm traced within 30 s: %+v", frames)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	tx := frames[0]
+	if tx.Dir != "tx" || tx.Uplink != "gb26875" || !strings.HasPrefix(tx.Hex, "4040") || !strings.HasSuffix(tx.Hex, "2323") ||
+		!strings.Contains(tx.Summary, "send") || len(tx.Objects) < 2 || !strings.Contains(tx.Objects[0], "(2)") || !strings.Contains(tx.Objects[1], "一楼厨房烟感") {
+		t.Fatalf("first traced frame %+v, want the alarm's send with its component state decoded", tx)
+	}
+	waitFor(t, 5*time.Second, "the trace unregistered", func() bool { return d.gb.Tracers() == 0 })
 }

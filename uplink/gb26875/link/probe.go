@@ -148,3 +148,21 @@ func probeConfirm(ctx context.Context, conn net.Conn, o *Options, timeout time.D
 		}
 	}
 }
+
+// ProbeSettings is [Probe] of the config's settings (`diag uplink`: no
+// outbox is needed to probe).
+func ProbeSettings(ctx context.Context, s Settings, po ProbeOptions) (ProbeResult, error) {
+	tz := s.TimeZone
+	if tz == "" {
+		tz = DefaultTimeZone
+	}
+	loc, err := ParseZone(tz)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("link: time_zone %w", err)
+	}
+	if msg := CheckHostPort(s.Centre); msg != "" {
+		return ProbeResult{}, fmt.Errorf("link: centre %q %s", s.Centre, msg)
+	}
+	o := Options{Centre: s.Centre, Address: gb26875.Address(s.Address), CentreAddress: gb26875.Address(s.CentreAddress), Location: loc}
+	return Probe(ctx, o, po), nil
+}

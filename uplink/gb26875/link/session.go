@@ -276,10 +276,10 @@ func (s *session) frame(c gb26875.Command, serial uint16, data []byte) gb26875.F
 
 func (s *session) write(b []byte) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.l.o.ConfirmTimeout))
+	s.l.traced(TraceTX, b, nil) // before the write: its answer may be read before Write returns
 	if _, err := s.conn.Write(b); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	s.l.traced(TraceTX, b, nil)
 	return nil
 }
 

@@ -57,3 +57,10 @@ func (l *Link) traced(dir string, raw []byte, err error) {
 		fn(f)
 	}
 }
+
+// Tracers is the number of traces running.
+func (l *Link) Tracers() int {
+	l.tmu.Lock()
+	defer l.tmu.Unlock()
+	return len(l.tracers)
+}
