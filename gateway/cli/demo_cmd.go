@@ -19,7 +19,7 @@ ticket. With --gb26875 it also runs the reference GB/T 26875.3 monitoring
 centre (the 119 side) on 127.0.0.1 as the gateway's second uplink and prints
 each frame the centre receives ("119 centre ◀"), so the same alarm is seen
 reaching both. Exit 1 when an event was lost on either uplink.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			res, err := demo.Run(c.Context(), demo.Options{Out: c.OutOrStdout(), Verbose: verbose, Version: version, GB26875: gb})
 			switch {
