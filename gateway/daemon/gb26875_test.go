@@ -32,19 +32,15 @@ func gbConfig(slave, broker, centreAddr, db string) string {
 }
 
 // startCentre serves a reference centre on 127.0.0.1:0 until the test ends.
-func startCentre(t *testing.T, o centre.Options) string {
+func startCentre(t *testing.T, o centre.Options) string { return startCentreTB(t, o) }
+
+// startCentreTB is startCentre for tests and benchmarks.
+func startCentreTB(t testing.TB, o centre.Options) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveCentre(t, ln, o)
-}
-
-// serveCentre serves a centre on ln until the test ends; the returned
-// address is ln's.
-func serveCentre(t *testing.T, ln net.Listener, o centre.Options) string {
-	t.Helper()
 	if o.Out == nil {
 		o.Out = &syncLog{}
 	}
