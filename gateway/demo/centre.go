@@ -80,11 +80,14 @@ func (c *centreSide) firstStateAfter(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// stop closes the centre.
-func (c *centreSide) stop() {
-	c.cancel()
-	if err := <-c.done; err != nil && !errors.Is(err, context.Canceled) {
-		_ = err // the demo is over; its summary says what was delivered
+// stopCentre closes the centre, if the demo runs one.
+func (s *site) stopCentre() {
+	if s.centre == nil {
+		return
+	}
+	s.centre.cancel()
+	if err := <-s.centre.done; err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(s.out, "centre stopped: %v\n", err)
 	}
 }
 

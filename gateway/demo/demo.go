@@ -100,15 +100,10 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	if err := s.setup(dir); err != nil {
+	if err := s.setup(dir, opts.GB26875); err != nil {
 		return Result{}, err
 	}
-	if opts.GB26875 {
-		if err := s.startCentre(); err != nil {
-			return Result{}, err
-		}
-		defer s.centre.stop()
-	}
+	defer s.stopCentre()
 	defer s.sim.Close()
 	defer s.broker.Stop()
 	defer s.link.Close()
@@ -148,8 +143,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	return res, errors.Join(scriptErr, gwErr)
 }
 
-// setup starts the simulator and the broker and points the config at them.
-func (s *site) setup(dir string) error {
+// setup starts the simulator and the broker (and with gb the centre,
+// centre.go) and points the config at them.
+func (s *site) setup(dir string, gb bool) error {
 	cfg, err := config.Parse(configs.Demo)
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -181,6 +177,9 @@ func (s *site) setup(dir string) error {
 	cfg.Uplink.MQTT.Broker = "tcp://" + s.link.Addr()
 	cfg.Buffer.Path = filepath.Join(dir, "outbox.db")
 	cfg.Local.Socket = filepath.Join(dir, "fenghuo.sock")
+	if gb {
+		return s.startCentre()
+	}
 	return nil
 }
 
