@@ -43,3 +43,27 @@ func TestRenderTwoUplinksGolden(t *testing.T) {
 		t.Errorf("one uplink, empty queue: %q", got)
 	}
 }
+
+// TestUplinkTraceGolden: diag trace --uplink prints each frame's header,
+// objects, error and hex, escapes stripped; --json one object a line.
+func TestUplinkTraceGolden(t *testing.T) {
+	at := time.Date(2026, 11, 29, 0, 15, 2, 120e6, time.UTC)
+	frames := []api.UplinkFrame{
+		{At: at, Uplink: "gb26875", Dir: "tx", Hex: "4040070001012d26",
+			Summary: "#7 send 004CF375DFD9→000000000000 2026-11-29 08:15:02",
+			Objects: []string{"component state (2)", "1/1 point photoelectric smoke detector(42) 1-1 normal+fire \"一楼厨房烟感\x1b]0;x\a\" at 2026-11-29 08:15:02"}},
+		{At: at.Add(4 * time.Millisecond), Uplink: "gb26875", Dir: "rx", Hex: "4040070001012d27", Summary: "#7 deny", Error: "gb26875: bad checksum"},
+	}
+	var b bytes.Buffer
+	tr := NewUplinkTrace(&b, false, time.UTC)
+	for _, f := range frames {
+		tr.Frame(f)
+	}
+	golden(t, "diag_trace_uplink.golden", b.String())
+	b.Reset()
+	tr = NewUplinkTrace(&b, true, time.UTC)
+	tr.Frame(frames[1])
+	if got := b.String(); got != `{"at":"2026-11-29T00:15:02.124Z","uplink":"gb26875","dir":"rx","hex":"4040070001012d27","summary":"#7 deny","error":"gb26875: bad checksum"}`+"\n" {
+		t.Errorf("json: %s", got)
+	}
+}
