@@ -232,7 +232,7 @@ label, the application data's type and objects — and why a frame was bad.
 				return runUplinkTrace(c, f, uplink, bus != "" || df.on, seconds)
 			}
 			if bus == "" && !df.on {
-				return usage(errors.New("trace: --bus B (or --uplink gb26875) is required"))
+				return usage(errors.New("trace: --bus B is required (or --uplink gb26875 for the monitoring centre)"))
 			}
 			tw := diagview.NewTrace(c.OutOrStdout(), f.json, localTime)
 			d := time.Duration(seconds * float64(time.Second))

@@ -118,7 +118,8 @@ func TestFireAlarmReachesBothUplinks(t *testing.T) {
 			return centre.Confirm
 		},
 	})
-	d, _ := runDaemon(t, gbConfig(slave.Addr, broker.URL(), addr, filepath.Join(t.TempDir(), "outbox.db")), Options{tuneGB: fastGB(nil)})
+	cfg := gbConfig(slave.Addr, broker.URL(), addr, filepath.Join(t.TempDir(), "outbox.db")) + "local: {metrics: \"127.0.0.1:0\"}\n"
+	d, _ := runDaemon(t, cfg, Options{tuneGB: fastGB(nil)})
 	waitFor(t, 10*time.Second, "both uplinks connected", func() bool { return d.link.Connected() && d.gb.Connected() })
 
 	slave.SetHolding(1, 16, 1)
@@ -159,6 +160,16 @@ func TestFireAlarmReachesBothUplinks(t *testing.T) {
 	if len(status.Uplinks) != 2 || status.Uplinks[0].Name != "mqtt" || status.Uplinks[1].Name != uplinks.GB26875Name ||
 		status.Uplinks[1].Depth != 0 || status.Uplinks[1].LastDeliveryAt.IsZero() || !status.Uplinks[1].Connected {
 		t.Fatalf("status uplinks %+v", status.Uplinks)
+	}
+	body := scrape(t, d)
+	for _, want := range []string{
+		`fenghuo_outbox_depth{uplink="gb26875"} 0`, `fenghuo_outbox_depth{uplink="mqtt"} 0`,
+		`fenghuo_uplink_connected{uplink="gb26875"} 1`, `fenghuo_uplink_connected{uplink="mqtt"} 1`,
+		`fenghuo_outbox_sent_total{uplink="gb26875"} 1`, `fenghuo_uplink_transmission_fault{uplink="gb26875"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 
