@@ -1,8 +1,9 @@
 // Package daemon wires fenghuo together and runs it: config → per-bus
 // polling (gateway/sched) → the rule loop (gateway/engine: rule engine,
 // ticket records, outbox commits) → the uplinks (gateway/uplinks: the
-// MQTT link); the local API and the status message read snapshots
-// (gateway/localapi), /metrics counts. It keeps only the wiring and the
+// MQTT link, and the GB/T 26875.3 centre link when configured, each with
+// its own cursor in the outbox; uplink.go); the local API and the status
+// message read snapshots (gateway/localapi), /metrics counts. It keeps only the wiring and the
 // lifecycle: open the outbox, start the buses, the loop, the uplinks and
 // the API, and stop them in order.
 package daemon
