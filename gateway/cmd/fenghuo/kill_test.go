@@ -181,7 +181,7 @@ devices:
 		fmt.Fprintf(&b, "  - {id: smoke-%d, name: 烟感%d, bus: sim, slave: %d, profile: smoke-detector, location: 房间%d, poll: 200ms}\n", i+1, i+1, i+1, i+1)
 	}
 	fmt.Fprintf(&b, `uplink:
-  mqtt: {broker: "%s", keepalive: 5s}
+  mqtt: {broker: "%s", keepalive: 5s, connect_spread: 0s}
   heartbeat: 5s
   telemetry: {enabled: false}
   gb26875: {centre: "%s", address: 330502103001, confirm_timeout: 1s, retries: 3}
