@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,8 +25,11 @@ func runUplinkTrace(c *cobra.Command, f *diagFlags, uplink string, withBus bool,
 	tw := diagview.NewUplinkTrace(c.OutOrStdout(), f.json, localTime)
 	d := time.Duration(seconds * float64(time.Second))
 	err = api.NewClient(socket).UplinkTrace(c.Context(), uplink, d, tw.Frame)
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		return nil // Ctrl-C ends a trace early
+	case errors.Is(err, api.ErrNoDaemon):
+		return failed(fmt.Errorf("no fenghuo daemon on %s: is it running? (systemctl status fenghuo); the centre link is the daemon's: `fenghuo diag uplink` checks the centre without it", socket))
 	}
 	return busError(socket, err)
 }
