@@ -30,8 +30,21 @@ type centreSide struct {
 	done   chan error
 
 	mu     sync.Mutex
-	frames int         // send frames received
-	states []time.Time // arrivals of component states (type 2)
+	frames int       // send frames received
+	states []arrival // component states (type 2)
+}
+
+// stepMark is a scenario step's register change and its device's name
+// (the description of its component at the centre).
+type stepMark struct {
+	at     time.Time
+	device string
+}
+
+// arrival is a component state the centre received: when, and whose.
+type arrival struct {
+	at   time.Time
+	desc string
 }
 
 // startCentre serves the centre on 127.0.0.1:0 and points the config's
@@ -62,19 +75,25 @@ func (c *centreSide) onFrame(f gb26875.Frame, _ centre.Action) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.frames++
-	if app, err := gb26875.DecodeAppData(f.Data); err == nil && app.Type == gb26875.TypeComponentState {
-		c.states = append(c.states, now)
+	app, err := gb26875.DecodeAppData(f.Data)
+	if err != nil || app.Type != gb26875.TypeComponentState {
+		return
+	}
+	for _, o := range app.Objects {
+		if st, ok := o.(gb26875.ComponentState); ok {
+			c.states = append(c.states, arrival{at: now, desc: st.Description})
+		}
 	}
 }
 
-// firstStateAfter is the first component state the centre received at or
-// after t.
-func (c *centreSide) firstStateAfter(t time.Time) (time.Time, bool) {
+// firstStateAfter is when the centre first received a component state of
+// the device named desc (its description) at or after t.
+func (c *centreSide) firstStateAfter(t time.Time, desc string) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, at := range c.states {
-		if !at.Before(t) {
-			return at, true
+	for _, a := range c.states {
+		if !a.at.Before(t) && a.desc == desc {
+			return a.at, true
 		}
 	}
 	return time.Time{}, false
@@ -152,9 +171,9 @@ func (s *site) centreResult(res *Result, backlog int) {
 	res.CentreLatency = map[string]time.Duration{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for step, since := range s.since {
-		if at, ok := s.centre.firstStateAfter(since); ok {
-			res.CentreLatency[step] = at.Sub(since)
+	for step, m := range s.since {
+		if at, ok := s.centre.firstStateAfter(m.at, m.device); ok {
+			res.CentreLatency[step] = at.Sub(m.at)
 		}
 	}
 }

@@ -59,7 +59,8 @@ type Result struct {
 	// received; CentreBacklog is what the centre's uplink had not
 	// delivered at the end (0: everything reached the centre; -1: unknown);
 	// CentreLatency is, per step, from the register change to the first
-	// component state (type 2) the centre received after it.
+	// component state (type 2) of the step's device the centre received
+	// after it.
 	CentreFrames  int
 	CentreBacklog int
 	CentreLatency map[string]time.Duration
@@ -79,7 +80,7 @@ type site struct {
 	raised   map[string]outbox.Record // tickets, by event id
 	telem    struct{ raised, bytes, received int }
 	latency  map[string]time.Duration
-	since    map[string]time.Time // each step's register change (expect)
+	since    map[string]stepMark // each step's register change and device (expect)
 	stepDone []string
 	centre   *centreSide // --gb26875 (centre.go)
 }
@@ -94,7 +95,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	// The station, the gateway's log and the script all write to Out.
 	opts.Out = &lockedWriter{w: opts.Out}
 	s := &site{out: opts.Out, onMsg: opts.OnMessage, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{},
-		since: map[string]time.Time{}, recv: newCollector()}
+		since: map[string]stepMark{}, recv: newCollector()}
 	dir, err := os.MkdirTemp("", "fenghuo-demo-")
 	if err != nil {
 		return Result{}, err
