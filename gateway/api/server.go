@@ -38,6 +38,8 @@ type Handlers struct {
 	// Control writes a device's command register (control.go).
 	Control func(ctx context.Context, req ControlRequest) (Control, error)
 	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	// UplinkTrace follows an uplink's frames (/v1/uplink/trace, uplinks.go).
+	UplinkTrace UplinkTraceFunc
 }
 
 // Server serves Handlers on a unix socket.
@@ -142,6 +144,7 @@ func clearStale(path string) error {
 func mux(h Handlers, lim Limits) *http.ServeMux {
 	m := http.NewServeMux()
 	h.Bus.register(m)
+	registerUplink(m, h.UplinkTrace)
 	if h.Status != nil {
 		m.HandleFunc("GET /v1/status", serve(h.Status))
 	}

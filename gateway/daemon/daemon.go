@@ -1,8 +1,9 @@
 // Package daemon wires fenghuo together and runs it: config → per-bus
 // polling (gateway/sched) → the rule loop (gateway/engine: rule engine,
 // ticket records, outbox commits) → the uplinks (gateway/uplinks: the
-// MQTT link); the local API and the status message read snapshots
-// (gateway/localapi), /metrics counts. It keeps only the wiring and the
+// MQTT link, and the GB/T 26875.3 centre link when configured, each with
+// its own cursor in the outbox; uplink.go); the local API and the status
+// message read snapshots (gateway/localapi), /metrics counts. It keeps only the wiring and the
 // lifecycle: open the outbox, start the buses, the loop, the uplinks and
 // the API, and stop them in order.
 package daemon
@@ -21,6 +22,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875/link"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -39,6 +41,8 @@ type Options struct {
 	// tuneLink, when set, adjusts the link's options before it is built
 	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
 	tuneLink func(*mqttlink.Options)
+	// tuneGB, when set, adjusts the centre link's options (tests).
+	tuneGB func(*link.Options)
 	// baselineEvery and checkFileEvery override the rule loop's intervals
 	// (tests; engine.Options).
 	baselineEvery, checkFileEvery time.Duration
@@ -54,7 +58,9 @@ type Daemon struct {
 	store   outboxStore
 	guard   *outbox.Guard // every append and the uplinks go through it
 	link    *mqttlink.Link
-	uplinks []uplinks.Uplink // every way out; the MQTT link first
+	uplinks []uplinks.Uplink  // every way out; the MQTT link first
+	reports []localapi.Uplink // the same uplinks as the API reads them (uplink.go)
+	gb      *uplinks.GB26875  // the centre link, when configured
 	loop    *engine.Loop
 	views   *localapi.Views
 	started time.Time
@@ -101,7 +107,7 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.views = localapi.New(localapi.Options{
 		Config: d.cfg, Version: opts.Version, Started: d.started, Loop: d.loop, Guard: d.guard, Store: d.store,
-		Link: d.link, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
+		Link: d.link, Uplinks: d.reports, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
 	})
 	d.metrics.Watch(d.views)
 	return d, nil

@@ -42,6 +42,12 @@ type Options struct {
 	Logger  *slog.Logger // nil: discard
 	Version string
 
+	// MQTTOutbox is the MQTT link's view of the outbox, whose ticket
+	// backlog R25 waits for (nil: the guard, one uplink); Uplinks are the
+	// uplinks besides MQTT, each with an R25 of its own (uplinks.go).
+	MQTTOutbox outbox.Outbox
+	Uplinks    []Uplink
+
 	// Notify wakes the uplinks after a commit.
 	Notify func()
 	// Uplink is the uplink's part of the health report.
@@ -76,7 +82,8 @@ type Loop struct {
 	telem              *telemetry
 	health             *health
 	confirmBuf         []string
-	gatewayDraining    bool // R25 may be open: the backlog is read (gateway.go)
+	gatewayDraining    bool           // R25 may be open: the backlog is read (gateway.go)
+	uplinkFaults       []*uplinkFault // R25 of the uplinks besides MQTT (uplinks.go)
 	baselinesCheckedAt time.Time
 	baselinesSaved     []byte
 
@@ -102,7 +109,7 @@ func New(opts Options) (*Loop, error) {
 	}
 	now := time.Now()
 	l := &Loop{opts: opts, cfg: opts.Config, log: opts.Logger, rules: opts.Rules, devices: opts.Devices, guard: opts.Guard,
-		configHash: opts.Config.Hash(), gatewayDraining: true}
+		configHash: opts.Config.Hash(), gatewayDraining: true, uplinkFaults: newUplinkFaults(opts.Uplinks)}
 	l.telem = newTelemetry(l.cfg, l.devices, now)
 	l.health = newHealth(l.cfg.Uplink.HealthInterval, now)
 	if err := l.restoreOpen(); err != nil {

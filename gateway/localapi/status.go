@@ -31,6 +31,7 @@ func (v *Views) Status(ctx context.Context) (api.Status, error) {
 	st.Buffer.StorageError = v.loop.StorageError(gs)
 	st.Buffer.FallbackImported = v.loop.FallbackImported()
 	st.Buffer.Lost = gs.Lost
+	st.Uplinks = v.uplinkStates(ctx, now)
 	s, err := v.opts.Guard.Stats(ctx)
 	if err != nil {
 		st.Buffer.Error = err.Error()

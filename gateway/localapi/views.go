@@ -40,6 +40,8 @@ type Options struct {
 	Guard   *outbox.Guard
 	Store   Store
 	Link    Link
+	// Uplinks are every uplink, MQTT first (uplinks.go).
+	Uplinks []Uplink
 	Logger  *slog.Logger // nil: discard
 	// Bus returns the runner of the named bus's owner (control writes go
 	// between its polls), or a rejection naming the buses.
