@@ -18,6 +18,7 @@
 //	/v1/bus/read    ReadResult (?device=D[&point=P] or ?bus=B&slave=S&fc=F&addr=A&count=N; bus.go)
 //	/v1/bus/scan    newline-delimited StreamEvent stream (?bus=B&from=F&to=T; bus.go)
 //	/v1/bus/trace   newline-delimited StreamEvent stream (?bus=B&seconds=N; bus.go)
+//	/v1/reload      Reload (POST: re-read the config file; reload.go)
 //
 // Limits (limits.go): idle connections are closed, at most MaxConns are
 // served at once (more are refused at once with 503), test-alarm is rate
@@ -36,6 +37,8 @@ type Status struct {
 	Uplink    UplinkStatus  `json:"uplink"`
 	Buffer    BufferStatus  `json:"buffer"`
 	Devices   DevicesStatus `json:"devices"`
+	// Config is the running config and the last reload (reload.go).
+	Config ConfigStatus `json:"config"`
 }
 
 // UplinkStatus is the MQTT link. Broker never carries credentials.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,10 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			log := newLogger(c.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			d, err := daemon.New(daemon.Options{Config: cfg, Profiles: profiles, Logger: log, Version: version})
+			hup := reloadSignals() // SIGHUP re-reads the config (diag_reload.go)
+			defer signal.Stop(hup)
+			d, err := daemon.New(daemon.Options{Config: cfg, Profiles: profiles, Logger: log, Version: version,
+				ConfigPath: path, ReloadSignals: hup})
 			if err != nil {
 				return failed(err)
 			}
