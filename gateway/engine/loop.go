@@ -161,7 +161,7 @@ func (l *Loop) Run(ctx context.Context, polls <-chan rules.Poll, busesDone <-cha
 			l.saveBaselines(now, false)
 			telem = append(l.telemetryRecords(now), l.HealthRecords(now)...)
 		case r := <-l.swaps:
-			l.commit(l.swap(r))
+			l.swap(r)
 			continue
 		case <-busesDone:
 			l.commit(l.step(drain(polls, nil)))

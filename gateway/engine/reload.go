@@ -87,9 +87,9 @@ func (l *Loop) Replace(ctx context.Context, s Swap, stopped <-chan struct{}) (Sw
 }
 
 // swap runs on the loop goroutine: it carries the state of the running
-// set into the new one, stores it and returns the clears of the episodes
-// that have nowhere to go.
-func (l *Loop) swap(r swapReq) []outbox.Record {
+// set into the new one, stores it and commits the clears of the episodes
+// that have nowhere to go, before Replace returns.
+func (l *Loop) swap(r swapReq) {
 	now := time.Now()
 	old := l.live.Load()
 	open := old.rules.Open()
@@ -111,9 +111,8 @@ func (l *Loop) swap(r swapReq) []outbox.Record {
 	res.Kept = len(open) - res.Closed
 	l.live.Store(newLiveSet(r.s.Config, r.s.Rules, r.s.Devices, now))
 	l.telem = newTelemetry(r.s.Config, r.s.Devices, now)
-	l.baselinesSaved = nil // the next check saves the carried baselines
+	l.commit(recs)
 	r.done <- res
-	return recs
 }
 
 // episodeKey is an open episode's (device, rule id).
