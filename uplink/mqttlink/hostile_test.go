@@ -225,7 +225,7 @@ func TestOversizedCommandsNotHeld(t *testing.T) {
 	msgs := reply.WaitUntil("the real ack", 30*time.Second, ackedOK("real-ack"))
 	tooLarge := 0
 	for _, m := range msgs {
-		if r, _ := downlink.ParseReply(m.Payload); !r.OK && strings.Contains(r.Error, fmt.Sprintf("payload too large: %d bytes > %d", size+len(`{"id":"big-0","cmd":"ping","pad":"`), downlink.MaxSize)) {
+		if r, _ := downlink.ParseReply(m.Payload); !r.OK && strings.Contains(r.Error, fmt.Sprintf("payload too large: %d bytes > %d", size+len(`{"id":"big-0","cmd":"ping","pad":"`), downlink.MaxPayload)) {
 			tooLarge++
 		}
 	}
