@@ -48,6 +48,8 @@ type Options struct {
 	// baselineEvery and checkFileEvery override the rule loop's intervals
 	// (tests; engine.Options).
 	baselineEvery, checkFileEvery time.Duration
+	// confirmWindow overrides uplink.config_confirm (tests).
+	confirmWindow time.Duration
 }
 
 // Daemon is one running gateway.
@@ -135,6 +137,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("fenghuo started", "gateway", d.cfg.Gateway.ID, "buses", len(d.buses), "devices", len(d.devices), "version", d.opts.Version)
 	d.loop.Run(ctx, polls, busesDone)
 	close(d.runner.loopDone)
+	d.runner.confirms.Wait() // a pushed config's window ends with ctx
 
 	// Events kept in memory by a storage fault: a few seconds for the
 	// store to take them (the uplinks keep publishing meanwhile), then the

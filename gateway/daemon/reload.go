@@ -41,6 +41,11 @@ type busRunner struct {
 	last      *api.Reload   // the last attempt, nil before the first
 	lastMu    sync.Mutex    // guards last
 	loopDone  chan struct{} // closed when the rule loop has stopped; nil before Run
+
+	// a pushed config in its confirm window (remoteconfig.go); guarded
+	// by reloading
+	pending  *pushed
+	confirms sync.WaitGroup // the confirm window's goroutine
 }
 
 // startBuses starts an owner for every configured bus; the returned
@@ -118,15 +123,25 @@ func (d *Daemon) serveSignals(ctx context.Context) {
 func (d *Daemon) Reload(ctx context.Context, source string) api.Reload {
 	d.runner.reloading.Lock()
 	defer d.runner.reloading.Unlock()
+	return d.reloadLocked(ctx, source, nil)
+}
+
+// reloadLocked is Reload with d.runner.reloading held; cfg, when set, is
+// the config to apply instead of the file's (already parsed and written).
+func (d *Daemon) reloadLocked(ctx context.Context, source string, cfg *config.Config) api.Reload {
 	res := api.Reload{At: time.Now(), Source: source, Path: d.opts.ConfigPath}
 	// not the caller's cancellation: a reload is not left half done
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
 	defer cancel()
-	if err := d.reload(ctx, &res); err != nil {
+	var err error
+	if cfg == nil {
+		err = d.reload(ctx, &res)
+	} else {
+		err = d.applyChecked(ctx, cfg, &res)
+	}
+	if err != nil {
 		res.OK = false
-		for _, p := range config.Problems(err) {
-			res.Problems = append(res.Problems, p.Error())
-		}
+		res.Problems = problemList(err)
 		d.log.Error("config reload refused; the running config is kept", "source", source, "path", res.Path,
 			"problems", len(res.Problems), "err", errors.Join(config.Problems(err)...))
 	} else {
@@ -140,6 +155,15 @@ func (d *Daemon) Reload(ctx context.Context, source string) api.Reload {
 	d.runner.last = &res
 	d.runner.lastMu.Unlock()
 	return res
+}
+
+// problemList is every problem of err, one line each, with its key path.
+func problemList(err error) []string {
+	var out []string
+	for _, p := range config.Problems(err) {
+		out = append(out, p.Error())
+	}
+	return out
 }
 
 // apiReload is `diag reload` (POST /v1/reload).
@@ -168,6 +192,12 @@ func (d *Daemon) reload(ctx context.Context, res *api.Reload) error {
 	if err != nil {
 		return err
 	}
+	return d.applyChecked(ctx, cfg, res)
+}
+
+// applyChecked applies a valid config unless it is the running one or
+// changes what needs a restart.
+func (d *Daemon) applyChecked(ctx context.Context, cfg *config.Config, res *api.Reload) error {
 	d.runner.mu.Lock()
 	loopDone := d.runner.loopDone
 	d.runner.mu.Unlock()
