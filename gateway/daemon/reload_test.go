@@ -23,7 +23,7 @@ import (
 // reloadConfig is a site with two Modbus TCP lines, each with one
 // simulated smoke detector, and a threshold rule on the kitchen's
 // temperature. Fill in: lan's address, lan2's address, lan2's timeout,
-// the threshold, the broker, the outbox, the socket.
+// the threshold, the broker, more uplink keys, the outbox, the socket.
 const reloadConfig = `
 gateway:
   id: gw-330502103-test-01
@@ -49,7 +49,7 @@ uplink:
   mqtt: {broker: %s}
   heartbeat: 30s
   telemetry: {enabled: false}
-buffer: {path: %s}
+%sbuffer: {path: %s}
 local: {socket: %s, metrics: ""}
 `
 
@@ -107,11 +107,17 @@ type reloadSite struct {
 
 func startReloadSite(t *testing.T, broker string) *reloadSite {
 	t.Helper()
+	return startReloadSiteWith(t, broker, "", Options{})
+}
+
+// startReloadSiteWith adds uplink keys (indented lines) and options.
+func startReloadSiteWith(t *testing.T, broker, uplinkKeys string, opts Options) *reloadSite {
+	t.Helper()
 	dir := t.TempDir()
 	s := &reloadSite{path: filepath.Join(dir, "fenghuo.yaml"), lan: startSimLine(t), lan2: startSimLine(t),
 		hup: make(chan os.Signal, 1), log: &committedLog{}}
 	s.text = func(lan2Timeout, threshold string) string {
-		return fmt.Sprintf(reloadConfig, s.lan.ln.Addr(), s.lan2.ln.Addr(), lan2Timeout, threshold, broker,
+		return fmt.Sprintf(reloadConfig, s.lan.ln.Addr(), s.lan2.ln.Addr(), lan2Timeout, threshold, broker, uplinkKeys,
 			filepath.Join(dir, "outbox.db"), filepath.Join(dir, "fenghuo.sock"))
 	}
 	s.write(t, s.text("500ms", "60"))
@@ -119,8 +125,9 @@ func startReloadSite(t *testing.T, broker string) *reloadSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Options{Config: cfg, Profiles: cfg.Profiles(), Version: "test", ConfigPath: s.path,
-		ReloadSignals: s.hup, OnCommitted: s.log.add})
+	opts.Config, opts.Profiles, opts.Version, opts.ConfigPath = cfg, cfg.Profiles(), "test", s.path
+	opts.ReloadSignals, opts.OnCommitted = s.hup, s.log.add
+	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
