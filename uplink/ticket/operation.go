@@ -49,9 +49,9 @@ type Operation struct {
 
 // actionLabels name each action in Chinese and English.
 var actionLabels = map[string]Label{
-	"reset":     {Zh: "复位", En: "Reset"},
-	"mute":      {Zh: "消音", En: "Mute"},
-	"self-test": {Zh: "自检", En: "Self-test"},
+	"reset":      {Zh: "复位", En: "Reset"},
+	"mute":       {Zh: "消音", En: "Mute"},
+	"self-test":  {Zh: "自检", En: "Self-test"},
 	ActionConfig: {Zh: "远程配置", En: "Remote config"},
 }
 
