@@ -67,7 +67,7 @@ type Daemon struct {
 	views   *localapi.Views
 	started time.Time
 	metrics *localapi.Metrics
-	runner  busRunner // the bus owners while Run runs, and reloads (reload.go)
+	runner  busOwners // the bus owners while Run runs, and reloads (reload.go)
 
 	mu          sync.Mutex // guards metricsAddr
 	metricsAddr string     // where /metrics listens, once it does

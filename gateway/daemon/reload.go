@@ -26,10 +26,10 @@ const (
 // finishes its current request) and the rule loop taking the new set.
 const reloadTimeout = 30 * time.Second
 
-// busRunner starts and stops the bus owners while the daemon runs: Run
+// busOwners starts and stops the bus owners while the daemon runs: Run
 // starts the configured ones, a reload stops the changed or removed ones
 // and starts the changed or new ones, each with its own context.
-type busRunner struct {
+type busOwners struct {
 	mu      sync.Mutex // guards the fields below, and Daemon.buses and devices after New
 	ctx     context.Context
 	polls   chan<- rules.Poll
