@@ -95,8 +95,10 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 	if err := writeConfigFile(d.opts.ConfigPath, yaml, mode); err != nil {
 		return res, nil, err
 	}
-	applied := time.Now()
 	r := d.reloadLocked(ctx, ReloadRemote, cfg)
+	// After the reload: the stopped owners' last polls are older, so only
+	// the buses as the new config runs them can prove it.
+	applied := time.Now()
 	if !r.OK {
 		if err := writeConfigFile(d.opts.ConfigPath, prev, mode); err != nil {
 			d.log.Error("REMOTE CONFIG: the previous config file could not be restored; fix it before the next restart", "path", d.opts.ConfigPath, "err", err)
