@@ -269,6 +269,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, loopDone <
 		return fmt.Errorf("the new config was not applied: %w", err)
 	}
 	res.TicketsKept, res.TicketsClosed = sw.Kept, sw.Closed
+	d.forgetMetrics(cfg)
 	r := &d.runner
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -282,6 +283,21 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, loopDone <
 		res.BusesStarted = append(res.BusesStarted, b.cfg.Name)
 	}
 	return nil
+}
+
+// forgetMetrics drops the metrics of the devices cfg no longer has on
+// the same bus.
+func (d *Daemon) forgetMetrics(cfg *config.Config) {
+	_, running := d.busState()
+	kept := map[[2]string]bool{}
+	for _, dc := range cfg.Devices {
+		kept[[2]string{dc.Bus, dc.ID}] = true
+	}
+	for id, ds := range running {
+		if !kept[[2]string{ds.cfg.Bus, id}] {
+			d.metrics.Forget(ds.cfg.Bus, id)
+		}
+	}
 }
 
 // mergeBuses returns next's buses with the running owner's plan in place

@@ -289,21 +289,30 @@ func kitchenThreshold(t *testing.T, s *reloadSite) float64 {
 }
 
 // TestReloadRemovedRuleClosesTicket: an open ticket whose rule a reload
-// removes is closed by a clear (nothing would clear it otherwise), and a
-// reload of the same file is a no-op.
+// removes is closed by a clear (nothing would clear it otherwise), a
+// removed device's metrics go, and a reload of the same file is a no-op.
 func TestReloadRemovedRuleClosesTicket(t *testing.T) {
 	s := startReloadSite(t, "tcp://127.0.0.1:1")
 	if err := s.lan.dev.Set("temperature", 70); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "the open", func() bool { return len(s.log.all()) == 1 })
+	if !hasSeries(t, s.d, "smoke-2f-hall") {
+		t.Fatal("no metrics of smoke-2f-hall before the reload")
+	}
 	text := s.text("500ms", "60")
 	i := strings.Index(text, "rules:\n")
 	j := strings.Index(text, "uplink:\n")
+	text = text[:i] + text[j:]
+	i = strings.Index(text, "  - {id: smoke-2f-hall")
+	j = i + strings.Index(text[i:], "\n") + 1
 	s.write(t, text[:i]+text[j:])
 	r := s.d.Reload(context.Background(), ReloadLocal)
-	if !r.OK || r.TicketsKept != 0 || r.TicketsClosed != 1 || len(r.BusesKept) != 2 {
-		t.Fatalf("reload %+v, want ok with one ticket closed and both buses kept", r)
+	if !r.OK || r.TicketsKept != 0 || r.TicketsClosed != 1 || !slices.Equal(r.BusesKept, []string{"lan"}) {
+		t.Fatalf("reload %+v, want ok with one ticket closed and lan kept", r)
+	}
+	if hasSeries(t, s.d, "smoke-2f-hall") {
+		t.Error("the removed device still has metrics")
 	}
 	recs := s.log.all()
 	if len(recs) != 2 || recs[0].State != "open" || recs[1].State != "clear" || recs[1].TicketID != recs[0].TicketID {
@@ -316,4 +325,23 @@ func TestReloadRemovedRuleClosesTicket(t *testing.T) {
 	if r := s.d.Reload(context.Background(), ReloadLocal); !r.OK || !r.Unchanged {
 		t.Errorf("second reload of the same file: %+v, want ok and unchanged", r)
 	}
+}
+
+// hasSeries reports whether /metrics has a series of device.
+func hasSeries(t *testing.T, d *Daemon, device string) bool {
+	t.Helper()
+	mfs, err := d.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "device" && l.GetValue() == device {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
