@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os/signal"
@@ -21,6 +22,11 @@ func newRunCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			if path == "" {
 				return usage(errors.New("run: --config FILE is required"))
+			}
+			if restored, err := daemon.RestoreUnconfirmed(path); err != nil {
+				return failed(err)
+			} else if restored {
+				fmt.Fprintf(c.ErrOrStderr(), "fenghuo: a pushed config was not confirmed before the gateway stopped; %s is restored from %s%s\n", path, path, daemon.PreviousSuffix)
 			}
 			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the gateway was not started")
 			if err != nil {

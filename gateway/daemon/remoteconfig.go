@@ -92,7 +92,14 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 	if err != nil {
 		return res, nil, err
 	}
+	// The previous file is kept beside it until the push is confirmed: a
+	// crash or power cut in the window restores it at the next start
+	// (RestoreUnconfirmed).
+	if err := writeConfigFile(d.opts.ConfigPath+PreviousSuffix, prev, mode); err != nil {
+		return res, nil, err
+	}
 	if err := writeConfigFile(d.opts.ConfigPath, yaml, mode); err != nil {
+		d.dropPrevious()
 		return res, nil, err
 	}
 	r := d.reloadLocked(ctx, ReloadRemote, cfg)
@@ -102,11 +109,40 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 	if !r.OK {
 		if err := writeConfigFile(d.opts.ConfigPath, prev, mode); err != nil {
 			d.log.Error("REMOTE CONFIG: the previous config file could not be restored; fix it before the next restart", "path", d.opts.ConfigPath, "err", err)
+		} else {
+			d.dropPrevious()
 		}
 		return res, nil, errors.New(strings.Join(r.Problems, "; "))
 	}
 	res.Applied = true
 	return res, &pushed{prev: prev, mode: mode, applied: applied}, nil
+}
+
+// PreviousSuffix names the copy of the config file a pushed config
+// replaced, kept beside it (FILE.previous) until the push is confirmed or
+// rolled back.
+const PreviousSuffix = ".previous"
+
+// RestoreUnconfirmed puts back the config file a pushed config replaced
+// when the gateway stopped (a crash, a power cut) before the push was
+// confirmed: an unconfirmed config is never kept. fenghuo run calls it
+// before it reads the config; restored says it did.
+func RestoreUnconfirmed(path string) (restored bool, err error) {
+	prev := path + PreviousSuffix
+	if _, err := os.Stat(prev); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err := os.Rename(prev, path); err != nil { // atomic: the old file or the previous one
+		return false, fmt.Errorf("restoring the config a pushed one replaced: %w", err)
+	}
+	return true, nil
+}
+
+// dropPrevious removes the previous config file once it is not needed.
+func (d *Daemon) dropPrevious() {
+	if err := os.Remove(d.opts.ConfigPath + PreviousSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("remote config: the previous config file could not be removed (the next start would restore it)", "err", err)
+	}
 }
 
 // readConfigFile returns the config file's bytes and permissions.
@@ -163,7 +199,9 @@ func (d *Daemon) confirmPushed(p *pushed) {
 		case <-ctx.Done():
 			why := "the gateway stopped before the pushed config was confirmed: the previous config file is restored for the next start"
 			if err := writeConfigFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
-				why = "the gateway stopped before the pushed config was confirmed, and the previous config file could not be restored: " + err.Error()
+				why = "the gateway stopped before the pushed config was confirmed, and the previous config file could not be restored (the next start restores it): " + err.Error()
+			} else {
+				d.dropPrevious()
 			}
 			d.endPush(ticket.ResultFailed, why, p, false)
 			return
@@ -202,13 +240,18 @@ func (d *Daemon) endPush(result, why string, p *pushed, rollback bool) {
 	defer d.runner.reloading.Unlock()
 	d.runner.pending = nil
 	if !rollback {
+		if result == ticket.ResultOK {
+			d.dropPrevious()
+		}
 		d.log.Info("remote config "+why, "by", p.by)
 		d.recordConfigOp(result, why, p.by)
 		return
 	}
 	d.log.Error("REMOTE CONFIG ROLLED BACK: "+why, "by", p.by)
 	if err := writeConfigFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
-		why += "; the previous file could not be written back: " + err.Error()
+		why += "; the previous file could not be written back (the next start restores it): " + err.Error()
+	} else {
+		d.dropPrevious()
 	}
 	if r := d.reloadLocked(context.Background(), ReloadRollback, nil); !r.OK {
 		why += "; the previous config did not apply: " + strings.Join(r.Problems, "; ")

@@ -119,6 +119,9 @@ func TestRemoteConfig(t *testing.T) {
 		t.Fatalf("after the good config: file %v, hash %s want %s", string(got) == good, s.d.loop.ConfigHash(), rep.Config.Hash)
 	}
 	goodHash := rep.Config.Hash
+	if _, err := os.Stat(s.path + PreviousSuffix); !os.IsNotExist(err) {
+		t.Errorf("the previous config file is still there after the push was kept: %v", err)
+	}
 
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,6 +136,9 @@ func TestRemoteConfig(t *testing.T) {
 	waitFor(t, 20*time.Second, "the rollback", func() bool { return len(configOps(t, s)) == 5 })
 	if got, _ := os.ReadFile(s.path); string(got) != good || s.d.loop.ConfigHash() != goodHash {
 		t.Fatalf("after the rollback: file restored %v, hash %s want %s", string(got) == good, s.d.loop.ConfigHash(), goodHash)
+	}
+	if _, err := os.Stat(s.path + PreviousSuffix); !os.IsNotExist(err) {
+		t.Errorf("the previous config file is still there after the rollback: %v", err)
 	}
 	ops := configOps(t, s)
 	want := []string{"failed: refused: devices[1].slave", "ok: applied", "ok: kept", "ok: applied", "failed: rolled back: bus lan2 did not answer within 3s"}
@@ -185,6 +191,25 @@ func TestConfigFileSurvivesSIGKILL(t *testing.T) {
 		if _, err := config.Parse(got); err != nil {
 			t.Fatalf("round %d: after SIGKILL the config is invalid: %v", i, err)
 		}
+	}
+}
+
+// TestRestoreUnconfirmed: a gateway that died in a push's confirm window
+// (the pushed file in place, the previous one beside it) starts again on
+// the previous config.
+func TestRestoreUnconfirmed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fenghuo.yaml")
+	for name, text := range map[string]string{path: "pushed\n", path + PreviousSuffix: "previous\n"} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restored, err := RestoreUnconfirmed(path)
+	if got, _ := os.ReadFile(path); err != nil || !restored || string(got) != "previous\n" {
+		t.Fatalf("RestoreUnconfirmed: %v %v, file %q; want the previous file back", restored, err, got)
+	}
+	if restored, err := RestoreUnconfirmed(path); err != nil || restored {
+		t.Fatalf("second RestoreUnconfirmed: %v %v, want nothing to do", restored, err)
 	}
 }
 
