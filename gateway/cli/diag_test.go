@@ -52,7 +52,7 @@ devices:
   - {id: smoke-1f-kitchen, name: 一楼厨房烟感, bus: lan, slave: 1, profile: smoke-detector, location: 一楼厨房, poll: 200ms}
   - {id: efd-1f-main, name: 一楼总配电箱, bus: lan, slave: 7, profile: electrical-fire-1p, poll: 200ms}
 uplink:
-  mqtt: {broker: "%s"}
+  mqtt: {broker: "%s", connect_spread: 0s}
   telemetry: {enabled: false}   # the diag tests count the queue record by record
 buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}

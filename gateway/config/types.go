@@ -134,16 +134,19 @@ func (g *GB26875) setDefaults() {
 
 // MQTT is the broker connection.
 type MQTT struct {
-	Broker        string        `yaml:"broker"`    // tcp|ssl|tls|ws|wss|mqtt|mqtts://host:port
-	ClientID      string        `yaml:"client_id"` // default: Gateway.ID
-	Username      string        `yaml:"username"`
-	Password      Secret        `yaml:"password"`      // or read from PasswordFile
-	PasswordFile  string        `yaml:"password_file"` // its trimmed content becomes Password
-	CAFile        string        `yaml:"ca_file"`
-	CertFile      string        `yaml:"cert_file"`
-	KeyFile       string        `yaml:"key_file"`
-	TopicPrefix   string        `yaml:"topic_prefix"` // default fenghuo/v1
-	Keepalive     time.Duration `yaml:"keepalive"`    // default 30s
+	Broker       string        `yaml:"broker"`    // tcp|ssl|tls|ws|wss|mqtt|mqtts://host:port
+	ClientID     string        `yaml:"client_id"` // default: Gateway.ID
+	Username     string        `yaml:"username"`
+	Password     Secret        `yaml:"password"`      // or read from PasswordFile
+	PasswordFile string        `yaml:"password_file"` // its trimmed content becomes Password
+	CAFile       string        `yaml:"ca_file"`
+	CertFile     string        `yaml:"cert_file"`
+	KeyFile      string        `yaml:"key_file"`
+	TopicPrefix  string        `yaml:"topic_prefix"` // default fenghuo/v1
+	Keepalive    time.Duration `yaml:"keepalive"`    // default 30s
+	// ConnectSpread spreads a fleet's reconnections after a broker restart
+	// (mqttlink.Options.ConnectSpread): default 10s, 0 off.
+	ConnectSpread time.Duration `yaml:"connect_spread"`
 	AllowInsecure bool          `yaml:"allow_insecure"`
 }
 
@@ -181,14 +184,20 @@ type Log struct {
 // Defaults of DESIGN.md §3, applied to keys the file (and the
 // environment) leave out.
 const (
-	DefaultBaud          = 9600
-	DefaultDataBits      = 8
-	DefaultParity        = "N"
-	DefaultStopBits      = 1
-	DefaultTimeout       = 300 * time.Millisecond
-	DefaultRetries       = 1
-	DefaultTopicPrefix   = "fenghuo/v1"
-	DefaultKeepalive     = 30 * time.Second
+	DefaultBaud        = 9600
+	DefaultDataBits    = 8
+	DefaultParity      = "N"
+	DefaultStopBits    = 1
+	DefaultTimeout     = 300 * time.Millisecond
+	DefaultRetries     = 1
+	DefaultTopicPrefix = "fenghuo/v1"
+	DefaultKeepalive   = 30 * time.Second
+	// DefaultConnectSpread is mqttlink.DefaultConnectSpread: 1 000
+	// gateways come back at about 100 a second (docs/operations.md).
+	DefaultConnectSpread = 10 * time.Second
+	// maxConnectSpread keeps the spread under the 100 s after which an
+	// undelivered ticket raises the transmission fault (R25).
+	maxConnectSpread     = 100 * time.Second
 	DefaultHeartbeat     = 30 * time.Second
 	DefaultTelemetry     = 60 * time.Second
 	DefaultTelemetryGap  = 10 * time.Second
@@ -206,6 +215,7 @@ const (
 func (c *Config) setDefaults() {
 	c.Uplink.MQTT.TopicPrefix = DefaultTopicPrefix
 	c.Uplink.MQTT.Keepalive = DefaultKeepalive
+	c.Uplink.MQTT.ConnectSpread = DefaultConnectSpread
 	c.Uplink.Heartbeat = DefaultHeartbeat
 	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
 	c.Uplink.HealthInterval = DefaultHealth

@@ -37,6 +37,9 @@ func (c *Config) validateUplink(p *problems) {
 	checkFile(p, "uplink.mqtt.key_file", m.KeyFile)
 	checkTopicPrefix(p, m.TopicPrefix)
 	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
+	if m.ConnectSpread < 0 || m.ConnectSpread >= maxConnectSpread {
+		p.add("uplink.mqtt.connect_spread", "%s is out of range 0..%s (0: off; longer would raise the transmission fault at every broker restart)", m.ConnectSpread, maxConnectSpread)
+	}
 	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
 	if c.Uplink.AllowRemoteControl && c.Uplink.CmdKeyFile == "" {
 		p.add("uplink.allow_remote_control", "needs uplink.cmd_key_file: a control command must be signed, and without a key none can be")

@@ -156,6 +156,7 @@ func (s *site) setup(dir string) error {
 		return err
 	}
 	cfg.Uplink.MQTT.Broker = "tcp://" + s.link.Addr()
+	cfg.Uplink.MQTT.ConnectSpread = 0 // one gateway, no fleet: the first ticket goes at once
 	cfg.Buffer.Path = filepath.Join(dir, "outbox.db")
 	cfg.Local.Socket = filepath.Join(dir, "fenghuo.sock")
 	return nil

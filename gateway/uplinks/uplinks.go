@@ -36,18 +36,19 @@ type Uplink interface {
 func MQTTOptions(cfg *config.Config) mqttlink.Options {
 	m := cfg.Uplink.MQTT
 	return mqttlink.Options{
-		Broker:       m.Broker,
-		ClientID:     m.ClientID,
-		Username:     m.Username,
-		Password:     m.Password.Reveal(),
-		CAFile:       m.CAFile,
-		CertFile:     m.CertFile,
-		KeyFile:      m.KeyFile,
-		TopicPrefix:  m.TopicPrefix,
-		TownshipCode: cfg.Gateway.Site.TownshipCode,
-		GatewayID:    cfg.Gateway.ID,
-		Keepalive:    m.Keepalive,
-		Heartbeat:    cfg.Uplink.Heartbeat,
+		Broker:        m.Broker,
+		ClientID:      m.ClientID,
+		Username:      m.Username,
+		Password:      m.Password.Reveal(),
+		CAFile:        m.CAFile,
+		CertFile:      m.CertFile,
+		KeyFile:       m.KeyFile,
+		TopicPrefix:   m.TopicPrefix,
+		TownshipCode:  cfg.Gateway.Site.TownshipCode,
+		GatewayID:     cfg.Gateway.ID,
+		Keepalive:     m.Keepalive,
+		ConnectSpread: m.ConnectSpread,
+		Heartbeat:     cfg.Uplink.Heartbeat,
 	}
 }
 
