@@ -37,7 +37,9 @@ type Handlers struct {
 	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
 	// Control writes a device's command register (control.go).
 	Control func(ctx context.Context, req ControlRequest) (Control, error)
-	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	// Reload re-reads the config file (reload.go).
+	Reload func(ctx context.Context) (Reload, error)
+	Bus    BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
 	// UplinkTrace follows an uplink's frames (/v1/uplink/trace, uplinks.go).
 	UplinkTrace UplinkTraceFunc
 }
@@ -173,6 +175,7 @@ func mux(h Handlers, lim Limits) *http.ServeMux {
 	}
 	routeHistory(m, h, &rateLimit{max: lim.TestAlarmsPerMinute, window: time.Minute, now: lim.Now})
 	routeControl(m, h)
+	routeReload(m, h)
 	return m
 }
 

@@ -19,6 +19,7 @@
 //	/v1/bus/scan    newline-delimited StreamEvent stream (?bus=B&from=F&to=T; bus.go)
 //	/v1/bus/trace   newline-delimited StreamEvent stream (?bus=B&seconds=N; bus.go)
 //	/v1/uplink/trace newline-delimited StreamEvent stream (?uplink=U&seconds=N; uplinks.go)
+//	/v1/reload      Reload (POST: re-read the config file; reload.go)
 //
 // Limits (limits.go): idle connections are closed, at most MaxConns are
 // served at once (more are refused at once with 503), test-alarm is rate
@@ -41,6 +42,8 @@ type Status struct {
 	// are as before several uplinks existed: Buffer counts a record unsent
 	// until every uplink delivered it.
 	Uplinks []UplinkState `json:"uplinks"`
+	// Config is the running config and the last reload (reload.go).
+	Config ConfigStatus `json:"config"`
 }
 
 // UplinkStatus is the MQTT link. Broker never carries credentials.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type Options struct {
 	// OnCommitted, when set, is called for every record committed to the
 	// outbox (the demo counts what was raised).
 	OnCommitted func(outbox.Record)
+	// ConfigPath is the config file Config came from: Reload re-reads it
+	// ("": reload is refused). ReloadSignals, when set, reloads at every
+	// value received (fenghuo run: SIGHUP).
+	ConfigPath    string
+	ReloadSignals <-chan os.Signal
 
 	// tuneLink, when set, adjusts the link's options before it is built
 	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
@@ -46,6 +52,8 @@ type Options struct {
 	// baselineEvery and checkFileEvery override the rule loop's intervals
 	// (tests; engine.Options).
 	baselineEvery, checkFileEvery time.Duration
+	// confirmWindow overrides uplink.config_confirm (tests).
+	confirmWindow time.Duration
 }
 
 // Daemon is one running gateway.
@@ -65,6 +73,7 @@ type Daemon struct {
 	views   *localapi.Views
 	started time.Time
 	metrics *localapi.Metrics
+	runner  busOwners // the bus owners while Run runs, and reloads (reload.go)
 
 	mu          sync.Mutex // guards metricsAddr
 	metricsAddr string     // where /metrics listens, once it does
@@ -108,6 +117,7 @@ func New(opts Options) (*Daemon, error) {
 	d.views = localapi.New(localapi.Options{
 		Config: d.cfg, Version: opts.Version, Started: d.started, Loop: d.loop, Guard: d.guard, Store: d.store,
 		Link: d.link, Uplinks: d.reports, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
+		Reload: d.apiReload, LastReload: d.lastReload, ConfigPath: opts.ConfigPath,
 	})
 	d.metrics.Watch(d.views)
 	return d, nil
@@ -127,15 +137,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopUplinks := d.startUplinks()
 
 	polls := make(chan rules.Poll, 64)
-	var wg sync.WaitGroup
-	for _, b := range d.buses {
-		wg.Go(func() { d.runBus(ctx, b, polls) })
-	}
-	busesDone := make(chan struct{})
-	go func() { wg.Wait(); close(busesDone) }()
+	busesDone := d.startBuses(ctx, polls)
+	d.serveSignals(ctx)
 
 	d.log.Info("fenghuo started", "gateway", d.cfg.Gateway.ID, "buses", len(d.buses), "devices", len(d.devices), "version", d.opts.Version)
 	d.loop.Run(ctx, polls, busesDone)
+	close(d.runner.loopDone)
+	d.runner.confirms.Wait() // a pushed config's window ends with ctx
 
 	// Events kept in memory by a storage fault: a few seconds for the
 	// store to take them (the uplinks keep publishing meanwhile), then the

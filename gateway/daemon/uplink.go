@@ -78,6 +78,9 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 	if d.cfg.Uplink.AllowRemoteControl {
 		o.Control = d.remoteControl
 	}
+	if d.cfg.Uplink.AllowRemoteConfig {
+		o.Config = d.remoteConfig // remoteconfig.go
+	}
 	if d.opts.tuneLink != nil {
 		d.opts.tuneLink(&o)
 	}

@@ -46,6 +46,7 @@ func Status(w io.Writer, s api.Status, loc *time.Location) (down bool) {
 		devs += fmt.Sprintf(" (%d offline: fenghuo diag devices)", off)
 	}
 	t.add("devices", devs)
+	addConfig(&t, s.Config, loc) // reload.go
 	t.write(w)
 	return !s.Uplink.Connected || uplinkDown || s.Devices.Online < s.Devices.Total
 }

@@ -52,7 +52,7 @@ func (l *Loop) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 			l.gatewayDraining = false
 		}
 	}
-	p := rules.TransmissionPoll(l.cfg.Gateway.ID, now, raised, backlog)
+	p := rules.TransmissionPoll(l.Config().Gateway.ID, now, raised, backlog)
 	p.Readings = append(p.Readings, l.uplinkReadings(ctx)...) // R25 of the other uplinks (uplinks.go)
 	// R28: another client takes the gateway's MQTT client id.
 	p.Readings = append(p.Readings, rules.ClientIDConflictReading(l.opts.Link.ClientIDConflict()))

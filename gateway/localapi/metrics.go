@@ -181,3 +181,13 @@ func (c *scrapeCollector) collectRules(now time.Time, gauge func(*prometheus.Des
 	}
 	gauge(descFrozen, float64(frozen))
 }
+
+// Forget drops the series of a device a reload removed or moved to
+// another bus (a removed device would otherwise show its last online
+// state for ever).
+func (m *Metrics) Forget(bus, device string) {
+	l := prometheus.Labels{"bus": bus, "device": device}
+	m.polls.DeletePartialMatch(l)
+	m.readTime.DeletePartialMatch(l)
+	m.online.DeletePartialMatch(l)
+}
