@@ -271,5 +271,5 @@ func busError(socket string, err error) error {
 	if errors.Is(err, api.ErrNoDaemon) {
 		return failed(fmt.Errorf("no fenghuo daemon on %s: is it running? (systemctl status fenghuo); without a daemon, add --direct to open the bus yourself", socket))
 	}
-	return failed(explainDial(socket, err))
+	return failed(api.Explain(socket, err))
 }

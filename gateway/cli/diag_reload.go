@@ -34,7 +34,7 @@ Exit codes: 0 applied (or unchanged); 1 refused, or no daemon answers.`,
 			}
 			res, err := api.NewClient(socket).Reload(c.Context())
 			if err != nil {
-				return failed(explainDial(socket, err))
+				return failed(api.Explain(socket, err))
 			}
 			out := c.OutOrStdout()
 			if f.json {

@@ -240,14 +240,3 @@ func TestDiagSocketPermissions(t *testing.T) {
 		t.Errorf("socket mode %v, want srw-rw----", fi.Mode())
 	}
 }
-
-// A user outside the socket's group is told which group to join (tested
-// on the message: the tests run as root, who opens any socket).
-func TestDiagPermissionMessage(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "fenghuo.sock")
-	err := explainDial(sock, fmt.Errorf("%s: %w", sock, os.ErrPermission))
-	want := "permission denied on " + sock + ": the socket is for the "
-	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "usermod -aG") {
-		t.Errorf("got %v, want %q…", err, want)
-	}
-}
