@@ -278,3 +278,7 @@ func (b *syncBuf) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// PID is the postmaster's process id; its backends share its process
+// group (load figures add their CPU).
+func (s *Server) PID() int { return s.cmd.Process.Pid }
