@@ -274,7 +274,7 @@ func sample(insts []*instance, pg *pgtest.Server) usage {
 		u.rss, u.hwm = append(u.rss, rss), append(u.hwm, hwm)
 	}
 	if pg != nil {
-		u.pgTicks = groupTicks(pg.PID())
+		u.pgTicks = familyTicks(pg.PID())
 	}
 	return u
 }

@@ -41,9 +41,9 @@ func cpuTicks(pid int, children bool) int64 {
 	return sum
 }
 
-// groupTicks is the CPU of every process of the process group pgid (a
-// postmaster and its backends), with the children it already reaped.
-func groupTicks(pgid int) int64 {
+// familyTicks is the CPU of a postmaster (with the children it already
+// reaped) and of its living children (backends, walwriter …).
+func familyTicks(pm int) int64 {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var sum int64
 	for _, d := range dirs {
@@ -51,8 +51,10 @@ func groupTicks(pgid int) int64 {
 		if err != nil {
 			continue
 		}
-		if f := statFields(pid); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
-			sum += cpuTicks(pid, pid == pgid)
+		if pid == pm {
+			sum += cpuTicks(pid, true)
+		} else if f := statFields(pid); len(f) > 1 && f[1] == strconv.Itoa(pm) {
+			sum += cpuTicks(pid, false)
 		}
 	}
 	return sum

@@ -279,6 +279,6 @@ func (b *syncBuf) String() string {
 	return b.buf.String()
 }
 
-// PID is the postmaster's process id; its backends share its process
-// group (load figures add their CPU).
+// PID is the postmaster's process id; its backends are its children
+// (load figures add their CPU).
 func (s *Server) PID() int { return s.cmd.Process.Pid }
