@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,16 +89,18 @@ func OpenPostgres(dsn string) (*Postgres, error) {
 	return p, nil
 }
 
-// redact hides the password of a URL in messages.
+// redact hides the password of a URL (user info or password=) in
+// messages.
 func redact(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if j := strings.LastIndex(dsn, "@"); j > i {
-			if k := strings.Index(dsn[i+3:j], ":"); k >= 0 {
-				return dsn[:i+3+k] + ":xxxxx" + dsn[j:]
-			}
-		}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return dsn
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // SchemaVersion is the version of the PostgreSQL schema this build writes.
