@@ -87,9 +87,10 @@ func raise(tx *txn, ticketID, origin, gw, detail string, w Watch) error {
 	return addStep(tx, id, "open", "", StatusOpen, ByStation, detail, w.At)
 }
 
-// clearGone clears the uncleared station orders not in active.
+// clearGone clears the uncleared station orders not in active, but not
+// the 网关失联 orders of gateways the verdict is unsure of.
 func clearGone(tx *txn, active map[string]string, w Watch) error {
-	rows, err := tx.Query(`SELECT id, ticket_id, origin, status FROM orders WHERE origin IN (?, ?) AND cleared = 0`, OriginLost, OriginMissing)
+	rows, err := tx.Query(`SELECT id, ticket_id, origin, status, gateway FROM orders WHERE origin IN (?, ?) AND cleared = 0`, OriginLost, OriginMissing)
 	if err != nil {
 		return err
 	}
@@ -100,12 +101,13 @@ func clearGone(tx *txn, active map[string]string, w Watch) error {
 	var todo []gone
 	for rows.Next() {
 		var g gone
-		var tid string
-		if err := rows.Scan(&g.id, &tid, &g.origin, &g.status); err != nil {
+		var tid, gw string
+		if err := rows.Scan(&g.id, &tid, &g.origin, &g.status, &gw); err != nil {
 			rows.Close()
 			return err
 		}
-		if _, ok := active[tid]; !ok {
+		unsure := g.origin == OriginLost && w.Unsure[gw]
+		if _, ok := active[tid]; !ok && !unsure {
 			todo = append(todo, g)
 		}
 	}
