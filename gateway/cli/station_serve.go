@@ -38,7 +38,7 @@ func newStationServeCmd() *cobra.Command {
 	f.StringVar(&o.Broker, "broker", "", "broker URL, e.g. tcp://127.0.0.1:1883")
 	f.StringVar(&o.Username, "username", "", "broker user name")
 	f.StringVar(&o.Password, "password", "", "broker password (or FENGHUO_STATION_PASSWORD)")
-	f.StringVar(&o.DB, "db", "", "station database (SQLite file)")
+	f.StringVar(&o.DB, "db", "", "station database: a SQLite file, or postgres://USER@HOST/DB for several instances")
 	f.StringVar(&o.Township, "township", "", "township code (default: all townships, +)")
 	f.StringVar(&o.TopicPrefix, "prefix", "fenghuo/v1", "topic prefix")
 	f.StringVar(&o.ClientID, "client-id", "", "fixed MQTT client id of the persistent session (default fenghuo-station-<township>)")
@@ -88,7 +88,7 @@ func newStationUserCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.PersistentFlags().StringVar(&db, "db", "station.db", "station database (SQLite file)")
+	c.PersistentFlags().StringVar(&db, "db", "station.db", "station database: a SQLite file, or postgres://USER@HOST/DB for several instances")
 	c.AddCommand(add, token)
 	return c
 }

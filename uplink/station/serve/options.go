@@ -23,7 +23,7 @@ type Options struct {
 	// Share, when set, subscribes $share/Share/... so that several
 	// instances split the feed.
 	Share string
-	DB    string // SQLite file
+	DB    string // SQLite file, or a postgres:// URL (several instances)
 
 	Listen         string // default 127.0.0.1:8080
 	TLSCert        string
@@ -91,9 +91,6 @@ func (o *Options) check() error {
 	}
 	if o.DB == "" {
 		errs = append(errs, errors.New("station serve: --db FILE is required"))
-	}
-	if strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://") {
-		errs = append(errs, errors.New("station serve: --db postgres://… is not built yet; use a SQLite file"))
 	}
 	if o.Township != "+" && !townshipRE.MatchString(o.Township) {
 		errs = append(errs, fmt.Errorf("station serve: --township %q: a 9-digit township code, or + for all", o.Township))

@@ -27,7 +27,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenSQLite(o.DB)
+	st, err := store.Open(o.DB)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func logger(o Options) func(string, ...any) {
 	}
 }
 
-func run(ctx context.Context, o Options, st *store.SQLite, v *validator, ln net.Listener) error {
+func run(ctx context.Context, o Options, st store.Store, v *validator, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logf := logger(o)

@@ -16,7 +16,7 @@ func AddUser(ctx context.Context, db, name, password string) error {
 	if err != nil {
 		return fmt.Errorf("station user add %s: %w", name, err)
 	}
-	st, err := store.OpenSQLite(db)
+	st, err := store.Open(db)
 	if err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func AddUser(ctx context.Context, db, name, password string) error {
 // NewToken creates an API token for an existing user and returns it; only
 // its hash is kept, so it is shown once.
 func NewToken(ctx context.Context, db, user string) (string, error) {
-	st, err := store.OpenSQLite(db)
+	st, err := store.Open(db)
 	if err != nil {
 		return "", err
 	}

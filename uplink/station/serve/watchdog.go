@@ -22,10 +22,12 @@ type Watchdog struct {
 
 // Verdict is the watchdog's view of gws at now.
 func (w Watchdog) Verdict(now time.Time, gws []store.Gateway) store.Watch {
-	out := store.Watch{At: now, Lost: map[string]string{}}
+	out := store.Watch{At: now, Lost: map[string]string{}, Unsure: map[string]bool{}}
 	for _, g := range gws {
 		if reason := w.lost(now, g); reason != "" {
 			out.Lost[g.ID] = reason
+		} else if w.graceOnly(now, g) {
+			out.Unsure[g.ID] = true
 		}
 		for _, gap := range g.OpenGaps {
 			if now.Sub(gap.OpenedAt) > w.GapAlarm {

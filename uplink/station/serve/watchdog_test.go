@@ -138,7 +138,7 @@ func TestOptionsRefused(t *testing.T) {
 	}{
 		{serve.Options{DB: "x.db"}, "--broker URL is required"},
 		{serve.Options{Broker: "tcp://127.0.0.1:1"}, "--db FILE is required"},
-		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "postgres://u@h/db"}, "not built yet"},
+		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "postgres://u:secret@127.0.0.1:1/db"}, "--db postgres://u:xxxxx@127.0.0.1:1/db"},
 		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Township: "33#"}, "9-digit township code"},
 		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Share: "a/b"}, "--share"},
 		{serve.Options{Broker: "tcp://127.0.0.1:1", DB: "x.db", Listen: "0.0.0.0:8080"}, "not a loopback address"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/station/store"
+	"github.com/fenghuo-iot/fenghuo/uplink/station/store/pgtest"
 	"github.com/fenghuo-iot/fenghuo/uplink/station/store/storetest"
 )
 
@@ -17,6 +18,34 @@ func BenchmarkIngest(b *testing.B) {
 	for _, batch := range []int{1, 20, 256} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			st, err := store.OpenSQLite(filepath.Join(b.TempDir(), "station.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			seq := uint64(0)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				msgs := make([]store.Message, 0, batch)
+				for range batch {
+					seq++
+					msgs = append(msgs, storetest.Event(seq, "open", fmt.Sprintf("T%d", seq), 2))
+				}
+				if _, err := st.Ingest(context.Background(), msgs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(seq)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkIngestPostgres is BenchmarkIngest on PostgreSQL (a server the
+// benchmark starts, fsync and synchronous commit on).
+func BenchmarkIngestPostgres(b *testing.B) {
+	srv := pgtest.Start(b, pgtest.Config{Durable: true})
+	for _, batch := range []int{1, 20, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			st, err := store.OpenPostgres(srv.NewDatabase(b))
 			if err != nil {
 				b.Fatal(err)
 			}

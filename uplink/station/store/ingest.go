@@ -3,25 +3,32 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // Ingest implements [Ingester].
-func (s *SQLite) Ingest(ctx context.Context, msgs []Message) ([]Outcome, error) {
+func (s *sqlStore) Ingest(ctx context.Context, msgs []Message) ([]Outcome, error) {
 	out := make([]Outcome, len(msgs))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
+		if err := lockGateways(tx, msgs); err != nil {
+			return fmt.Errorf("station store: gateways: %w", err)
+		}
+		var dups, rejected int64
 		for i, m := range msgs {
 			o, err := ingestOne(tx, m)
 			if err != nil {
 				return fmt.Errorf("station store: %s: %w", m.Topic, err)
 			}
 			out[i] = o
+			dups += int64(boolInt(o == Duplicate))
+			rejected += int64(boolInt(o == Rejected))
 		}
-		return nil
+		return bumpAll(tx, dups, rejected)
 	})
 	if err != nil {
 		return nil, err
@@ -29,7 +36,41 @@ func (s *SQLite) Ingest(ctx context.Context, msgs []Message) ([]Outcome, error) 
 	return out, nil
 }
 
-func ingestOne(tx *sql.Tx, m Message) (Outcome, error) {
+// lockGateways upserts the batch's gateways in id order before anything
+// else: the upsert locks each gateway's row until the commit, so the seq
+// tracking and the orders of one gateway are changed by one transaction
+// at a time, and two transactions always lock in the same order (no
+// deadlock between instances).
+func lockGateways(tx *txn, msgs []Message) error {
+	township := map[string]string{}
+	for _, m := range msgs {
+		if m.Reject == "" && checkMessage(m) == "" {
+			township[m.Gateway] = m.Township
+		}
+	}
+	for _, gw := range slices.Sorted(maps.Keys(township)) {
+		if err := ensureGateway(tx, gw, township[gw]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bumpAll adds the batch's duplicates and rejected messages to their
+// counters, always in this order.
+func bumpAll(tx *txn, dups, rejected int64) error {
+	if dups > 0 {
+		if err := bump(tx, "duplicates", dups); err != nil {
+			return err
+		}
+	}
+	if rejected > 0 {
+		return bump(tx, "rejected", rejected)
+	}
+	return nil
+}
+
+func ingestOne(tx *txn, m Message) (Outcome, error) {
 	if m.Reject == "" {
 		m.Reject = checkMessage(m)
 	}
@@ -76,7 +117,7 @@ func checkMessage(m Message) string {
 	return ""
 }
 
-func reject(tx *sql.Tx, m Message) error {
+func reject(tx *txn, m Message) error {
 	p := m.Payload
 	if len(p) > MaxPayload {
 		p = p[:MaxPayload]
@@ -85,11 +126,9 @@ func reject(tx *sql.Tx, m Message) error {
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
-	if _, err := tx.Exec(`INSERT INTO rejected(topic, received_ms, reason, payload) VALUES(?, ?, ?, ?)`,
-		truncate(m.Topic, 512), ms(m.Rx), reason, p); err != nil {
-		return err
-	}
-	return bump(tx, "rejected", 1)
+	_, err := tx.Exec(`INSERT INTO rejected(topic, received_ms, reason, payload) VALUES(?, ?, ?, ?)`,
+		truncate(m.Topic, 512), ms(m.Rx), reason, p)
+	return err
 }
 
 func truncate(s string, n int) string {
@@ -99,19 +138,19 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func ensureGateway(tx *sql.Tx, id, township string) error {
+func ensureGateway(tx *txn, id, township string) error {
 	_, err := tx.Exec(`INSERT INTO gateways(id, township) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET township = excluded.township`, id, township)
 	return err
 }
 
-func putStatus(tx *sql.Tx, m Message) error {
+func putStatus(tx *txn, m Message) error {
 	st := m.Status
 	_, err := tx.Exec(`UPDATE gateways SET state = ?, status_rx_ms = ?, status_at = ?, buffer_depth = ?, version = ? WHERE id = ?`,
 		truncate(st.State, 16), ms(m.Rx), truncate(st.At, 64), st.BufferDepth, truncate(st.Version, 64), m.Gateway)
 	return err
 }
 
-func putTicket(tx *sql.Tx, m Message) (Outcome, error) {
+func putTicket(tx *txn, m Message) (Outcome, error) {
 	t := m.Ticket
 	res, err := tx.Exec(`INSERT INTO events(event_id, township, gateway, seq, ticket_id, state, hazard, level, label_zh, device,
 		occurred_at, received_ms, payload) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING`,
@@ -121,7 +160,7 @@ func putTicket(tx *sql.Tx, m Message) (Outcome, error) {
 		return 0, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return Duplicate, errors.Join(err, bump(tx, "duplicates", 1))
+		return Duplicate, err
 	}
 	dropped := 0
 	if t.State == ticket.StateDropped {
@@ -139,7 +178,7 @@ func putTicket(tx *sql.Tx, m Message) (Outcome, error) {
 // trackSeq records a new seq of a gateway: the first seq seen is the
 // baseline (lower ones are history, no gap); a seq above the highest opens
 // a gap for the seqs between; a seq inside an open gap fills it.
-func trackSeq(tx *sql.Tx, gw, township string, seq uint64, dropped int, rx time.Time) error {
+func trackSeq(tx *txn, gw, township string, seq uint64, dropped int, rx time.Time) error {
 	res, err := tx.Exec(`INSERT INTO seqs(gateway, seq, dropped) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`, gw, seq, dropped)
 	if err != nil {
 		return err
@@ -166,7 +205,7 @@ func trackSeq(tx *sql.Tx, gw, township string, seq uint64, dropped int, rx time.
 		_, err = tx.Exec(`UPDATE gateways SET lo_seq = ? WHERE id = ?`, s, gw)
 	default:
 		_, err = tx.Exec(`UPDATE gaps SET left_count = left_count - 1,
-			closed_ms = CASE WHEN left_count = 1 THEN ? ELSE NULL END
+			closed_ms = CASE WHEN left_count = 1 THEN CAST(? AS BIGINT) ELSE NULL END
 			WHERE gateway = ? AND closed_ms IS NULL AND from_seq <= ? AND to_seq >= ?`, ms(rx), gw, s, s)
 	}
 	return err

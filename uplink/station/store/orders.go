@@ -31,7 +31,7 @@ func opensOrder(state string) bool {
 // ticket_id opens it (待处置); escalate raises its level; clear marks the
 // condition gone and closes a level 3–4 order nobody has taken yet (a
 // level 1–2 order stays until reviewed); a tombstone counts a missing event.
-func upsertOrder(tx *sql.Tx, m Message) error {
+func upsertOrder(tx *txn, m Message) error {
 	t := m.Ticket
 	if !opensOrder(t.State) {
 		return nil
@@ -39,15 +39,15 @@ func upsertOrder(tx *sql.Tx, m Message) error {
 	var id int64
 	var status string
 	var level int
-	err := tx.QueryRow(`SELECT id, status, level FROM orders WHERE ticket_id = ?`, t.TicketID).Scan(&id, &status, &level)
+	err := tx.QueryRow(`SELECT id, status, level FROM orders WHERE ticket_id = ?`+tx.d.forUpdate, t.TicketID).Scan(&id, &status, &level)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		id, status, level, err = insertTicketOrder(tx, m)
 	case err == nil:
 		level = min(level, t.Level)
 		_, err = tx.Exec(`UPDATE orders SET level = ?, last_state = ?, updated_ms = ?,
-			cleared = cleared OR ?, missing_events = missing_events + ? WHERE id = ?`,
-			level, t.State, ms(m.Rx), t.State == ticket.StateClear, boolInt(t.State == ticket.StateDropped), id)
+			cleared = CASE WHEN ? = 1 THEN 1 ELSE cleared END, missing_events = missing_events + ? WHERE id = ?`,
+			level, t.State, ms(m.Rx), boolInt(t.State == ticket.StateClear), boolInt(t.State == ticket.StateDropped), id)
 	}
 	if err != nil || t.State != ticket.StateClear || status != StatusOpen || level <= 2 {
 		return err
@@ -56,19 +56,16 @@ func upsertOrder(tx *sql.Tx, m Message) error {
 		"condition returned to normal (clear event): a level 3–4 order nobody has taken closes on its clear", m.Rx)
 }
 
-func insertTicketOrder(tx *sql.Tx, m Message) (int64, string, int, error) {
+func insertTicketOrder(tx *txn, m Message) (int64, string, int, error) {
 	t := m.Ticket
 	site := t.Gateway.Site.Name
-	res, err := tx.Exec(`INSERT INTO orders(ticket_id, origin, township, gateway, hazard, label_zh, label_en, level, device,
+	var id int64
+	err := tx.QueryRow(`INSERT INTO orders(ticket_id, origin, township, gateway, hazard, label_zh, label_en, level, device,
 		site, location, status, cleared, last_state, missing_events, opened_ms, updated_ms)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		t.TicketID, OriginGateway, m.Township, m.Gateway, t.Hazard, truncate(t.Label.Zh, MaxField), truncate(t.Label.En, MaxField),
 		t.Level, truncate(t.Device.Name+" ("+t.Device.ID+")", 2*MaxField), truncate(site, MaxField), truncate(t.Device.Location, MaxField),
-		StatusOpen, boolInt(t.State == ticket.StateClear), t.State, boolInt(t.State == ticket.StateDropped), ms(m.Rx), ms(m.Rx))
-	if err != nil {
-		return 0, "", 0, err
-	}
-	id, err := res.LastInsertId()
+		StatusOpen, boolInt(t.State == ticket.StateClear), t.State, boolInt(t.State == ticket.StateDropped), ms(m.Rx), ms(m.Rx)).Scan(&id)
 	if err == nil {
 		err = addStep(tx, id, "open", "", StatusOpen, ByGateway, "first event: "+t.State, m.Rx)
 	}
@@ -82,14 +79,14 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func addStep(tx *sql.Tx, id int64, action, from, to, by, note string, at time.Time) error {
-	_, err := tx.Exec(`INSERT INTO steps(order_id, action, from_status, to_status, by, at_ms, note) VALUES(?,?,?,?,?,?,?)`,
+func addStep(tx *txn, id int64, action, from, to, by, note string, at time.Time) error {
+	_, err := tx.Exec(`INSERT INTO steps(order_id, action, from_status, to_status, "by", at_ms, note) VALUES(?,?,?,?,?,?,?)`,
 		id, action, from, to, by, ms(at), note)
 	return err
 }
 
 // setStatus moves an order and records the step.
-func setStatus(tx *sql.Tx, id int64, from, to, action, by, note string, at time.Time) error {
+func setStatus(tx *txn, id int64, from, to, action, by, note string, at time.Time) error {
 	var closed any
 	if Closed(to) {
 		closed = ms(at)
@@ -101,13 +98,13 @@ func setStatus(tx *sql.Tx, id int64, from, to, action, by, note string, at time.
 }
 
 // Apply implements [Orders].
-func (s *SQLite) Apply(ctx context.Context, tr Transition) (Order, error) {
+func (s *sqlStore) Apply(ctx context.Context, tr Transition) (Order, error) {
 	if err := checkTransition(tr); err != nil {
 		return Order{}, err
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var from string
-		if err := tx.QueryRow(`SELECT status FROM orders WHERE id = ?`, tr.OrderID).Scan(&from); err != nil {
+		if err := tx.QueryRow(`SELECT status FROM orders WHERE id = ?`+tx.d.forUpdate, tr.OrderID).Scan(&from); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("order %d: %w", tr.OrderID, ErrNotFound)
 			}
@@ -146,8 +143,8 @@ func scanOrder(r scanner) (Order, error) {
 }
 
 // OpenOrders implements [Orders].
-func (s *SQLite) OpenOrders(ctx context.Context) ([]Order, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE closed_ms IS NULL ORDER BY level, opened_ms, id`)
+func (s *sqlStore) OpenOrders(ctx context.Context) ([]Order, error) {
+	rows, err := s.query(ctx, `SELECT `+orderCols+` FROM orders WHERE closed_ms IS NULL ORDER BY level, opened_ms, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +161,8 @@ func (s *SQLite) OpenOrders(ctx context.Context) ([]Order, error) {
 }
 
 // Order implements [Orders].
-func (s *SQLite) Order(ctx context.Context, id int64) (Order, []Step, []Event, error) {
-	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, id))
+func (s *sqlStore) Order(ctx context.Context, id int64) (Order, []Step, []Event, error) {
+	o, err := scanOrder(s.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, nil, nil, fmt.Errorf("order %d: %w", id, ErrNotFound)
 	}
@@ -180,8 +177,8 @@ func (s *SQLite) Order(ctx context.Context, id int64) (Order, []Step, []Event, e
 	return o, steps, evs, err
 }
 
-func (s *SQLite) steps(ctx context.Context, id int64) ([]Step, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT action, from_status, to_status, by, at_ms, note FROM steps WHERE order_id = ? ORDER BY id`, id)
+func (s *sqlStore) steps(ctx context.Context, id int64) ([]Step, error) {
+	rows, err := s.query(ctx, `SELECT action, from_status, to_status, "by", at_ms, note FROM steps WHERE order_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 
 // Gateways implements [Records]: every gateway heard of, by id, with its
 // open gaps.
-func (s *SQLite) Gateways(ctx context.Context) ([]Gateway, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, township, state, status_rx_ms, status_at, buffer_depth, version,
+func (s *sqlStore) Gateways(ctx context.Context) ([]Gateway, error) {
+	rows, err := s.query(ctx, `SELECT id, township, state, status_rx_ms, status_at, buffer_depth, version,
 		events, dropped, telemetry, coalesce(hi_seq, 0) FROM gateways ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -42,8 +42,8 @@ func (s *SQLite) Gateways(ctx context.Context) ([]Gateway, error) {
 	return out, nil
 }
 
-func (s *SQLite) openGaps(ctx context.Context) (map[string][]Gap, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, gateway, township, from_seq, to_seq, left_count, opened_ms
+func (s *sqlStore) openGaps(ctx context.Context) (map[string][]Gap, error) {
+	rows, err := s.query(ctx, `SELECT id, gateway, township, from_seq, to_seq, left_count, opened_ms
 		FROM gaps WHERE closed_ms IS NULL ORDER BY gateway, from_seq`)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (s *SQLite) openGaps(ctx context.Context) (map[string][]Gap, error) {
 const MaxHistory = 10_000
 
 // History implements [Records]: events by receipt time, newest first.
-func (s *SQLite) History(ctx context.Context, f Filter) ([]Event, error) {
+func (s *sqlStore) History(ctx context.Context, f Filter) ([]Event, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -102,8 +102,8 @@ func (s *SQLite) History(ctx context.Context, f Filter) ([]Event, error) {
 	return s.queryEvents(ctx, q+fmt.Sprintf(" ORDER BY received_ms DESC, id DESC LIMIT %d", limit), args...)
 }
 
-func (s *SQLite) queryEvents(ctx context.Context, tail string, args ...any) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT event_id, ticket_id, township, gateway, seq, state, hazard, label_zh, level,
+func (s *sqlStore) queryEvents(ctx context.Context, tail string, args ...any) ([]Event, error) {
+	rows, err := s.query(ctx, `SELECT event_id, ticket_id, township, gateway, seq, state, hazard, label_zh, level,
 		device, occurred_at, received_ms, payload FROM events `+tail, args...)
 	if err != nil {
 		return nil, err
@@ -124,12 +124,12 @@ func (s *SQLite) queryEvents(ctx context.Context, tail string, args ...any) ([]E
 }
 
 // Counts implements [Records].
-func (s *SQLite) Counts(ctx context.Context) (Counts, error) {
+func (s *sqlStore) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
-	err := s.db.QueryRowContext(ctx, `SELECT
+	err := s.queryRow(ctx, `SELECT
 		(SELECT count(*) FROM events),
-		(SELECT coalesce(sum(n), 0) FROM counters WHERE name = 'duplicates'),
-		(SELECT coalesce(sum(n), 0) FROM counters WHERE name = 'rejected'),
+		(SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM counters WHERE name = 'duplicates'),
+		(SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM counters WHERE name = 'rejected'),
 		(SELECT count(*) FROM events WHERE state = 'dropped'),
 		(SELECT count(*) FROM gaps WHERE closed_ms IS NULL),
 		(SELECT count(*) FROM orders WHERE closed_ms IS NULL)`).
@@ -138,11 +138,11 @@ func (s *SQLite) Counts(ctx context.Context) (Counts, error) {
 }
 
 // Rejected implements [Records] (at most MaxHistory).
-func (s *SQLite) Rejected(ctx context.Context, limit int) ([]RejectedMessage, error) {
+func (s *sqlStore) Rejected(ctx context.Context, limit int) ([]RejectedMessage, error) {
 	if limit <= 0 || limit > MaxHistory {
 		limit = MaxHistory
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT topic, received_ms, reason, length(payload) FROM rejected ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.query(ctx, `SELECT topic, received_ms, reason, length(payload) FROM rejected ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -15,7 +14,7 @@ import (
 // synchronous=FULL, one connection (SQLite has one writer anyway). Safe for
 // concurrent use.
 type SQLite struct {
-	db *sql.DB
+	sqlStore
 }
 
 var _ Store = (*SQLite)(nil)
@@ -41,11 +40,8 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		return nil, errors.Join(fmt.Errorf("station store %s: journal_mode is %q, want wal (%v)", path, mode, err), db.Close())
 	}
-	return &SQLite{db: db}, nil
+	return &SQLite{sqlStore{db: db, d: sqliteDialect}}, nil
 }
-
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
 
 const schema = `
 CREATE TABLE IF NOT EXISTS events(
@@ -87,27 +83,12 @@ CREATE TABLE IF NOT EXISTS secrets(hash TEXT PRIMARY KEY, user TEXT NOT NULL REF
   kind TEXT NOT NULL, csrf TEXT NOT NULL, expires_ms INTEGER NOT NULL);
 `
 
-// tx runs f in one transaction and commits it.
-func (s *SQLite) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("station store: begin: %w", err)
-	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("station store: commit: %w", err)
-	}
-	return nil
-}
-
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v) }
 
 // bump adds n to a named counter.
-func bump(tx *sql.Tx, name string, n int64) error {
-	_, err := tx.Exec(`INSERT INTO counters(name, n) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n`, name, n)
+func bump(tx *txn, name string, n int64) error {
+	_, err := tx.Exec(`INSERT INTO counters(name, n) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET n = counters.n + excluded.n`, name, n)
 	return err
 }

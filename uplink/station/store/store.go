@@ -255,4 +255,9 @@ type Watch struct {
 	At   time.Time
 	Lost map[string]string // gateway → reason
 	Gaps []Gap
+	// Unsure lists gateways the verdict cannot judge (the watchdog's grace
+	// after its start): their 网关失联 orders are neither raised nor
+	// cleared, so an instance that just started does not clear the order
+	// another instance of the same database raised.
+	Unsure map[string]bool
 }

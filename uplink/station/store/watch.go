@@ -21,8 +21,13 @@ var stationOrders = map[string]struct {
 // and clears the station orders whose cause is gone. A cleared order nobody
 // has taken yet closes; one in hand stays for its person. Nothing is
 // deleted.
-func (s *SQLite) Watch(ctx context.Context, w Watch) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *sqlStore) Watch(ctx context.Context, w Watch) error {
+	return s.tx(ctx, func(tx *txn) error {
+		if tx.d.watchLock != "" { // one watchdog verdict at a time across instances
+			if _, err := tx.Exec(tx.d.watchLock); err != nil {
+				return err
+			}
+		}
 		active := map[string]string{} // ticket_id → detail
 		for gw, reason := range w.Lost {
 			id, err := lostTicketID(tx, gw, w)
@@ -49,7 +54,7 @@ func (s *SQLite) Watch(ctx context.Context, w Watch) error {
 
 // lostTicketID is the ticket_id of the gateway's uncleared 网关失联 order,
 // or a new one.
-func lostTicketID(tx *sql.Tx, gw string, w Watch) (string, error) {
+func lostTicketID(tx *txn, gw string, w Watch) (string, error) {
 	var id string
 	err := tx.QueryRow(`SELECT ticket_id FROM orders WHERE origin = ? AND gateway = ? AND cleared = 0`, OriginLost, gw).Scan(&id)
 	if err == sql.ErrNoRows {
@@ -58,7 +63,7 @@ func lostTicketID(tx *sql.Tx, gw string, w Watch) (string, error) {
 	return id, err
 }
 
-func raise(tx *sql.Tx, ticketID, origin, gw, detail string, w Watch) error {
+func raise(tx *txn, ticketID, origin, gw, detail string, w Watch) error {
 	so := stationOrders[origin]
 	var township string
 	if err := tx.QueryRow(`SELECT township FROM gateways WHERE id = ?`, gw).Scan(&township); err != nil && err != sql.ErrNoRows {
@@ -82,9 +87,10 @@ func raise(tx *sql.Tx, ticketID, origin, gw, detail string, w Watch) error {
 	return addStep(tx, id, "open", "", StatusOpen, ByStation, detail, w.At)
 }
 
-// clearGone clears the uncleared station orders not in active.
-func clearGone(tx *sql.Tx, active map[string]string, w Watch) error {
-	rows, err := tx.Query(`SELECT id, ticket_id, origin, status FROM orders WHERE origin IN (?, ?) AND cleared = 0`, OriginLost, OriginMissing)
+// clearGone clears the uncleared station orders not in active, but not
+// the 网关失联 orders of gateways the verdict is unsure of.
+func clearGone(tx *txn, active map[string]string, w Watch) error {
+	rows, err := tx.Query(`SELECT id, ticket_id, origin, status, gateway FROM orders WHERE origin IN (?, ?) AND cleared = 0`, OriginLost, OriginMissing)
 	if err != nil {
 		return err
 	}
@@ -95,12 +101,13 @@ func clearGone(tx *sql.Tx, active map[string]string, w Watch) error {
 	var todo []gone
 	for rows.Next() {
 		var g gone
-		var tid string
-		if err := rows.Scan(&g.id, &tid, &g.origin, &g.status); err != nil {
+		var tid, gw string
+		if err := rows.Scan(&g.id, &tid, &g.origin, &g.status, &gw); err != nil {
 			rows.Close()
 			return err
 		}
-		if _, ok := active[tid]; !ok {
+		unsure := g.origin == OriginLost && w.Unsure[gw]
+		if _, ok := active[tid]; !ok && !unsure {
 			todo = append(todo, g)
 		}
 	}
@@ -115,7 +122,7 @@ func clearGone(tx *sql.Tx, active map[string]string, w Watch) error {
 	return nil
 }
 
-func clearOne(tx *sql.Tx, id int64, origin, status string, w Watch) error {
+func clearOne(tx *txn, id int64, origin, status string, w Watch) error {
 	note := "heartbeat received again: the gateway is back"
 	if origin == OriginMissing {
 		note = "the missing seqs arrived: the gap is filled"

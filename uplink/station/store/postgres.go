@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver for database/sql
+)
+
+// Postgres is the PostgreSQL backend of [Store], for several station
+// instances sharing one database. It runs the same rules as [SQLite]
+// through pgx's database/sql driver, in READ COMMITTED transactions with
+// explicit row locks:
+//   - an event is inserted with ON CONFLICT (event_id) DO NOTHING: a second
+//     instance inserting the same event waits for the first to commit and
+//     then does nothing, so every event is stored once;
+//   - each ingest batch first upserts its gateways' rows in id order, which
+//     locks them until the commit: the seq tracking (highest seq, gaps) and
+//     the orders of one gateway are changed by one transaction at a time;
+//   - a lifecycle step reads its order FOR UPDATE; the watchdog's verdict
+//     takes a transaction-scoped advisory lock (one verdict at a time);
+//   - a deadlock or serialization failure reruns the whole transaction
+//     (up to maxAttempts).
+type Postgres struct {
+	sqlStore
+}
+
+var _ Store = (*Postgres)(nil)
+
+var postgresDialect = &dialect{
+	name: "postgres", dollar: true, forUpdate: " FOR UPDATE", cleanText: true,
+	watchLock: `SELECT pg_advisory_xact_lock(` + lockWatch + `)`,
+	retry:     transient,
+}
+
+// Advisory lock keys (arbitrary, fixed): the schema migration and the
+// watchdog's verdict.
+const (
+	lockSchema = "7001846101"
+	lockWatch  = "7001846102"
+)
+
+// maxConns bounds the connections of one instance.
+const maxConns = 8
+
+// transient reports a PostgreSQL error after which the transaction can run
+// again: serialization_failure, deadlock_detected.
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// IsPostgres reports whether a --db value names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the backend a --db value names: a postgres:// URL, else a
+// SQLite file.
+func Open(dsn string) (Store, error) {
+	if IsPostgres(dsn) {
+		return OpenPostgres(dsn)
+	}
+	return OpenSQLite(dsn)
+}
+
+// OpenPostgres connects to the database at the postgres:// URL dsn and
+// creates or migrates its tables (see pgMigrations).
+func OpenPostgres(dsn string) (*Postgres, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("station store: --db %s: %w", redact(dsn), err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	p := &Postgres{sqlStore{db: db, d: postgresDialect}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.migrate(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("station store: --db %s: %w", redact(dsn), err), db.Close())
+	}
+	return p, nil
+}
+
+// redact hides the password of a URL (user info or password=) in
+// messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// SchemaVersion is the version of the PostgreSQL schema this build writes.
+var SchemaVersion = len(pgMigrations)
+
+// migrate brings the schema to SchemaVersion under an advisory lock, so
+// instances starting together migrate once. A database of a newer version
+// is refused.
+func (p *Postgres) migrate(ctx context.Context) error {
+	return p.tx(ctx, func(tx *txn) error {
+		if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(` + lockSchema + `)`); err != nil {
+			return fmt.Errorf("schema lock: %w", err)
+		}
+		if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS station_schema(version INTEGER NOT NULL, applied_ms BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("schema version table: %w", err)
+		}
+		var v int
+		if err := tx.QueryRow(`SELECT coalesce(max(version), 0) FROM station_schema`).Scan(&v); err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("schema version %d is newer than this fenghuo knows (%d): upgrade fenghuo", v, SchemaVersion)
+		}
+		for i := v; i < SchemaVersion; i++ {
+			if _, err := tx.Exec(pgMigrations[i]); err != nil {
+				return fmt.Errorf("schema migration to version %d: %w", i+1, err)
+			}
+			if _, err := tx.Exec(`INSERT INTO station_schema(version, applied_ms) VALUES(?, ?)`, i+1, ms(time.Now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// pgMigrations are the schema steps, in order; entry i brings version i
+// to i+1. Never edit an entry once released: append one.
+var pgMigrations = []string{`
+CREATE TABLE events(
+  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  township TEXT NOT NULL, gateway TEXT NOT NULL, seq BIGINT NOT NULL,
+  ticket_id TEXT NOT NULL, state TEXT NOT NULL, hazard TEXT NOT NULL, level INTEGER NOT NULL,
+  label_zh TEXT NOT NULL, device TEXT NOT NULL, occurred_at TEXT NOT NULL,
+  received_ms BIGINT NOT NULL, payload BYTEA NOT NULL);
+CREATE INDEX events_ticket ON events(ticket_id, seq);
+CREATE INDEX events_rx ON events(received_ms);
+CREATE TABLE rejected(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, topic TEXT NOT NULL,
+  received_ms BIGINT NOT NULL, reason TEXT NOT NULL, payload BYTEA NOT NULL);
+CREATE TABLE seqs(gateway TEXT NOT NULL, seq BIGINT NOT NULL, dropped INTEGER NOT NULL, PRIMARY KEY(gateway, seq));
+CREATE TABLE gaps(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, gateway TEXT NOT NULL, township TEXT NOT NULL,
+  from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, left_count BIGINT NOT NULL,
+  opened_ms BIGINT NOT NULL, closed_ms BIGINT);
+CREATE INDEX gaps_open ON gaps(gateway, from_seq) WHERE closed_ms IS NULL;
+CREATE TABLE gateways(id TEXT PRIMARY KEY, township TEXT NOT NULL,
+  lo_seq BIGINT, hi_seq BIGINT, state TEXT NOT NULL DEFAULT '', status_rx_ms BIGINT NOT NULL DEFAULT 0,
+  status_at TEXT NOT NULL DEFAULT '', buffer_depth BIGINT NOT NULL DEFAULT 0, version TEXT NOT NULL DEFAULT '',
+  events BIGINT NOT NULL DEFAULT 0, dropped BIGINT NOT NULL DEFAULT 0, telemetry BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE counters(name TEXT PRIMARY KEY, n BIGINT NOT NULL);
+CREATE TABLE orders(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE,
+  origin TEXT NOT NULL, township TEXT NOT NULL, gateway TEXT NOT NULL, hazard TEXT NOT NULL,
+  label_zh TEXT NOT NULL, label_en TEXT NOT NULL, level INTEGER NOT NULL, device TEXT NOT NULL,
+  site TEXT NOT NULL, location TEXT NOT NULL, status TEXT NOT NULL, cleared INTEGER NOT NULL DEFAULT 0,
+  last_state TEXT NOT NULL, missing_events BIGINT NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '',
+  opened_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, closed_ms BIGINT);
+CREATE INDEX orders_open ON orders(level, opened_ms) WHERE closed_ms IS NULL;
+CREATE INDEX orders_station ON orders(origin, gateway) WHERE cleared = 0;
+CREATE TABLE steps(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, order_id BIGINT NOT NULL REFERENCES orders(id),
+  action TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL, "by" TEXT NOT NULL,
+  at_ms BIGINT NOT NULL, note TEXT NOT NULL);
+CREATE INDEX steps_order ON steps(order_id, id);
+CREATE TABLE users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE secrets(hash TEXT PRIMARY KEY, "user" TEXT NOT NULL REFERENCES users(name),
+  kind TEXT NOT NULL, csrf TEXT NOT NULL, expires_ms BIGINT NOT NULL);
+`}
