@@ -37,6 +37,7 @@ type ingester struct {
 	prefix string
 	queue  chan item
 	log    func(format string, args ...any)
+	notify func(store.Message) // a stored message, after its commit (the live feed); may be nil
 
 	stored, dups, rejected atomic.Uint64
 
@@ -203,6 +204,9 @@ func (in *ingester) count(out []store.Outcome, msgs []store.Message) {
 		switch o {
 		case store.Stored:
 			in.stored.Add(1)
+			if in.notify != nil {
+				in.notify(msgs[i])
+			}
 		case store.Duplicate:
 			in.dups.Add(1)
 		case store.Rejected:
