@@ -10,12 +10,13 @@ import (
 
 func newDemoCmd() *cobra.Command {
 	var verbose bool
+	var station string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Play the demo: simulated site, embedded broker, gateway and station watcher in one process",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			res, err := demo.Run(c.Context(), demo.Options{Out: c.OutOrStdout(), Verbose: verbose, Version: version})
+			res, err := demo.Run(c.Context(), demo.Options{Out: c.OutOrStdout(), Verbose: verbose, Version: version, Station: station})
 			if err != nil {
 				return failed(err)
 			}
@@ -26,5 +27,7 @@ func newDemoCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the gateway's log")
+	c.Flags().StringVar(&station, "station", "", "also run station serve with its web console on this address (--station alone: "+demo.DefaultStation+"; another: --station=ADDR); it stays open after the scenario until Ctrl-C")
+	c.Flags().Lookup("station").NoOptDefVal = demo.DefaultStation
 	return c
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// OnMessage, when set, sees every raw message the station receives.
 	OnMessage func(topic string, payload []byte)
 	Version   string
+	// Station, when set, also runs `station serve` with its web console on
+	// this address (DefaultStation for `demo --station`) and keeps it open
+	// after the scenario until ctx is done.
+	Station string
 }
 
 // Result is the demo's summary.
@@ -91,6 +95,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	defer s.sim.Close()
 	defer s.broker.Stop()
 	defer s.link.Close()
+	console, err := s.startConsole(ctx, opts.Station, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer console.stop()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -122,6 +131,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 
 	res := s.result(start)
 	s.summary(res)
+	console.hold()
 	return res, errors.Join(scriptErr, gwErr)
 }
 
