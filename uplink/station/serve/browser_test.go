@@ -33,6 +33,9 @@ const chromium = "/usr/bin/chromium"
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI: the browser test needs %s (.ci/run installs chromium): %v", chromium, err)
+		}
 		t.Skipf("the browser test needs Debian's chromium at %s (apt-get install chromium): %v", chromium, err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
