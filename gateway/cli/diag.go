@@ -73,7 +73,7 @@ offline or the uplink is down; 2 usage error.`,
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Rules(ctx) },
 			func(w io.Writer, v any) error { diagview.Rules(w, v.(api.Rules)); return nil }),
 		newDiagHistoryCmd(&f), newDiagTestAlarmCmd(&f), newDiagUplinkCmd(&f), // diag_history.go, diag_testalarm.go, diag_uplink.go
-		newDiagControlCmd(&f), // diag_control.go
+		newDiagControlCmd(&f), newDiagReloadCmd(&f), // diag_control.go, diag_reload.go
 	)
 	return c
 }

@@ -216,7 +216,7 @@ func TestDiagUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diag"}, "diag: a command is required (alarms, control, devices, history, queue, read, rules, scan, status, test-alarm, trace, uplink)"},
+		{[]string{"diag"}, "diag: a command is required (alarms, control, devices, history, queue, read, reload, rules, scan, status, test-alarm, trace, uplink)"},
 		{[]string{"diag", "stauts"}, `(did you mean "status"?)`},
 		{[]string{"diag", "status", "extra"}, `unknown command "extra" for "fenghuo diag status"`},
 		{[]string{"diag", "queue", "--limit", "x"}, "invalid argument"},

@@ -50,6 +50,8 @@ func newStationServeCmd() *cobra.Command {
 	f.DurationVar(&o.Heartbeat, "heartbeat-timeout", 0, "no status for this long raises 网关失联 (default 90s)")
 	f.DurationVar(&o.GapAlarm, "gap-alarm", 0, "a seq gap open this long raises 数据缺失 (default 5m)")
 	f.StringVar(&o.KeyDir, "key-dir", "", "directory of GATEWAY.key command keys: acks to those gateways are signed")
+	f.StringVar(&o.Webhook, "webhook", "", "POST every stored ticket event to this https URL, in order, at least once (docs/station.md)")
+	f.StringVar(&o.WebhookSecretFile, "webhook-secret-file", "", "file holding the key of the webhook's X-Fenghuo-Signature (HMAC-SHA256)")
 	return c
 }
 

@@ -94,6 +94,13 @@ type Uplink struct {
 	// AllowRemoteControl lets a signed downlink `control` command reset,
 	// mute or self-test a device; off by default (every attempt is logged).
 	AllowRemoteControl bool `yaml:"allow_remote_control"`
+	// AllowRemoteConfig lets a signed downlink `config` command replace
+	// the whole config file; off by default (every attempt is logged).
+	AllowRemoteConfig bool `yaml:"allow_remote_config"`
+	// ConfigConfirm is how long a pushed config has to prove itself (the
+	// uplink connected, every bus answering) before the previous one is
+	// restored by itself; default 120s.
+	ConfigConfirm time.Duration `yaml:"config_confirm"`
 	// CmdKey is CmdKeyFile's key, read by Load; never printed.
 	CmdKey Secret `yaml:"-"`
 	// GB26875 is the second uplink, to a city remote fire monitoring
@@ -190,16 +197,17 @@ const (
 	DefaultConnectSpread = 10 * time.Second
 	// maxConnectSpread keeps the spread under the 100 s after which an
 	// undelivered ticket raises the transmission fault (R25).
-	maxConnectSpread    = 100 * time.Second
-	DefaultHeartbeat    = 30 * time.Second
-	DefaultTelemetry    = 60 * time.Second
-	DefaultTelemetryGap = 10 * time.Second
-	DefaultHealth       = 24 * time.Hour
-	DefaultBufferPath   = "/var/lib/fenghuo/outbox.db"
-	DefaultMaxSize      = 256 * MiB
-	DefaultSocket       = "/run/fenghuo/fenghuo.sock"
-	DefaultMetrics      = "127.0.0.1:9108"
-	DefaultTrackZh      = "平安法治"
+	maxConnectSpread     = 100 * time.Second
+	DefaultHeartbeat     = 30 * time.Second
+	DefaultTelemetry     = 60 * time.Second
+	DefaultTelemetryGap  = 10 * time.Second
+	DefaultHealth        = 24 * time.Hour
+	DefaultConfigConfirm = 120 * time.Second // uplink.config_confirm
+	DefaultBufferPath    = "/var/lib/fenghuo/outbox.db"
+	DefaultMaxSize       = 256 * MiB
+	DefaultSocket        = "/run/fenghuo/fenghuo.sock"
+	DefaultMetrics       = "127.0.0.1:9108"
+	DefaultTrackZh       = "平安法治"
 )
 
 // setDefaults fills the top-level defaults before decoding; a key present
@@ -211,6 +219,7 @@ func (c *Config) setDefaults() {
 	c.Uplink.Heartbeat = DefaultHeartbeat
 	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
 	c.Uplink.HealthInterval = DefaultHealth
+	c.Uplink.ConfigConfirm = DefaultConfigConfirm
 	c.Buffer = Buffer{Path: DefaultBufferPath, MaxSize: DefaultMaxSize}
 	c.Local = Local{Socket: DefaultSocket, Metrics: DefaultMetrics}
 	c.Log = Log{Level: "info", Format: "text"}

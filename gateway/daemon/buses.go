@@ -133,7 +133,8 @@ func (d *Daemon) noteRead(ds *deviceState, took time.Duration, err error) {
 // confirm asks a device's bus owner for a confirmation read (the rule
 // loop's Confirm); a full queue drops it, and the regular poll confirms.
 func (d *Daemon) confirm(id string) {
-	ds := d.devices[id]
+	_, devices := d.busState()
+	ds := devices[id]
 	if ds == nil || ds.confirm == nil {
 		return
 	}

@@ -311,7 +311,7 @@ func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSizeConn(conn, downlink.MaxSize, l.cuts.add), nil
+	return newSizeConn(conn, downlink.MaxPayload, l.cuts.add), nil
 }
 
 func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {

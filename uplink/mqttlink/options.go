@@ -58,6 +58,10 @@ type Options struct {
 	// guard refuses unsigned control) and returns what it did; nil refuses
 	// every control command (uplink.allow_remote_control: false).
 	Control func(ctx context.Context, device, action, by string) (downlink.ControlResult, error)
+	// Config applies a downlink config command's YAML (signed: the guard
+	// refuses unsigned config) and returns what it did; nil refuses every
+	// config command (uplink.allow_remote_config: false).
+	Config func(ctx context.Context, yaml []byte, by string) downlink.ConfigResult
 	// OnPublished is called after each record's PUBACK and MarkSent.
 	OnPublished func(rec outbox.Record, at time.Time)
 

@@ -37,7 +37,10 @@ type ingester struct {
 	prefix string
 	queue  chan item
 	log    func(format string, args ...any)
-	notify func(store.Message) // a stored message, after its commit (the live feed); may be nil
+	// onCommit, when set, is called after each committed batch (the
+	// webhook's wake-up).
+	onCommit func()
+	notify   func(store.Message) // a stored message, after its commit (the live feed); may be nil
 
 	stored, dups, rejected atomic.Uint64
 
@@ -195,6 +198,9 @@ func (in *ingester) commit(ctx context.Context, batch []item) bool {
 		if it.ack != nil {
 			it.ack()
 		}
+	}
+	if in.onCommit != nil {
+		in.onCommit()
 	}
 	return true
 }

@@ -38,6 +38,14 @@ type Options struct {
 	// key there is signed (docs/tickets.md §6).
 	KeyDir string
 
+	// Webhook, when set, is the township platform's URL: every stored
+	// ticket event is POSTed to it in store order, at least once
+	// (webhook.go). WebhookSecretFile holds the key that signs each body
+	// (X-Fenghuo-Signature; the file, not the command line, so the key
+	// stays out of ps and shell history).
+	Webhook           string
+	WebhookSecretFile string
+
 	Log io.Writer // nil: io.Discard
 	// Ready, when set, is called once with the API's address after the
 	// first subscription is acknowledged and the listener is open.
@@ -98,6 +106,11 @@ func (o *Options) check() error {
 	}
 	if err := CheckListen(o.Listen, o.TLSCert != "", o.InsecureListen); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Webhook != "" {
+		if err := checkWebhookURL(o.Webhook); err != nil {
+			errs = append(errs, fmt.Errorf("station serve: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -54,11 +54,19 @@ func run(ctx context.Context, o Options, st *store.SQLite, v *validator, ln net.
 	defer cancel()
 	logf := logger(o)
 	in := newIngester(st, v, o.TopicPrefix, logf)
-	live := newHub()
-	in.notify = func(m store.Message) {
-		if ev, ok := ticketEvent(m); ok {
-			live.publish(ev)
+	live := liveFeed(in)
+	var wh *webhook
+	if o.Webhook != "" {
+		feed, ok := any(st).(store.Feed)
+		if !ok {
+			return errors.Join(errors.New("station serve: --webhook needs a store that keeps events in commit order (SQLite)"), ln.Close())
 		}
+		secret, err := readSecret(o.WebhookSecretFile)
+		if err != nil {
+			return errors.Join(err, ln.Close())
+		}
+		wh = newWebhook(o.Webhook, secret, feed, logf)
+		in.onCommit = wh.notify
 	}
 	subscribed := make(chan struct{})
 	client, err := connect(ctx, o, in, subscribed, logf)
@@ -66,6 +74,9 @@ func run(ctx context.Context, o Options, st *store.SQLite, v *validator, ln net.
 		return errors.Join(err, ln.Close())
 	}
 	var wg sync.WaitGroup
+	if wh != nil {
+		wg.Go(func() { wh.run(ctx) })
+	}
 	wg.Go(func() { in.run(ctx) })
 	wd := Watchdog{Heartbeat: o.Heartbeat, GapAlarm: o.GapAlarm, Since: time.Now()}
 	wg.Go(func() { wd.loop(ctx, st, o.WatchEvery, logf) })

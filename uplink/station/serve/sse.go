@@ -157,3 +157,15 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request, _ caller) {
 		}
 	}
 }
+
+// liveFeed makes the hub of the live feed and has the ingester publish
+// each stored ticket event to it after its commit.
+func liveFeed(in *ingester) *hub {
+	h := newHub()
+	in.notify = func(m store.Message) {
+		if ev, ok := ticketEvent(m); ok {
+			h.publish(ev)
+		}
+	}
+	return h
+}
