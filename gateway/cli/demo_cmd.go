@@ -10,6 +10,7 @@ import (
 
 func newDemoCmd() *cobra.Command {
 	var verbose, gb bool
+	var station string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Play the demo: simulated site, embedded broker, gateway and station watcher in one process",
@@ -18,10 +19,14 @@ MQTT broker, the gateway and the township's station watcher printing each
 ticket. With --gb26875 it also runs the reference GB/T 26875.3 monitoring
 centre (the 119 side) on 127.0.0.1 as the gateway's second uplink and prints
 each frame the centre receives ("119 centre ◀"), so the same alarm is seen
-reaching both. Exit 1 when an event was lost on either uplink.`,
+reaching both. With --station it also runs the station service (station serve)
+with its web console on 127.0.0.1:8080 (or --station=ADDR) against the
+embedded broker, prints the console's URL and a one-time account, and keeps
+the console open after the scenario until Ctrl-C. Exit 1 when an event was
+lost on either uplink.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			res, err := demo.Run(c.Context(), demo.Options{Out: c.OutOrStdout(), Verbose: verbose, Version: version, GB26875: gb})
+			res, err := demo.Run(c.Context(), demo.Options{Out: c.OutOrStdout(), Verbose: verbose, Version: version, GB26875: gb, Station: station})
 			switch {
 			case err != nil:
 				return failed(err)
@@ -35,5 +40,7 @@ reaching both. Exit 1 when an event was lost on either uplink.`,
 	}
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the gateway's log")
 	c.Flags().BoolVar(&gb, "gb26875", false, "also run a GB/T 26875.3 monitoring centre as the second uplink")
+	c.Flags().StringVar(&station, "station", "", "also run station serve with its web console on this address (--station alone: "+demo.DefaultStation+"; another: --station=ADDR); it stays open after the scenario until Ctrl-C")
+	c.Flags().Lookup("station").NoOptDefVal = demo.DefaultStation
 	return c
 }

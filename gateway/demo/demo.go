@@ -38,6 +38,10 @@ type Options struct {
 	// in-process as the gateway's second uplink (centre.go), printing
 	// what it receives beside the station's tickets.
 	GB26875 bool
+	// Station, when set, also runs `station serve` with its web console on
+	// this address (DefaultStation for `demo --station`) and keeps it open
+	// after the scenario until ctx is done.
+	Station string
 }
 
 // Result is the demo's summary.
@@ -108,6 +112,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	defer s.sim.Close()
 	defer s.broker.Stop()
 	defer s.link.Close()
+	console, err := s.startConsole(ctx, opts.Station, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer console.stop()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -141,6 +150,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	res := s.result(start)
 	s.centreResult(&res, backlog)
 	s.summary(res)
+	console.hold()
 	return res, errors.Join(scriptErr, gwErr)
 }
 

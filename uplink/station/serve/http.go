@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/uplink/station/store"
@@ -29,6 +30,11 @@ type api struct {
 	now    func() time.Time
 	secure bool          // served over TLS: cookies get Secure
 	slots  chan struct{} // bounds concurrent password checks
+
+	loopback bool     // listening on loopback only: the first account may be made from the console
+	hub      *hub     // the live feed
+	limit    *limiter // failed sign-ins
+	setupMu  sync.Mutex
 }
 
 func (a *api) routes() http.Handler {
@@ -45,6 +51,7 @@ func (a *api) routes() http.Handler {
 	mux.HandleFunc("GET /api/events.csv", a.auth(a.eventsCSV))
 	mux.HandleFunc("GET /api/counts", a.auth(a.counts))
 	mux.HandleFunc("GET /api/rejected", a.auth(a.rejected))
+	a.consoleRoutes(mux)
 	return headers(mux)
 }
 
@@ -138,14 +145,27 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
+	a.signInAs(w, r, in.User, in.Password)
+}
+
+// signInAs checks the password (unless the account or address has failed
+// too often) and sets the session cookie.
+func (a *api) signInAs(w http.ResponseWriter, r *http.Request, user, password string) {
+	ip := clientIP(r)
+	if wait, ok := a.limit.allow(user, ip, a.now()); !ok {
+		retryAfter(w, wait)
+		fail(w, http.StatusTooManyRequests, errLimited.Error())
+		return
+	}
 	select { // argon2id takes 19 MiB per check: at most 2 at once
 	case a.slots <- struct{}{}:
 		defer func() { <-a.slots }()
 	case <-r.Context().Done():
 		return
 	}
-	session, csrf, err := signIn(r.Context(), a.st, in.User, in.Password, a.now())
+	session, csrf, err := signIn(r.Context(), a.st, user, password, a.now())
 	if errors.Is(err, ErrSignIn) {
+		a.limit.failed(user, ip, a.now())
 		fail(w, http.StatusUnauthorized, err.Error())
 		return
 	}
@@ -153,9 +173,10 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, "sign in: "+err.Error())
 		return
 	}
+	a.limit.succeeded(user)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: session, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: a.secure, MaxAge: int(sessionTTL / time.Second)})
-	reply(w, http.StatusOK, map[string]string{"user": in.User, "csrf": csrf})
+	reply(w, http.StatusOK, map[string]string{"user": user, "csrf": csrf})
 }
 
 func (a *api) logout(w http.ResponseWriter, r *http.Request, c caller) {

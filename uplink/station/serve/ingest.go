@@ -40,6 +40,7 @@ type ingester struct {
 	// onCommit, when set, is called after each committed batch (the
 	// webhook's wake-up).
 	onCommit func()
+	notify   func(store.Message) // a stored message, after its commit (the live feed); may be nil
 
 	stored, dups, rejected atomic.Uint64
 
@@ -209,6 +210,9 @@ func (in *ingester) count(out []store.Outcome, msgs []store.Message) {
 		switch o {
 		case store.Stored:
 			in.stored.Add(1)
+			if in.notify != nil {
+				in.notify(msgs[i])
+			}
 		case store.Duplicate:
 			in.dups.Add(1)
 		case store.Rejected:

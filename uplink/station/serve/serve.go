@@ -54,6 +54,7 @@ func run(ctx context.Context, o Options, st store.Store, v *validator, ln net.Li
 	defer cancel()
 	logf := logger(o)
 	in := newIngester(st, v, o.TopicPrefix, logf)
+	live := liveFeed(in)
 	var wh *webhook
 	if o.Webhook != "" {
 		feed, ok := any(st).(store.Feed)
@@ -80,8 +81,10 @@ func run(ctx context.Context, o Options, st store.Store, v *validator, ln net.Li
 	wd := Watchdog{Heartbeat: o.Heartbeat, GapAlarm: o.GapAlarm, Since: time.Now()}
 	wg.Go(func() { wd.loop(ctx, st, o.WatchEvery, logf) })
 	ack := &acker{client: client, prefix: o.TopicPrefix, keyDir: o.KeyDir}
-	srv := &http.Server{Handler: (&api{st: st, ack: ack.send, now: time.Now, secure: o.TLSCert != ""}).routes(),
+	a := &api{st: st, ack: ack.send, now: time.Now, secure: o.TLSCert != "", hub: live, loopback: CheckListen(o.Listen, false, false) == nil}
+	srv := &http.Server{Handler: a.routes(),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10}
+	srv.RegisterOnShutdown(live.close) // live streams end, so Shutdown does not wait for them
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, o) }()
 	err = waitServing(ctx, o, subscribed, served, ln.Addr().String(), logf)

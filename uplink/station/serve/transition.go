@@ -52,6 +52,9 @@ func (a *api) transition(w http.ResponseWriter, r *http.Request, c caller) {
 		a.storeError(w, err)
 		return
 	}
+	if a.hub != nil {
+		a.hub.publish(orderEvent(o, a.now()))
+	}
 	reply(w, http.StatusOK, map[string]any{"order": o, "downlink": downlink})
 }
 
