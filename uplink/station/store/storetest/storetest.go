@@ -270,11 +270,24 @@ func testStatusAndWatch(t *testing.T, st store.Store) {
 
 func testAccounts(t *testing.T, st store.Store) {
 	ctx := context.Background()
+	hu, _ := st.(interface {
+		HasUsers(context.Context) (bool, error)
+	})
+	if hu != nil {
+		if has, err := hu.HasUsers(ctx); err != nil || has {
+			t.Fatalf("HasUsers of a new store: %v %v", has, err)
+		}
+	}
 	if err := st.PutUser(ctx, "", "h", base); !errors.Is(err, store.ErrInput) {
 		t.Fatalf("empty name: %v", err)
 	}
 	if err := st.PutUser(ctx, "值班员", "h1", base); err != nil {
 		t.Fatal(err)
+	}
+	if hu != nil {
+		if has, err := hu.HasUsers(ctx); err != nil || !has {
+			t.Fatalf("HasUsers after an account: %v %v", has, err)
+		}
 	}
 	if h, err := st.UserHash(ctx, "值班员"); err != nil || h != "h1" {
 		t.Fatalf("hash %q %v", h, err)
