@@ -18,9 +18,11 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
 
-## demo: simulated site + embedded broker + gateway + station, a scripted scenario (< 60 s)
+## demo: simulated site + embedded broker + gateway + station, a scripted scenario (< 60 s);
+## DEMO="--station" also opens the station's web console, DEMO="--gb26875" adds the 119 centre
+DEMO ?=
 demo: build
-	./$(BIN) demo
+	./$(BIN) demo $(DEMO)
 
 ## test: every test, with the race detector (integration tests start mosquitto and pymodbus)
 test:
