@@ -49,6 +49,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"golang.org/x/net/proxy"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/backoff"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -175,7 +176,7 @@ func (l *Link) Run(ctx context.Context) error {
 	watched := make(chan struct{})
 	go func() { defer close(watched); l.watch(watchCtx) }()
 	defer func() { stopWatch(); <-watched }()
-	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
+	bo := backoff.Backoff{Min: l.opts.MinBackoff, Max: l.opts.MaxBackoff}
 	failures := 0      // consecutive failed connection attempts
 	sl := l.newSlots() // the first connect is spread (spread.go)
 	for ctx.Err() == nil {
@@ -184,12 +185,12 @@ func (l *Link) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				failures++
-				l.connectFailed(ctx, err, failures, bo.next())
+				l.connectFailed(ctx, err, failures, bo.Next())
 			}
 			continue
 		}
 		failures, sl = 0, nil
-		bo.reset()
+		bo.Reset()
 		err = l.session(ctx, c, lost.done, cmds)
 		l.setConnected(false)
 		if ctx.Err() != nil {
@@ -202,7 +203,7 @@ func (l *Link) Run(ctx context.Context) error {
 		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
 			"err", err, "closed_by_broker", byBroker)
 		c.Disconnect(0)
-		sleep(ctx, bo.next())
+		sleep(ctx, bo.Next())
 		if byBroker {
 			sl = l.newSlots()
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
@@ -63,21 +62,5 @@ func TestFailureMessages(t *testing.T) {
 		if got := failureMessage(c.err, c.tls); !strings.Contains(got, c.want) || !strings.Contains(got, "events stay in the outbox") {
 			t.Errorf("failureMessage(%v) = %q, want it to contain %q", c.err, got, c.want)
 		}
-	}
-}
-
-func TestBackoffJitteredAndBounded(t *testing.T) {
-	b := backoff{min: time.Second, max: 60 * time.Second}
-	ceil := time.Second
-	for range 12 {
-		d := b.next()
-		if d < ceil/2 || d > ceil {
-			t.Fatalf("wait %v outside [%v, %v]", d, ceil/2, ceil)
-		}
-		ceil = min(ceil*2, 60*time.Second)
-	}
-	b.reset()
-	if d := b.next(); d > time.Second {
-		t.Fatalf("after reset wait %v > 1s", d)
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/backoff"
 	"github.com/fenghuo-iot/fenghuo/uplink/gb26875"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 )
@@ -115,7 +115,7 @@ func (l *Link) Run(ctx context.Context) error {
 		return errors.New("link: Run is already running")
 	}
 	defer l.running.Store(false)
-	bo := backoff{min: l.o.MinBackoff, max: l.o.MaxBackoff}
+	bo := backoff.Backoff{Min: l.o.MinBackoff, Max: l.o.MaxBackoff}
 	for ctx.Err() == nil {
 		dctx, cancel := context.WithTimeout(ctx, l.o.DialTimeout)
 		conn, err := l.o.Dial(dctx, "tcp", l.o.Centre)
@@ -123,7 +123,7 @@ func (l *Link) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				l.fail("connect failed; events wait in the outbox", err)
-				sleep(ctx, bo.next())
+				sleep(ctx, bo.Next())
 			}
 			continue
 		}
@@ -136,10 +136,10 @@ func (l *Link) Run(ctx context.Context) error {
 			return nil
 		}
 		if progressed {
-			bo.reset()
+			bo.Reset()
 		}
 		l.fail("connection given up; reconnecting", err)
-		sleep(ctx, bo.next())
+		sleep(ctx, bo.Next())
 	}
 	return nil
 }
@@ -157,24 +157,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-// backoff is jittered exponential backoff between min and max: each wait
-// is drawn from [d/2, d] and d doubles after every failure.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
-	}
-	d := b.cur
-	b.cur = min(b.cur*2, b.max)
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-func (b *backoff) reset() { b.cur = 0 }
 
 // markSent marks rec sent on this link and counts it.
 func (l *Link) markSent(rec outbox.Record, skipped bool) error {

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenghuo-iot/fenghuo/uplink/backoff"
 	"github.com/fenghuo-iot/fenghuo/uplink/station/store"
 )
 
@@ -103,29 +103,28 @@ func (w *webhook) run(ctx context.Context) {
 // deliver POSTs e until the platform accepts it, then moves the cursor;
 // false when ctx ended first.
 func (w *webhook) deliver(ctx context.Context, e store.FeedEvent) bool {
-	backoff := webhookMinBackoff
+	bo := backoff.Backoff{Min: webhookMinBackoff, Max: webhookMaxBackoff}
 	for attempt := 1; ; attempt++ {
 		err := w.post(ctx, e)
 		if err == nil {
 			for {
 				if err := w.feed.SetCursor(ctx, webhookCursor, e.ID); err == nil || ctx.Err() != nil {
 					return ctx.Err() == nil
-				} else if !w.retry(ctx, fmt.Errorf("store the cursor: %w", err), e, attempt, &backoff) {
+				} else if !w.retry(ctx, fmt.Errorf("store the cursor: %w", err), e, attempt, &bo) {
 					return false
 				}
 			}
 		}
-		if !w.retry(ctx, err, e, attempt, &backoff) {
+		if !w.retry(ctx, err, e, attempt, &bo) {
 			return false
 		}
 	}
 }
 
 // retry logs a failed attempt and waits the jittered backoff.
-func (w *webhook) retry(ctx context.Context, err error, e store.FeedEvent, attempt int, backoff *time.Duration) bool {
-	wait := *backoff/2 + rand.N(*backoff/2+1)
+func (w *webhook) retry(ctx context.Context, err error, e store.FeedEvent, attempt int, bo *backoff.Backoff) bool {
+	wait := bo.Next()
 	w.logf("station serve: webhook: event %s, attempt %d: %v (next try in %s)", e.EventID, attempt, err, wait.Round(time.Millisecond))
-	*backoff = min(2**backoff, webhookMaxBackoff)
 	return w.sleep(ctx, wait)
 }
 
