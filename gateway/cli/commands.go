@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
 )
 
@@ -23,10 +24,10 @@ func newRunCmd() *cobra.Command {
 			if path == "" {
 				return usage(errors.New("run: --config FILE is required"))
 			}
-			if restored, err := daemon.RestoreUnconfirmed(path); err != nil {
+			if restored, err := config.RestoreUnconfirmed(path); err != nil {
 				return failed(err)
 			} else if restored {
-				fmt.Fprintf(c.ErrOrStderr(), "fenghuo: a pushed config was not confirmed before the gateway stopped; %s is restored from %s%s\n", path, path, daemon.PreviousSuffix)
+				fmt.Fprintf(c.ErrOrStderr(), "fenghuo: a pushed config was not confirmed before the gateway stopped; %s is restored from %s%s\n", path, path, config.PreviousSuffix)
 			}
 			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the gateway was not started")
 			if err != nil {

@@ -168,3 +168,12 @@ func Problems(err error) []error {
 	}
 	return []error{err}
 }
+
+// ProblemList is every problem of err, one line each, with its key path.
+func ProblemList(err error) []string {
+	var out []string
+	for _, p := range Problems(err) {
+		out = append(out, p.Error())
+	}
+	return out
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -141,7 +140,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, source string, cfg *config.Co
 	}
 	if err != nil {
 		res.OK = false
-		res.Problems = problemList(err)
+		res.Problems = config.ProblemList(err)
 		d.log.Error("config reload refused; the running config is kept", "source", source, "path", res.Path,
 			"problems", len(res.Problems), "err", errors.Join(config.Problems(err)...))
 	} else {
@@ -155,15 +154,6 @@ func (d *Daemon) reloadLocked(ctx context.Context, source string, cfg *config.Co
 	d.runner.last = &res
 	d.runner.lastMu.Unlock()
 	return res
-}
-
-// problemList is every problem of err, one line each, with its key path.
-func problemList(err error) []string {
-	var out []string
-	for _, p := range config.Problems(err) {
-		out = append(out, p.Error())
-	}
-	return out
 }
 
 // apiReload is `diag reload` (POST /v1/reload).
@@ -209,36 +199,10 @@ func (d *Daemon) applyChecked(ctx context.Context, cfg *config.Config, res *api.
 		res.Unchanged = true
 		return nil
 	}
-	if err := restartOnly(cur, cfg); err != nil {
+	if err := cur.NeedsRestart(cfg); err != nil {
 		return err
 	}
 	return d.applyConfig(ctx, cfg, loopDone, res)
-}
-
-// restartOnly refuses the changes the daemon cannot apply while it runs:
-// the gateway id (every ticket id and topic carries it), the uplink
-// section (broker, identity, topics, keys, heartbeat, telemetry, the
-// second uplink), the outbox (buffer), the local socket and metrics
-// listener, and logging. Each is named with its key; a restart applies
-// them.
-func restartOnly(cur, next *config.Config) error {
-	var errs []error
-	for _, s := range []struct {
-		key       string
-		was, will any
-	}{
-		{"gateway.id", cur.Gateway.ID, next.Gateway.ID},
-		{"uplink", cur.Uplink, next.Uplink},
-		{"buffer", cur.Buffer, next.Buffer},
-		{"local", cur.Local, next.Local},
-		{"log", cur.Log, next.Log},
-	} {
-		if !reflect.DeepEqual(s.was, s.will) {
-			errs = append(errs, &config.FieldError{Path: s.key,
-				Msg: "changed, and cannot be applied while the gateway runs; restart the daemon to apply it (systemctl restart fenghuo)"})
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // applyConfig applies a valid config live. The buses whose line and

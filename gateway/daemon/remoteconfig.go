@@ -13,7 +13,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/engine"
 	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
-	"github.com/fenghuo-iot/fenghuo/uplink/atomicfile"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
@@ -49,7 +48,7 @@ func (d *Daemon) remoteConfig(ctx context.Context, yaml []byte, by string) downl
 	defer d.runner.reloading.Unlock()
 	res, p, err := d.pushConfig(ctx, yaml)
 	if err != nil {
-		res.Problems = problemList(err)
+		res.Problems = config.ProblemList(err)
 		d.log.Warn("remote config refused; the running config is kept", "by", by, "problems", strings.Join(res.Problems, "; "))
 		d.recordConfigOp(ticket.ResultFailed, "refused: "+strings.Join(res.Problems, "; "), by)
 		return res
@@ -85,20 +84,20 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 		res.Applied, res.Unchanged = true, true
 		return res, nil, nil
 	}
-	if err := restartOnly(d.loop.Config(), cfg); err != nil {
+	if err := d.loop.Config().NeedsRestart(cfg); err != nil {
 		return res, nil, err
 	}
-	prev, mode, err := readConfigFile(d.opts.ConfigPath)
+	prev, mode, err := config.ReadFile(d.opts.ConfigPath)
 	if err != nil {
 		return res, nil, err
 	}
 	// The previous file is kept beside it until the push is confirmed: a
 	// crash or power cut in the window restores it at the next start
 	// (RestoreUnconfirmed).
-	if err := writeConfigFile(d.opts.ConfigPath+PreviousSuffix, prev, mode); err != nil {
+	if err := config.WriteFile(d.opts.ConfigPath+config.PreviousSuffix, prev, mode); err != nil {
 		return res, nil, err
 	}
-	if err := writeConfigFile(d.opts.ConfigPath, yaml, mode); err != nil {
+	if err := config.WriteFile(d.opts.ConfigPath, yaml, mode); err != nil {
 		d.dropPrevious()
 		return res, nil, err
 	}
@@ -107,7 +106,7 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 	// the buses as the new config runs them can prove it.
 	applied := time.Now()
 	if !r.OK {
-		if err := writeConfigFile(d.opts.ConfigPath, prev, mode); err != nil {
+		if err := config.WriteFile(d.opts.ConfigPath, prev, mode); err != nil {
 			d.log.Error("REMOTE CONFIG: the previous config file could not be restored; fix it before the next restart", "path", d.opts.ConfigPath, "err", err)
 		} else {
 			d.dropPrevious()
@@ -118,53 +117,11 @@ func (d *Daemon) pushConfig(ctx context.Context, yaml []byte) (downlink.ConfigRe
 	return res, &pushed{prev: prev, mode: mode, applied: applied}, nil
 }
 
-// PreviousSuffix names the copy of the config file a pushed config
-// replaced, kept beside it (FILE.previous) until the push is confirmed or
-// rolled back.
-const PreviousSuffix = ".previous"
-
-// RestoreUnconfirmed puts back the config file a pushed config replaced
-// when the gateway stopped (a crash, a power cut) before the push was
-// confirmed: an unconfirmed config is never kept. fenghuo run calls it
-// before it reads the config; restored says it did.
-func RestoreUnconfirmed(path string) (restored bool, err error) {
-	prev := path + PreviousSuffix
-	if _, err := os.Stat(prev); errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err := os.Rename(prev, path); err != nil { // atomic: the old file or the previous one
-		return false, fmt.Errorf("restoring the config a pushed one replaced: %w", err)
-	}
-	return true, nil
-}
-
 // dropPrevious removes the previous config file once it is not needed.
 func (d *Daemon) dropPrevious() {
-	if err := os.Remove(d.opts.ConfigPath + PreviousSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(d.opts.ConfigPath + config.PreviousSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("remote config: the previous config file could not be removed (the next start would restore it)", "err", err)
 	}
-}
-
-// readConfigFile returns the config file's bytes and permissions.
-func readConfigFile(path string) ([]byte, os.FileMode, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("the config file: %w", err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("the config file: %w", err)
-	}
-	return data, fi.Mode().Perm(), nil
-}
-
-// writeConfigFile replaces the config file atomically (uplink/atomicfile):
-// a power cut leaves the old file or the new one, never half of one.
-func writeConfigFile(path string, data []byte, mode os.FileMode) error {
-	if err := atomicfile.WriteFile(path, data, mode); err != nil {
-		return fmt.Errorf("the config file cannot be written (the service needs write access to it: docs/operations.md): %w", err)
-	}
-	return nil
 }
 
 // confirmWindow is uplink.config_confirm (tests: Options.confirmWindow).
@@ -198,7 +155,7 @@ func (d *Daemon) confirmPushed(p *pushed) {
 			return
 		case <-ctx.Done():
 			why := "the gateway stopped before the pushed config was confirmed: the previous config file is restored for the next start"
-			if err := writeConfigFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
+			if err := config.WriteFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
 				why = "the gateway stopped before the pushed config was confirmed, and the previous config file could not be restored (the next start restores it): " + err.Error()
 			} else {
 				d.dropPrevious()
@@ -248,7 +205,7 @@ func (d *Daemon) endPush(result, why string, p *pushed, rollback bool) {
 		return
 	}
 	d.log.Error("REMOTE CONFIG ROLLED BACK: "+why, "by", p.by)
-	if err := writeConfigFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
+	if err := config.WriteFile(d.opts.ConfigPath, p.prev, p.mode); err != nil {
 		why += "; the previous file could not be written back (the next start restores it): " + err.Error()
 	} else {
 		d.dropPrevious()

@@ -119,7 +119,7 @@ func TestRemoteConfig(t *testing.T) {
 		t.Fatalf("after the good config: file %v, hash %s want %s", string(got) == good, s.d.loop.ConfigHash(), rep.Config.Hash)
 	}
 	goodHash := rep.Config.Hash
-	if _, err := os.Stat(s.path + PreviousSuffix); !os.IsNotExist(err) {
+	if _, err := os.Stat(s.path + config.PreviousSuffix); !os.IsNotExist(err) {
 		t.Errorf("the previous config file is still there after the push was kept: %v", err)
 	}
 
@@ -137,7 +137,7 @@ func TestRemoteConfig(t *testing.T) {
 	if got, _ := os.ReadFile(s.path); string(got) != good || s.d.loop.ConfigHash() != goodHash {
 		t.Fatalf("after the rollback: file restored %v, hash %s want %s", string(got) == good, s.d.loop.ConfigHash(), goodHash)
 	}
-	if _, err := os.Stat(s.path + PreviousSuffix); !os.IsNotExist(err) {
+	if _, err := os.Stat(s.path + config.PreviousSuffix); !os.IsNotExist(err) {
 		t.Errorf("the previous config file is still there after the rollback: %v", err)
 	}
 	ops := configOps(t, s)
@@ -194,25 +194,6 @@ func TestConfigFileSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// TestRestoreUnconfirmed: a gateway that died in a push's confirm window
-// (the pushed file in place, the previous one beside it) starts again on
-// the previous config.
-func TestRestoreUnconfirmed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fenghuo.yaml")
-	for name, text := range map[string]string{path: "pushed\n", path + PreviousSuffix: "previous\n"} {
-		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	restored, err := RestoreUnconfirmed(path)
-	if got, _ := os.ReadFile(path); err != nil || !restored || string(got) != "previous\n" {
-		t.Fatalf("RestoreUnconfirmed: %v %v, file %q; want the previous file back", restored, err, got)
-	}
-	if restored, err := RestoreUnconfirmed(path); err != nil || restored {
-		t.Fatalf("second RestoreUnconfirmed: %v %v, want nothing to do", restored, err)
-	}
-}
-
 // TestConfigWriterChild is TestConfigFileSurvivesSIGKILL's child: it
 // replaces the file with two configs in turn until it is killed.
 func TestConfigWriterChild(t *testing.T) {
@@ -230,7 +211,7 @@ func TestConfigWriterChild(t *testing.T) {
 		if i%2 == 1 {
 			data = a
 		}
-		if err := writeConfigFile(path, data, 0o600); err != nil {
+		if err := config.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
