@@ -41,12 +41,13 @@ type Engine struct {
 func NewEngine(devs []DeviceRules) (*Engine, error) {
 	e := &Engine{byID: make(map[string]*device, len(devs))}
 	var errs []error
+	lays := layouts{}
 	for _, dr := range devs {
 		if _, dup := e.byID[dr.Device]; dup || dr.Device == "" {
 			errs = append(errs, fmt.Errorf("device %q: empty or duplicate device id", dr.Device))
 			continue
 		}
-		d, derrs := compileDevice(dr)
+		d, derrs := compileDevice(dr, lays.of(dr.Points))
 		errs = append(errs, derrs...)
 		e.devices = append(e.devices, d)
 		e.byID[d.id] = d
@@ -58,8 +59,8 @@ func NewEngine(devs []DeviceRules) (*Engine, error) {
 }
 
 // compileDevice validates and compiles the specs of one device.
-func compileDevice(dr DeviceRules) (*device, []error) {
-	d := newDevice(dr.Device, dr.Points)
+func compileDevice(dr DeviceRules, lay *layout) (*device, []error) {
+	d := newDevice(dr.Device, dr.Points, lay)
 	var points func(string) bool
 	if len(dr.Points) > 0 {
 		points = func(name string) bool { _, ok := dr.Points[name]; return ok }
@@ -367,8 +368,7 @@ func (d *device) evidence(st *ruleState, window string) Evidence {
 	}
 	ob := st.last
 	if ob.point >= 0 {
-		s := &d.slots[ob.point]
-		ev.Point, ev.Unit, ev.Value = s.name, s.unit+st.r.unitSuffix, ptr(ob.value)
+		ev.Point, ev.Unit, ev.Value = d.name(ob.point), d.unit(ob.point)+st.r.unitSuffix, ptr(ob.value)
 		if i := slices.Index(st.r.points, ob.point); i >= 0 {
 			if v, g := d.now(st.r.atAlarm[i]); g == good {
 				ev.ValueAtAlarm = ptr(v)

@@ -39,8 +39,10 @@ type busPlan struct {
 
 // buildDevices compiles every device's request plan and groups the devices
 // by bus, in config order; it returns the devices for the rule loop.
+// Devices of one profile with the same plan options share one plan.
 func (d *Daemon) buildDevices() (*engine.Devices, error) {
 	var list []engine.Device
+	var plans profile.Plans
 	d.devices = map[string]*deviceState{}
 	byBus := map[string]*busPlan{}
 	for _, b := range d.cfg.Buses {
@@ -52,7 +54,7 @@ func (d *Daemon) buildDevices() (*engine.Devices, error) {
 		if !ok {
 			return nil, fmt.Errorf("device %q: profile %q not found", dc.ID, dc.Profile)
 		}
-		plan, err := profile.Compile(p, dc.PlanOptions())
+		plan, err := plans.Compile(p, dc.PlanOptions())
 		if err != nil {
 			return nil, fmt.Errorf("device %q (profile %s): %w", dc.ID, p.Name, err)
 		}
