@@ -201,25 +201,44 @@ func (ds *Devices) Counts() (online int, busErrors map[string]ticket.BusErrors) 
 	return online, busErrors
 }
 
-// mergeReadings returns the latest reading of every point: a poll carries
-// only the points of the read groups due on that turn (a status word every
-// second, analog values every fifth…), so `diag devices` keeps each point's
-// last value rather than the last poll's. Points keep the order in which
-// they were first read (a device's first poll reads every group, in
-// profile order). prev is not modified.
-func mergeReadings(prev, poll []rules.Reading) []rules.Reading {
-	out := append(make([]rules.Reading, 0, max(len(prev), len(poll))), prev...)
+// mergeReadings updates latest, the latest reading of every point, with a
+// poll's readings and returns it: a poll carries only the points of the
+// read groups due on that turn (a status word every second, analog values
+// every fifth…), so `diag devices` keeps each point's last value rather
+// than the last poll's. Points keep the order in which they were first
+// read (a device's first poll reads every group, in profile order).
+//
+// It updates latest in place (Devices copies it out under its mutex) and
+// looks for each point from where the previous one was found: polls carry
+// their points in profile order, so a poll of n points costs O(n), not
+// O(n²) string comparisons.
+func mergeReadings(latest, poll []rules.Reading) []rules.Reading {
+	at := 0
 	for _, r := range poll {
-		found := false
-		for i := range out {
-			if out[i].Point == r.Point {
-				out[i], found = r, true
-				break
-			}
+		i := findPoint(latest, r.Point, at)
+		if i < 0 {
+			latest = append(latest, r)
+			at = len(latest)
+			continue
 		}
-		if !found {
-			out = append(out, r)
+		latest[i], at = r, i+1
+	}
+	return latest
+}
+
+// findPoint returns the index of point in rs, searching from `from` on
+// and then from the start, or -1.
+func findPoint(rs []rules.Reading, point string, from int) int {
+	from = min(from, len(rs))
+	for i := from; i < len(rs); i++ {
+		if rs[i].Point == point {
+			return i
 		}
 	}
-	return out
+	for i := range from {
+		if rs[i].Point == point {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fenghuo-iot/fenghuo/rules"
+)
+
+func readings(spec string) []rules.Reading {
+	var rs []rules.Reading
+	for _, f := range strings.Fields(spec) {
+		var v float64
+		name, val, _ := strings.Cut(f, "=")
+		fmt.Sscan(val, &v)
+		rs = append(rs, rules.Reading{Point: name, Value: v})
+	}
+	return rs
+}
+
+func TestMergeReadingsKeepsEachPointsLatestInFirstReadOrder(t *testing.T) {
+	for _, c := range []struct {
+		polls []string
+		want  string
+	}{
+		{[]string{"a=1 b=2 c=3 d=4", "b=5", "a=6 d=7"}, "a=6 b=5 c=3 d=7"},
+		{[]string{"status=1", "status=0 level=9", "level=8 status=2"}, "status=2 level=8"},
+		{[]string{"a=1 b=2", "c=3 a=4", "b=5 c=6 d=7"}, "a=4 b=5 c=6 d=7"},
+		{[]string{"a=1 b=2 c=3", "c=4 b=5 a=6"}, "a=6 b=5 c=4"},
+	} {
+		var latest []rules.Reading
+		for _, p := range c.polls {
+			latest = mergeReadings(latest, readings(p))
+		}
+		if want := readings(c.want); !slices.Equal(latest, want) {
+			t.Errorf("%q: got %v, want %v", c.polls, latest, want)
+		}
+	}
+}
+
+// A view is a copy: the next poll, merged in place, does not change it.
+func TestDeviceViewIsNotChangedByLaterPolls(t *testing.T) {
+	ds := NewDevices([]Device{{}})
+	ds.list[0].Config.ID = "d1"
+	ds.byID = map[string]int{"d1": 0}
+	ds.NotePoll(rules.Poll{Device: "d1", OK: true, Readings: readings("a=1 b=2")})
+	v, _ := ds.View("d1")
+	snap := ds.Snapshot()
+	ds.NotePoll(rules.Poll{Device: "d1", OK: true, Readings: readings("a=3")})
+	if v.Values[0].Value != 1 || snap[0].Values[0].Value != 1 {
+		t.Errorf("a view changed: %v, %v", v.Values, snap[0].Values)
+	}
+	if v2, _ := ds.View("d1"); v2.Values[0].Value != 3 {
+		t.Errorf("latest a = %v, want 3", v2.Values[0].Value)
+	}
+}
+
+func BenchmarkMergeReadings100(b *testing.B) {
+	var all strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&all, "r%d=%d ", i, i)
+	}
+	poll := readings(all.String())
+	latest := mergeReadings(nil, poll)
+	b.ReportAllocs()
+	for b.Loop() {
+		latest = mergeReadings(latest, poll)
+	}
+}
