@@ -26,6 +26,16 @@ type Metrics struct {
 	readTime  *prometheus.HistogramVec
 	online    *prometheus.GaugeVec
 	committed *prometheus.CounterVec
+	// devs holds each configured device's series, resolved once: a poll
+	// costs a map lookup, not a hash of its label values.
+	devs map[string]*deviceSeries
+}
+
+// deviceSeries are one device's per-poll series.
+type deviceSeries struct {
+	ok, failed prometheus.Counter
+	online     prometheus.Gauge
+	readTime   prometheus.Observer
 }
 
 // NewMetrics registers the counters of cfg's devices.
@@ -47,11 +57,9 @@ func NewMetrics(cfg *config.Config) *Metrics {
 			Name: "fenghuo_events_committed_total", Help: "Ticket events committed to the outbox since start, by state.",
 		}, []string{"state"}),
 	}
+	m.devs = make(map[string]*deviceSeries, len(cfg.Devices))
 	for _, dc := range cfg.Devices {
-		m.online.WithLabelValues(dc.Bus, dc.ID).Set(0)
-		for _, r := range []string{"ok", "failed"} {
-			m.polls.WithLabelValues(dc.Bus, dc.ID, r)
-		}
+		m.devs[dc.ID] = m.series(dc.Bus, dc.ID)
 	}
 	for _, s := range []string{"open", "escalate", "clear"} {
 		m.committed.WithLabelValues(s)
@@ -76,13 +84,36 @@ func (m *Metrics) NotePoll(bus string, p rules.Poll, online bool) {
 	if online {
 		up = 1
 	}
+	if s := m.devs[p.Device]; s != nil {
+		c := s.ok
+		if !p.OK {
+			c = s.failed
+		}
+		c.Inc()
+		s.online.Set(up)
+		return
+	}
 	m.polls.WithLabelValues(bus, p.Device, result).Inc()
 	m.online.WithLabelValues(bus, p.Device).Set(up)
 }
 
 // ObserveRead records how long one read attempt of a device took.
 func (m *Metrics) ObserveRead(bus, device string, took time.Duration) {
+	if s := m.devs[device]; s != nil {
+		s.readTime.Observe(took.Seconds())
+		return
+	}
 	m.readTime.WithLabelValues(bus, device).Observe(took.Seconds())
+}
+
+// series creates a device's per-poll series (online 0, no polls yet).
+func (m *Metrics) series(bus, id string) *deviceSeries {
+	s := &deviceSeries{
+		ok: m.polls.WithLabelValues(bus, id, "ok"), failed: m.polls.WithLabelValues(bus, id, "failed"),
+		online: m.online.WithLabelValues(bus, id), readTime: m.readTime.WithLabelValues(bus, id),
+	}
+	s.online.Set(0)
+	return s
 }
 
 // NoteCommitted counts committed records by state.
