@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -213,6 +214,9 @@ func (ds *Devices) Counts() (online int, busErrors map[string]ticket.BusErrors) 
 // their points in profile order, so a poll of n points costs O(n), not
 // O(n²) string comparisons.
 func mergeReadings(latest, poll []rules.Reading) []rules.Reading {
+	if len(latest) == 0 {
+		return slices.Clone(poll) // the first poll: every group, exactly sized
+	}
 	at := 0
 	for _, r := range poll {
 		i := findPoint(latest, r.Point, at)
