@@ -41,6 +41,9 @@ type Bus struct {
 	// Confirm, when not nil, takes the ids of devices to read again as
 	// soon as the line is free (a confirmation read, confirm.go).
 	Confirm <-chan string
+	// Meter, when not nil, measures the line's busy share and each
+	// device's achieved interval (meter.go).
+	Meter *Meter
 }
 
 // Run polls bus until ctx is done, sending one rules.Poll per device poll
@@ -96,11 +99,13 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		if confirming {
 			groups = s.confirmGroups(d.Every)
 		}
+		start := time.Now()
 		samples, err := d.Read(ctx, groups)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := time.Now()
+		bus.Meter.noteBusy(now.Sub(start), now)
 		if err != nil && !isAnswer(err) && !isLineDown(err) && s.fails == 0 && s.attempt < bus.Retries {
 			s.attempt++
 			due[i] = now
@@ -135,6 +140,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			lineBack(st, due, i, now) // the line answers: see lineback.go
 		}
 		s.attempt = 0
+		bus.Meter.notePoll(d.ID, now)
 		s.base = next(s.base, backoff(d.Interval, s.fails), now)
 		due[i] = s.base
 		select {
