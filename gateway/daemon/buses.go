@@ -35,6 +35,7 @@ type busPlan struct {
 	devices []*deviceState
 	diag    *busDiag    // the local API's door to the owner (busapi.go)
 	confirm chan string // confirmation reads asked by the rule loop (confirm)
+	meter   *sched.Meter // the line's measured load and achieved intervals
 }
 
 // buildDevices compiles every device's request plan and groups the devices
@@ -68,10 +69,30 @@ func (d *Daemon) buildDevices() (*engine.Devices, error) {
 		bp.devices = append(bp.devices, ds)
 		list = append(list, engine.NewDevice(dc, p))
 	}
+	devs := engine.NewDevices(list)
+	devs.SetLines(d.lines(byBus))
+	return devs, nil
+}
+
+// lines appends the buses to d.buses in config order, each with its line
+// meter, and returns the devices' planned intervals and the meters for
+// the rule loop's device views.
+func (d *Daemon) lines(byBus map[string]*busPlan) (map[string]time.Duration, map[string]*sched.Meter) {
+	planned := make(map[string]time.Duration, len(d.devices))
+	meters := make(map[string]*sched.Meter, len(byBus))
+	now := time.Now()
 	for _, b := range d.cfg.Buses {
-		d.buses = append(d.buses, *byBus[b.Name])
+		bp := byBus[b.Name]
+		ids := make([]string, 0, len(bp.devices))
+		for _, ds := range bp.devices {
+			ids = append(ids, ds.cfg.ID)
+			planned[ds.cfg.ID] = ds.interval
+		}
+		bp.meter = sched.NewMeter(ids, now)
+		meters[b.Name] = bp.meter
+		d.buses = append(d.buses, *bp)
 	}
-	return engine.NewDevices(list), nil
+	return planned, meters
 }
 
 // turns returns a plan's schedule for sched.Device: the fastest group's
@@ -102,7 +123,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 	if tr != nil {
 		defer tr.Close()
 	}
-	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm}
+	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm, Meter: b.meter}
 	for _, ds := range b.devices {
 		reader := ds.reader
 		sb.Devices = append(sb.Devices, sched.Device{

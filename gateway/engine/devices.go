@@ -60,6 +60,7 @@ func (s *PollStats) note(p rules.Poll) {
 type DeviceView struct {
 	Device
 	PollStats
+	Measured Measured
 }
 
 // Devices are the configured devices, in config order, and their live
@@ -70,8 +71,10 @@ type Devices struct {
 	list []Device
 	byID map[string]int
 
-	mu    sync.Mutex
-	stats []PollStats // by index in list; guarded by mu
+	mu      sync.Mutex
+	stats   []PollStats             // by index in list; guarded by mu
+	planned []time.Duration         // by index in list (SetLines); guarded by mu
+	meters  map[string]*sched.Meter // by bus (SetLines); guarded by mu
 }
 
 // NewDevices holds devs (ids unique; config validation sees to it).
@@ -158,10 +161,11 @@ func (ds *Devices) Online(id string) bool {
 // Snapshot is every device with a copy of its statistics, in config order.
 func (ds *Devices) Snapshot() []DeviceView {
 	out := make([]DeviceView, len(ds.list))
+	now := time.Now()
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	for i, d := range ds.list {
-		out[i] = DeviceView{Device: d, PollStats: ds.stats[i]}
+		out[i] = DeviceView{Device: d, PollStats: ds.stats[i], Measured: ds.measured(i, now)}
 		out[i].Values = append([]rules.Reading(nil), ds.stats[i].Values...)
 	}
 	return out
@@ -175,7 +179,7 @@ func (ds *Devices) View(id string) (DeviceView, bool) {
 	}
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	v := DeviceView{Device: ds.list[i], PollStats: ds.stats[i]}
+	v := DeviceView{Device: ds.list[i], PollStats: ds.stats[i], Measured: ds.measured(i, time.Now())}
 	v.Values = append([]rules.Reading(nil), v.Values...)
 	return v, true
 }

@@ -70,7 +70,9 @@ func NewMetrics(cfg *config.Config) *Metrics {
 }
 
 // Watch registers the gauges read from v at every scrape (call it once).
-func (m *Metrics) Watch(v *Views) { m.reg.MustRegister(&scrapeCollector{v: v}) }
+func (m *Metrics) Watch(v *Views) {
+	m.reg.MustRegister(&scrapeCollector{v: v}, &lineCollector{v: v})
+}
 
 // Registry is what /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

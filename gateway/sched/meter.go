@@ -62,6 +62,19 @@ func NewMeter(ids []string, now time.Time) *Meter {
 	return m
 }
 
+// begin restarts the meter at now when its line starts polling (Run):
+// the time between building it and the start is not the line's.
+func (m *Meter) begin(now time.Time) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.busy == 0 && m.prev.at.IsZero() {
+		m.started, m.cur = now, meterMark{at: now}
+	}
+}
+
 // noteBusy adds a span the line was busy, ending at end.
 func (m *Meter) noteBusy(took time.Duration, end time.Time) {
 	if m == nil {

@@ -69,6 +69,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	st := make([]devState, len(bus.Devices))
 	due := make([]time.Time, len(bus.Devices))
 	start := time.Now()
+	bus.Meter.begin(start)
 	for i := range due {
 		due[i], st[i].base = start, start
 		st[i].due = make([]bool, max(1, len(bus.Devices[i].Every)))
