@@ -33,8 +33,8 @@ type deviceState struct {
 type busPlan struct {
 	cfg     config.Bus
 	devices []*deviceState
-	diag    *busDiag    // the local API's door to the owner (busapi.go)
-	confirm chan string // confirmation reads asked by the rule loop (confirm)
+	diag    *busDiag     // the local API's door to the owner (busapi.go)
+	confirm chan string  // confirmation reads asked by the rule loop (confirm)
 	meter   *sched.Meter // the line's measured load and achieved intervals
 }
 
