@@ -27,7 +27,10 @@ type slot struct {
 
 // device is the engine's state for one device.
 type device struct {
-	id string
+	id    string
+	order int // position in Engine.devices
+	// confirmListed: the device is in Engine.confirming
+	confirmListed bool
 	// lay names the first len(lay.names) slots: the points of
 	// DeviceRules.Points, shared by every device with the same points.
 	lay *layout
@@ -134,8 +137,10 @@ func (d *device) noteUnit(i int, u string) {
 // fires nor clears, and the point's latest value stays the last trusted one.
 func (d *device) load(rs []Reading) {
 	d.epoch++
+	prev := -1
 	for _, r := range rs {
-		i := d.slotOf(r.Point)
+		i := d.next(prev, r.Point)
+		prev = i
 		s := &d.slots[i]
 		s.epoch = d.epoch
 		if r.Quality == Bad || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {

@@ -32,6 +32,9 @@ type Engine struct {
 	mu      sync.Mutex
 	devices []*device
 	byID    map[string]*device
+	// confirming are the devices that wanted a confirmation read after
+	// their last step (ConfirmNow).
+	confirming []*device
 }
 
 // NewEngine validates and compiles the rules of every device. It reports
@@ -49,6 +52,7 @@ func NewEngine(devs []DeviceRules) (*Engine, error) {
 		}
 		d, derrs := compileDevice(dr, lays.of(dr.Points))
 		errs = append(errs, derrs...)
+		d.order = len(e.devices)
 		e.devices = append(e.devices, d)
 		e.byID[d.id] = d
 	}
@@ -126,6 +130,7 @@ func (e *Engine) Step(now time.Time, polls []Poll) []Event {
 			at = now
 		}
 		out = d.apply(at, p, out)
+		e.noteConfirm(d)
 	}
 	slices.SortStableFunc(out, func(a, b Event) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Device, b.Device))

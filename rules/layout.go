@@ -6,14 +6,20 @@ import (
 )
 
 // layout is the slot order of the points of DeviceRules.Points: names
-// sorted, their units, and the index from name to slot. It is immutable
-// once built, so the devices of one profile (same points, same units)
-// share one: on a site of 1 000 meters of 100 points, one index instead
-// of 1 000.
+// sorted, their units, and the index from name to slot. The devices of one
+// profile (same points, same units) share one: on a site of 1 000 meters
+// of 100 points, one index instead of 1 000. Only succ and head change
+// after it is built, under the engine's mutex.
 type layout struct {
 	index map[string]int
 	names []string
 	units []string
+	// succ[i] is the slot of the reading that followed slot i in the last
+	// poll loaded, head the slot of a poll's first reading (-1: none yet):
+	// polls carry their points in the same order every time, so load finds
+	// a reading's slot by one string comparison, not a map lookup.
+	succ []int32
+	head int32
 }
 
 // newLayout builds the layout of points (nil: an empty one).
@@ -24,10 +30,37 @@ func newLayout(points map[string]string) *layout {
 	}
 	slices.Sort(l.names)
 	l.units = make([]string, len(l.names))
+	l.succ, l.head = make([]int32, len(l.names)), -1
 	for i, n := range l.names {
-		l.index[n], l.units[i] = i, points[n]
+		l.index[n], l.units[i], l.succ[i] = i, points[n], -1
 	}
 	return l
+}
+
+// next returns the slot of the reading name that follows slot prev (-1:
+// the first of a poll) in the device's poll, learning the order.
+func (d *device) next(prev int, name string) int {
+	l := d.lay
+	guess := l.head
+	if prev >= 0 {
+		guess = -1
+		if prev < len(l.succ) {
+			guess = l.succ[prev]
+		}
+	}
+	if guess >= 0 && l.names[guess] == name {
+		return int(guess)
+	}
+	i := d.slotOf(name)
+	if i < len(l.names) {
+		switch {
+		case prev < 0:
+			l.head = int32(i)
+		case prev < len(l.succ):
+			l.succ[prev] = int32(i)
+		}
+	}
+	return i
 }
 
 // layouts hands out one layout per distinct set of points and units,

@@ -45,3 +45,25 @@ func TestDevicesShareLayoutKeepOwnValuesAndUnits(t *testing.T) {
 		t.Errorf("a rule's point outside Points is the device's own slot: extra %v", d1.extra)
 	}
 }
+
+// load learns the order of a poll's points; a poll in another order (a
+// slow group due) still lands every value in its own slot.
+func TestLoadFindsSlotsWhateverTheOrder(t *testing.T) {
+	e, err := NewEngine([]DeviceRules{{Device: "m", Points: map[string]string{"a": "V", "b": "A", "c": "W", "d": "Hz"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.byID["m"]
+	for i, order := range [][]string{{"d", "b", "a"}, {"d", "b", "a"}, {"d", "a"}, {"c", "d", "x", "b", "a"}, {"d", "b", "a"}} {
+		var rs []Reading
+		for k, n := range order {
+			rs = append(rs, Reading{Point: n, Value: float64(10*i + k)})
+		}
+		d.load(rs)
+		for k, n := range order {
+			if v, st := d.now(d.lookup(n)); st != good || v != float64(10*i+k) {
+				t.Fatalf("poll %d %v: %s = %v (%v), want %d", i, order, n, v, st, 10*i+k)
+			}
+		}
+	}
+}
