@@ -126,6 +126,7 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm, Meter: b.meter}
 	for _, ds := range b.devices {
 		reader := ds.reader
+		var last []profile.Sample // the previous read's, done with (sched.ReadFunc)
 		sb.Devices = append(sb.Devices, sched.Device{
 			ID:       ds.cfg.ID,
 			Interval: ds.interval,
@@ -135,8 +136,11 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 					return nil, fmt.Errorf("bus %q is not open: %v", b.cfg.Name, err)
 				}
 				start := time.Now()
-				samples, err := reader.ReadGroups(ctx, tr, due)
+				samples, err := reader.ReadGroupsInto(ctx, tr, due, last)
 				d.noteRead(ds, time.Since(start), err)
+				if err == nil {
+					last = samples
+				}
 				return samples, err
 			},
 		})

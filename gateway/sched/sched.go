@@ -11,7 +11,9 @@ import (
 
 // ReadFunc reads one device once over the bus's transport: the read
 // groups g with due[g] true (len(due) is len(Device.Every), or 1). Only
-// the bus's owner goroutine calls it.
+// the bus's owner goroutine calls it. Run is done with the samples (it
+// copies them into the poll's readings) before it calls the device's
+// ReadFunc again, so a ReadFunc may decode into the previous call's.
 type ReadFunc func(ctx context.Context, due []bool) ([]profile.Sample, error)
 
 // Device is one device to poll on a bus.
