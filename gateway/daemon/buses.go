@@ -124,9 +124,11 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 		defer tr.Close()
 	}
 	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm, Meter: b.meter}
+	// the samples of the line's previous read, which Run is done with
+	// (sched.ReadFunc): one buffer per bus, not per device
+	var last []profile.Sample
 	for _, ds := range b.devices {
 		reader := ds.reader
-		var last []profile.Sample // the previous read's, done with (sched.ReadFunc)
 		sb.Devices = append(sb.Devices, sched.Device{
 			ID:       ds.cfg.ID,
 			Interval: ds.interval,

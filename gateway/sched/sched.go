@@ -12,8 +12,8 @@ import (
 // ReadFunc reads one device once over the bus's transport: the read
 // groups g with due[g] true (len(due) is len(Device.Every), or 1). Only
 // the bus's owner goroutine calls it. Run is done with the samples (it
-// copies them into the poll's readings) before it calls the device's
-// ReadFunc again, so a ReadFunc may decode into the previous call's.
+// copies them into the poll's readings) before it calls any ReadFunc of
+// the bus again, so the ReadFuncs of a bus may decode into one buffer.
 type ReadFunc func(ctx context.Context, due []bool) ([]profile.Sample, error)
 
 // Device is one device to poll on a bus.
