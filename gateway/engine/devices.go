@@ -37,7 +37,7 @@ type PollStats struct {
 	OK, Failed                  uint64
 	LastErr                     string
 	Latency                     time.Duration   // last read attempt
-	Values                      []rules.Reading // each point's latest reading
+	Values                      []rules.Reading // each point's latest reading (in views; Devices keeps them compact)
 	Health                      sched.Health    // per read attempt and poll (online)
 	// Online is Health.Online (with hysteresis); Seen: polled at least once.
 	Online, Seen bool
@@ -49,7 +49,6 @@ func (s *PollStats) note(p rules.Poll) {
 	if p.OK {
 		s.OK++
 		s.LastOK = p.At
-		s.Values = mergeReadings(s.Values, p.Readings)
 		return
 	}
 	s.Failed++
@@ -72,16 +71,25 @@ type Devices struct {
 	byID map[string]int
 
 	mu      sync.Mutex
-	stats   []PollStats             // by index in list; guarded by mu
+	stats   []PollStats             // by index in list (Values unused); guarded by mu
+	latest  []latestValues          // by index in list; guarded by mu
 	planned []time.Duration         // by index in list (SetLines); guarded by mu
 	meters  map[string]*sched.Meter // by bus (SetLines); guarded by mu
 }
 
 // NewDevices holds devs (ids unique; config validation sees to it).
 func NewDevices(devs []Device) *Devices {
-	ds := &Devices{list: devs, byID: make(map[string]int, len(devs)), stats: make([]PollStats, len(devs))}
+	ds := &Devices{list: devs, byID: make(map[string]int, len(devs)), stats: make([]PollStats, len(devs)),
+		latest: make([]latestValues, len(devs))}
+	tables := map[*profile.Profile]*pointTable{}
 	for i, d := range devs {
 		ds.byID[d.Config.ID] = i
+		t, ok := tables[d.Profile]
+		if !ok {
+			t = newPointTable(d.Profile)
+			tables[d.Profile] = t
+		}
+		ds.latest[i].tab = t
 	}
 	return ds
 }
@@ -135,6 +143,9 @@ func (ds *Devices) NotePoll(p rules.Poll) (online, changed, known bool) {
 	changed = s.Health.NotePoll(p.OK)
 	s.Online, s.Seen = s.Health.Online, true
 	s.note(p)
+	if p.OK {
+		ds.latest[i].merge(p.Readings)
+	}
 	return s.Online, changed, true
 }
 
@@ -166,7 +177,7 @@ func (ds *Devices) Snapshot() []DeviceView {
 	defer ds.mu.Unlock()
 	for i, d := range ds.list {
 		out[i] = DeviceView{Device: d, PollStats: ds.stats[i], Measured: ds.measured(i, now)}
-		out[i].Values = append([]rules.Reading(nil), ds.stats[i].Values...)
+		out[i].Values = ds.latest[i].readings()
 	}
 	return out
 }
@@ -180,7 +191,7 @@ func (ds *Devices) View(id string) (DeviceView, bool) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	v := DeviceView{Device: ds.list[i], PollStats: ds.stats[i], Measured: ds.measured(i, time.Now())}
-	v.Values = append([]rules.Reading(nil), v.Values...)
+	v.Values = ds.latest[i].readings()
 	return v, true
 }
 

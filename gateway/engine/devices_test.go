@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/rules"
 )
 
@@ -67,5 +69,38 @@ func BenchmarkMergeReadings100(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		latest = mergeReadings(latest, poll)
+	}
+}
+
+// A device's latest values are kept against its profile's points: each
+// point's latest reading, in profile order, with the unit and quality it
+// came with; a point outside the profile is kept too.
+func TestDeviceLatestValuesAgainstTheProfile(t *testing.T) {
+	set, err := profile.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Get("smoke-detector")
+	ds := NewDevices([]Device{{Config: config.Device{ID: "s1"}, Profile: p}, {Config: config.Device{ID: "s2"}, Profile: p}})
+	if ds.latest[0].tab != ds.latest[1].tab {
+		t.Error("devices of one profile must share its point table")
+	}
+	polls := []string{"status=0 fault_detail=0 smoke_level=0.01 battery=90 alarm=0", "status=2 alarm=1", "smoke_level=0.2 extra=5"}
+	for _, s := range polls {
+		ds.NotePoll(rules.Poll{Device: "s1", OK: true, Readings: readings(s)})
+	}
+	ds.NotePoll(rules.Poll{Device: "s1", OK: false, Err: "timeout"})
+	ds.NotePoll(rules.Poll{Device: "s1", OK: true, Readings: []rules.Reading{{Point: "battery", Value: 80, Unit: "%", Quality: rules.Absent}}})
+	v, _ := ds.View("s1")
+	var got []string
+	for _, r := range v.Values {
+		got = append(got, fmt.Sprintf("%s=%g%s/%s", r.Point, r.Value, r.Unit, r.Quality))
+	}
+	want := []string{"status=2/good", "fault_detail=0/good", "smoke_level=0.2/good", "battery=80%/absent", "alarm=1/good", "extra=5/good"}
+	if !slices.Equal(got, want) {
+		t.Errorf("latest values\n got  %v\n want %v", got, want)
+	}
+	if v2, _ := ds.View("s2"); len(v2.Values) != 0 {
+		t.Errorf("s2 was never polled: %v", v2.Values)
 	}
 }
