@@ -112,8 +112,16 @@ func (c *Config) validateMergedRules(p *problems) {
 		p.add("rules", "%v", err)
 		return
 	}
-	for i, s := range sets {
-		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points, Params: s.Params}}); err != nil {
+	// the first of twins (twins) whose rules compiled: its twins' do too;
+	// a failing one's twins are compiled again, for messages with their ids
+	compiled := map[int]bool{}
+	for i, f := range twins(sets) {
+		if compiled[f] {
+			continue
+		}
+		_, err := compileSet(sets[i])
+		compiled[i] = err == nil
+		if s := sets[i]; err != nil {
 			for _, e := range Problems(err) {
 				p.add(fmt.Sprintf("devices[%d]", i), "effective rules (profile %s with the config's rules:): %v", s.Profile, e)
 			}

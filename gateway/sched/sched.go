@@ -102,13 +102,13 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		if confirming {
 			groups = s.confirmGroups(d.Every)
 		}
-		start := time.Now()
+		began := time.Now()
 		samples, err := d.Read(ctx, groups)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := time.Now()
-		bus.Meter.noteBusy(now.Sub(start), now)
+		bus.Meter.noteBusy(now.Sub(began), now)
 		if err != nil && !isAnswer(err) && !isLineDown(err) && s.fails == 0 && s.attempt < bus.Retries {
 			s.attempt++
 			due[i] = now
