@@ -199,16 +199,3 @@ func next(prev time.Time, interval time.Duration, now time.Time) time.Time {
 	}
 	return n
 }
-
-// ToReadings converts a device's decoded samples into rule readings.
-func ToReadings(samples []profile.Sample) []rules.Reading {
-	out := make([]rules.Reading, len(samples))
-	for i, s := range samples {
-		q := rules.Good
-		if s.Absent {
-			q = rules.Absent
-		}
-		out[i] = rules.Reading{Point: s.Point, Value: s.Value, Unit: s.Unit, Quality: q}
-	}
-	return out
-}
