@@ -40,7 +40,8 @@ type edgeRule struct {
 //   - drivers/profile, the catalogue a configuration names (`config check
 //     --print` prints the compiled plans, `diag control` names the actions);
 //   - the one entry function of each service it starts or probes:
-//     uplink/mqttlink (the uplink probe), uplink/station, uplink/downlink
+//     uplink/mqttlink (the uplink probe), uplink/station and its service
+//     (uplink/station/serve), uplink/downlink
 //     (the station's command key), uplink/gb26875 and its centre;
 //   - uplink/atomicfile, the one atomic file writer (exports, config init);
 //   - cobra, for the commands.
@@ -95,7 +96,7 @@ var edgeRules = []edgeRule{
 	{
 		From: "gateway/cli",
 		Allowed: []string{"gateway/...", "uplink/sanitize", "drivers/profile",
-			"uplink/mqttlink", "uplink/station", "uplink/downlink", "uplink/gb26875/...",
+			"uplink/mqttlink", "uplink/station/...", "uplink/downlink", "uplink/gb26875/...",
 			"uplink/atomicfile", "github.com/spf13/cobra"},
 		Why: "the CLI parses flags, calls one function of a lower package and renders",
 	},

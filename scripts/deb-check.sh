@@ -48,11 +48,41 @@ if [ "${1:-}" = --sandbox ]; then
 	fi
 	ok "dpkg -i: user fenghuo (nologin, dialout), owners and modes, config readable by fenghuo only"
 
-	# Upgrade (the same package again): an edited config and the outbox survive.
+	# A real outbox: the installed daemon, as its user, records a device_offline ticket
+	# (a device on a closed port, R21 shortened to 1 s) that no broker takes.
+	cat >"$m/tmp/upgrade.yaml" <<-'EOF'
+	gateway: {id: gw-330502103-deb-01, site: {name: 升级测试, township_code: "330502103"}}
+	buses: [{name: lan, type: tcp, address: "127.0.0.1:1", timeout: 100ms, retries: 0}]
+	devices: [{id: smoke-1, name: 烟感, bus: lan, slave: 1, profile: smoke-detector, poll: 200ms}]
+	uplink: {mqtt: {broker: "tcp://127.0.0.1:1", connect_spread: 0s}, telemetry: {enabled: false}}
+	buffer: {path: /var/lib/fenghuo/outbox.db}
+	local: {socket: "", metrics: ""}
+	log: {level: warn}
+	rules: [{id: R21, profiles: [smoke-detector], hazard: device_offline, type: offline, failures: 3, for: 1s, clear_samples: 3, level: 2}]
+	EOF
+	chmod 644 "$m/tmp/upgrade.yaml"
+	run_daemon() {
+		rc=0
+		inroot setpriv --reuid=fenghuo --regid=fenghuo --init-groups timeout 6 fenghuo run --config /tmp/upgrade.yaml >"$tmp/log" 2>&1 || rc=$?
+		[ "$rc" = 124 ] || { cat "$tmp/log"; fail "$1: the daemon exited ($rc) instead of running"; }
+	}
+	outbox() { # schema version and ticket records of the outbox
+		inroot /usr/bin/python3 -c 'import sqlite3; c = sqlite3.connect("file:/var/lib/fenghuo/outbox.db?mode=ro", uri=True); print(c.execute("pragma user_version").fetchone()[0], c.execute("select count(*) from records where hazard = ?", ("device_offline",)).fetchone()[0])'
+	}
+	run_daemon "before the upgrade"
+	before=$(outbox)
+	[ "${before#* }" -ge 1 ] || fail "the daemon recorded no ticket before the upgrade (outbox: version, tickets = $before)"
+
+	# Upgrade (the same package again): an edited config and the outbox with its records survive,
+	# and the upgraded daemon opens that outbox (an outbox it cannot read is refused at start).
 	echo '# edited on site' >>"$m/etc/fenghuo/fenghuo.yaml"
-	inroot setpriv --reuid=fenghuo --regid=fenghuo --init-groups touch /var/lib/fenghuo/outbox.db
 	inroot dpkg -i /tmp/fenghuo.deb >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "dpkg -i over an installed package"; }
 	tail -n1 "$m/etc/fenghuo/fenghuo.yaml" | grep -qx '# edited on site' || fail "the upgrade replaced the edited config"
+	[ "$(outbox)" = "$before" ] || fail "the upgrade changed the outbox: $before before, $(outbox) after"
+	run_daemon "after the upgrade"
+	after=$(outbox)
+	[ "${after%% *}" = "${before%% *}" ] && [ "${after#* }" -ge "${before#* }" ] || fail "the upgraded daemon lost records: $before before, $after after"
+	ok "upgrade keeps the outbox (schema version ${before%% *}, ${before#* } undelivered tickets) and the upgraded daemon opens it"
 	[ "$(st /etc/fenghuo/fenghuo.yaml)" = "640 root:fenghuo" ] || fail "after upgrade fenghuo.yaml: $(st /etc/fenghuo/fenghuo.yaml)"
 	[ "$(inroot getent passwd fenghuo)" = "$pw" ] || fail "the upgrade changed the user"
 	ok "upgrade keeps the edited config, its owner and the user"

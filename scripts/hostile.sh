@@ -93,7 +93,7 @@ YAML
 	done
 	cat <<YAML
 uplink:
-  mqtt: {broker: "tcp://127.0.0.1:$MQTT_PORT", topic_prefix: fenghuo/v1, keepalive: 5s}
+  mqtt: {broker: "tcp://127.0.0.1:$MQTT_PORT", topic_prefix: fenghuo/v1, keepalive: 5s, connect_spread: 0s}
   heartbeat: 5s
   telemetry: {enabled: true, interval: 5s}
 buffer: {path: "$WORK/outbox.db", max_size: ${MAX_SIZE_MIB}MiB}

@@ -80,7 +80,7 @@ rules:
     clear_for: 0s
     level: 3
 uplink:
-  mqtt: {broker: "tcp://127.0.0.1:$MQTT_PORT", topic_prefix: fenghuo/v1, keepalive: 5s}
+  mqtt: {broker: "tcp://127.0.0.1:$MQTT_PORT", topic_prefix: fenghuo/v1, keepalive: 5s, connect_spread: 0s}
   heartbeat: 5s
   telemetry: {enabled: false}
 buffer: {path: "$WORK/outbox.db", max_size: 64MiB}

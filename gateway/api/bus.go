@@ -205,7 +205,9 @@ type StreamEvent struct {
 	Found    *ScanFound    `json:"found,omitempty"`
 	Result   *ScanResult   `json:"result,omitempty"`
 	Frame    *TraceFrame   `json:"frame,omitempty"`
-	Error    string        `json:"error,omitempty"`
+	// UplinkFrame is a frame of /v1/uplink/trace (uplinks.go).
+	UplinkFrame *UplinkFrame `json:"uplink_frame,omitempty"`
+	Error       string       `json:"error,omitempty"`
 }
 
 // RejectedError is a request the daemon refused as wrong (HTTP 400): an

@@ -37,7 +37,11 @@ type Handlers struct {
 	TestAlarm func(ctx context.Context, device string) (TestAlarm, error)
 	// Control writes a device's command register (control.go).
 	Control func(ctx context.Context, req ControlRequest) (Control, error)
-	Bus     BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	// Reload re-reads the config file (reload.go).
+	Reload func(ctx context.Context) (Reload, error)
+	Bus    BusHandlers // /v1/bus/*: read, scan, trace (bus.go)
+	// UplinkTrace follows an uplink's frames (/v1/uplink/trace, uplinks.go).
+	UplinkTrace UplinkTraceFunc
 }
 
 // Server serves Handlers on a unix socket.
@@ -142,6 +146,7 @@ func clearStale(path string) error {
 func mux(h Handlers, lim Limits) *http.ServeMux {
 	m := http.NewServeMux()
 	h.Bus.register(m)
+	registerUplink(m, h.UplinkTrace)
 	if h.Status != nil {
 		m.HandleFunc("GET /v1/status", serve(h.Status))
 	}
@@ -170,6 +175,7 @@ func mux(h Handlers, lim Limits) *http.ServeMux {
 	}
 	routeHistory(m, h, &rateLimit{max: lim.TestAlarmsPerMinute, window: time.Minute, now: lim.Now})
 	routeControl(m, h)
+	routeReload(m, h)
 	return m
 }
 

@@ -18,6 +18,8 @@
 //	/v1/bus/read    ReadResult (?device=D[&point=P] or ?bus=B&slave=S&fc=F&addr=A&count=N; bus.go)
 //	/v1/bus/scan    newline-delimited StreamEvent stream (?bus=B&from=F&to=T; bus.go)
 //	/v1/bus/trace   newline-delimited StreamEvent stream (?bus=B&seconds=N; bus.go)
+//	/v1/uplink/trace newline-delimited StreamEvent stream (?uplink=U&seconds=N; uplinks.go)
+//	/v1/reload      Reload (POST: re-read the config file; reload.go)
 //
 // Limits (limits.go): idle connections are closed, at most MaxConns are
 // served at once (more are refused at once with 503), test-alarm is rate
@@ -36,6 +38,12 @@ type Status struct {
 	Uplink    UplinkStatus  `json:"uplink"`
 	Buffer    BufferStatus  `json:"buffer"`
 	Devices   DevicesStatus `json:"devices"`
+	// Uplinks is every uplink, MQTT first (uplinks.go). Uplink and Buffer
+	// are as before several uplinks existed: Buffer counts a record unsent
+	// until every uplink delivered it.
+	Uplinks []UplinkState `json:"uplinks"`
+	// Config is the running config and the last reload (reload.go).
+	Config ConfigStatus `json:"config"`
 }
 
 // UplinkStatus is the MQTT link. Broker never carries credentials.
@@ -166,6 +174,9 @@ type Queue struct {
 	Depth     int         `json:"depth"`     // all unsent records
 	Truncated bool        `json:"truncated"` // Items holds fewer than Depth
 	Items     []QueueItem `json:"items"`
+	// Uplinks is each uplink's own backlog, MQTT first; Depth and Items
+	// are the records some uplink has not delivered.
+	Uplinks []UplinkState `json:"uplinks"`
 }
 
 // QueueItem is one unsent record. State is "telemetry" for a telemetry

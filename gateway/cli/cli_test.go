@@ -130,12 +130,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "-c", "a.yaml", "extra"}, []string{`unknown command "extra" for "fenghuo run"`}},
 		{[]string{"sim"}, []string{"sim: --config FILE is required"}},
 		{[]string{"demo", "now"}, []string{`unknown command "now" for "fenghuo demo"`}},
-		{[]string{"station"}, []string{"station: a command is required (ack, centre, watch)"}},
+		{[]string{"station"}, []string{"station: a command is required (ack, centre, serve, user, watch)"}},
 		{[]string{"station", "watch"}, []string{"station watch: --broker URL is required"}},
+		{[]string{"station", "serve", "--db", "s.db"}, []string{"station serve: --broker URL and --db FILE are required"}},
 		{[]string{"station", "ack"}, []string{"station ack: exactly one TICKET_ID is required"}},
 		{[]string{"station", "ack", "--broker", "tcp://127.0.0.1:1883", "--township", "330502103", "--gateway", "gw-1"}, []string{"station ack: exactly one TICKET_ID is required"}},
-		{[]string{"station", "ack", "T-1"}, []string{"station ack: --broker, --township and --gateway are required", "Run 'fenghuo station ack --help' for usage."}},
-		{[]string{"station", "ack", "T-1", "--broker", "tcp://127.0.0.1:1883", "--gateway", "gw-1"}, []string{"--township"}},
+		{[]string{"station", "ack", "T-1"}, []string{"station ack: --broker is required", "Run 'fenghuo station ack --help' for usage."}},
 		{[]string{"station", "ack", "T-1", "--broker", "tcp://127.0.0.1:1883", "--township", "+", "--gateway", "gw-1"}, []string{"no MQTT wildcards"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,12 +23,20 @@ func newRunCmd() *cobra.Command {
 			if path == "" {
 				return usage(errors.New("run: --config FILE is required"))
 			}
+			if restored, err := daemon.RestoreUnconfirmed(path); err != nil {
+				return failed(err)
+			} else if restored {
+				fmt.Fprintf(c.ErrOrStderr(), "fenghuo: a pushed config was not confirmed before the gateway stopped; %s is restored from %s%s\n", path, path, daemon.PreviousSuffix)
+			}
 			cfg, profiles, err := loadConfig(path, c.ErrOrStderr(), "; the gateway was not started")
 			if err != nil {
 				return err
 			}
 			log := newLogger(c.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			d, err := daemon.New(daemon.Options{Config: cfg, Profiles: profiles, Logger: log, Version: version})
+			hup := reloadSignals() // SIGHUP re-reads the config (diag_reload.go)
+			defer signal.Stop(hup)
+			d, err := daemon.New(daemon.Options{Config: cfg, Profiles: profiles, Logger: log, Version: version,
+				ConfigPath: path, ReloadSignals: hup})
 			if err != nil {
 				return failed(err)
 			}

@@ -31,7 +31,7 @@ func newConfigCheckCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, profiles, err := loadConfig(args[0], c.ErrOrStderr(), "")
+			cfg, _, err := loadConfig(args[0], c.ErrOrStderr(), "")
 			if err != nil {
 				return err
 			}
@@ -40,11 +40,11 @@ func newConfigCheckCmd() *cobra.Command {
 				if err := cfg.Print(out); err != nil {
 					return failed(err)
 				}
-				if err := printPlans(out, cfg, profiles); err != nil {
+				if err := cfg.PrintPlans(out); err != nil {
 					return failed(err)
 				}
 			}
-			if err := printBudgets(out, cfg); err != nil {
+			if err := cfg.PrintBudgets(out); err != nil {
 				return failed(err)
 			}
 			fmt.Fprintln(out, cfg.Summary())
@@ -53,43 +53,6 @@ func newConfigCheckCmd() *cobra.Command {
 	}
 	c.Flags().BoolVar(&print, "print", false, "print the resolved config (secrets redacted) and each device's request plan")
 	return c
-}
-
-// printBudgets prints each RS-485 line's load and, above 80 %, the
-// warning with the intervals the line can keep (issue 13, Build 3).
-func printBudgets(w io.Writer, cfg *config.Config) error {
-	buds, err := cfg.LineBudgets()
-	if err != nil {
-		return err
-	}
-	for _, b := range buds {
-		for _, l := range b.Report() {
-			fmt.Fprintln(w, l)
-		}
-	}
-	return nil
-}
-
-// printPlans shows, per device, the Modbus reads its polls make and how
-// often each is read.
-func printPlans(w io.Writer, cfg *config.Config, profiles *profile.Set) error {
-	fmt.Fprintln(w, "# request plan per device (each read with its interval)")
-	for _, d := range cfg.Devices {
-		p, ok := profiles.Get(d.Profile)
-		if !ok {
-			return fmt.Errorf("device %q: profile %q not found", d.ID, d.Profile)
-		}
-		plan, err := profile.Compile(p, d.PlanOptions())
-		if err != nil {
-			return fmt.Errorf("device %q: %w", d.ID, err)
-		}
-		n := len(plan.Requests)
-		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, diagview.Plural(n, "request"))
-		for i, r := range plan.Requests {
-			fmt.Fprintf(w, "  %-12s every %s\n", r, profile.ShortDuration(plan.Interval(i)))
-		}
-	}
-	return nil
 }
 
 // loadConfig loads and validates a config file and its profiles. On

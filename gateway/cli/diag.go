@@ -73,7 +73,7 @@ offline or the uplink is down; 2 usage error.`,
 			func(ctx context.Context, cl *api.Client) (any, error) { return cl.Rules(ctx) },
 			func(w io.Writer, v any) error { diagview.Rules(w, v.(api.Rules)); return nil }),
 		newDiagHistoryCmd(&f), newDiagTestAlarmCmd(&f), newDiagUplinkCmd(&f), // diag_history.go, diag_testalarm.go, diag_uplink.go
-		newDiagControlCmd(&f), // diag_control.go
+		newDiagControlCmd(&f), newDiagReloadCmd(&f), // diag_control.go, diag_reload.go
 	)
 	return c
 }
@@ -92,7 +92,7 @@ func diagCmd(f *diagFlags, name, short string, fetch func(context.Context, *api.
 			}
 			v, err := fetch(c.Context(), api.NewClient(socket))
 			if err != nil {
-				return failed(explainDial(socket, err))
+				return failed(api.Explain(socket, err))
 			}
 			out := c.OutOrStdout()
 			if f.json {
@@ -132,19 +132,6 @@ func (f *diagFlags) resolveSocket() (string, error) {
 func firstProblem(err error) error {
 	if ps := config.Problems(err); len(ps) > 0 {
 		return ps[0]
-	}
-	return err
-}
-
-// explainDial turns a client error into what a maintenance worker can act
-// on.
-func explainDial(socket string, err error) error {
-	switch {
-	case errors.Is(err, api.ErrNoDaemon):
-		return fmt.Errorf("no fenghuo daemon on %s: is it running? (systemctl status fenghuo)", socket)
-	case errors.Is(err, fs.ErrPermission):
-		group := socketGroup(socket)
-		return fmt.Errorf("permission denied on %s: the socket is for the %s group (mode 0660); add yourself with `sudo usermod -aG %s $USER` and log in again, or use sudo", socket, group, group)
 	}
 	return err
 }

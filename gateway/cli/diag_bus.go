@@ -202,11 +202,11 @@ func daemonScan(ctx context.Context, f *diagFlags, req api.ScanRequest, on func(
 }
 
 func newDiagTraceCmd(f *diagFlags) *cobra.Command {
-	var bus string
+	var bus, uplink string
 	var seconds float64
 	var df directFlags
 	c := &cobra.Command{
-		Use:   "trace --bus B [--seconds N]",
+		Use:   "trace --bus B | --uplink gb26875 [--seconds N]",
 		Short: "Show the frames on a bus for N seconds: time, direction, hex, latency, errors",
 		Long: `trace shows the frames the daemon's bus owner sends and receives (its polls and
 any diag work) for --seconds: time, direction (tx request, rx reply, drop noise
@@ -216,15 +216,23 @@ On a Modbus TCP bus the frames are the PDUs with the unit id in front.
 
 With --direct there is no daemon polling: the CLI polls the devices the config
 puts on the bus itself (--config), once a second, and shows those frames.
+With --uplink gb26875 it shows the frames of the daemon's link to the GB/T
+26875.3 monitoring centre instead (uplink.gb26875): each frame sent (tx) or
+received (rx) in hex, with its decoding — serial, command, addresses, time
+label, the application data's type and objects — and why a frame was bad.
+
 --json prints one JSON frame a line. Exit codes: 0 ok; 1 no daemon answers;
 2 usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if bus == "" && !df.on {
-				return usage(errors.New("trace: --bus B is required"))
-			}
 			if !(seconds > 0 && seconds <= 3600) { // NaN fails both
 				return usage(fmt.Errorf("trace: --seconds %v: want a number of seconds in (0, 3600]", seconds))
+			}
+			if uplink != "" {
+				return runUplinkTrace(c, f, uplink, bus != "" || df.on, seconds)
+			}
+			if bus == "" && !df.on {
+				return usage(errors.New("trace: --bus B is required (or --uplink gb26875 for the monitoring centre)"))
 			}
 			tw := diagview.NewTrace(c.OutOrStdout(), f.json, localTime)
 			d := time.Duration(seconds * float64(time.Second))
@@ -243,6 +251,7 @@ puts on the bus itself (--config), once a second, and shows those frames.
 		},
 	}
 	c.Flags().StringVar(&bus, "bus", "", "bus name")
+	c.Flags().StringVar(&uplink, "uplink", "", "trace an uplink's link instead of a bus: gb26875 (the monitoring centre)")
 	c.Flags().Float64Var(&seconds, "seconds", 10, "how long to trace")
 	df.register(c)
 	return c
@@ -262,5 +271,5 @@ func busError(socket string, err error) error {
 	if errors.Is(err, api.ErrNoDaemon) {
 		return failed(fmt.Errorf("no fenghuo daemon on %s: is it running? (systemctl status fenghuo); without a daemon, add --direct to open the bus yourself", socket))
 	}
-	return failed(explainDial(socket, err))
+	return failed(api.Explain(socket, err))
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +53,11 @@ func TestDiagDuringPollingGarblesNoFrame(t *testing.T) {
 	const interval = time.Second
 	port := rtuLine(t)
 	cfgPath, socket := rtuConfig(t, port, interval)
+	// A bus timeout of 1 s, not 400 ms: on a 2-core machine at load 17
+	// under -race the pymodbus slave once answered after 400 ms, and its
+	// late answer landed in the next exchange (a scan's slave 2, a read) as
+	// a frame error — the machine's load, not a second master.
+	slowerTimeout(t, cfgPath)
 	startRun(t, cfgPath, socket)
 
 	s0 := snapshot(t, socket)
@@ -148,6 +154,22 @@ func TestDiagDuringPollingGarblesNoFrame(t *testing.T) {
 		}
 	}
 	t.Logf("%d rounds of 4 reads during the scan", reads)
+}
+
+// slowerTimeout rewrites the bus timeout of an rtuConfig file to 1 s.
+func slowerTimeout(t *testing.T, cfgPath string) {
+	t.Helper()
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "timeout: 400ms", "timeout: 1s", 1)
+	if s == string(b) {
+		t.Fatal("rtuConfig no longer sets timeout: 400ms")
+	}
+	if err := os.WriteFile(cfgPath, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The measure itself: a poll delayed past a whole interval drops a slot.

@@ -244,7 +244,9 @@ func TestDiagDirect(t *testing.T) {
 		t.Fatalf("scan --direct: exit %d\n%s", code, errOut)
 	}
 	checkScanJSON(t, out, "direct", 1, 8)
-	code, out, _ = fenghuo(t, "diag", "trace", "--direct", "--config", cfgPath, "--bus", "rs485-1", "--seconds", "0.5")
+	// 2 s: a loaded machine slowed slave 1's reads to 418 ms each, and a
+	// 0.5 s window closed before slave 7's turn.
+	code, out, _ = fenghuo(t, "diag", "trace", "--direct", "--config", cfgPath, "--bus", "rs485-1", "--seconds", "2")
 	if code != 0 || !strings.Contains(out, " tx        1    3") || !strings.Contains(out, " rx        7    3") {
 		t.Errorf("trace --direct: exit %d\n%s", code, out)
 	}

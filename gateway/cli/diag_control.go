@@ -89,7 +89,7 @@ func daemonControl(ctx context.Context, f *diagFlags, req api.ControlRequest) (a
 	res, err := api.NewClient(socket).Control(ctx, req)
 	if err != nil {
 		if errors.Is(err, api.ErrNoDaemon) || !strings.Contains(err.Error(), "daemon on") {
-			return res, failed(explainDial(socket, err))
+			return res, failed(api.Explain(socket, err))
 		}
 		if strings.Contains(err.Error(), "has no") || strings.Contains(err.Error(), "no device") {
 			return res, usage(err)

@@ -92,7 +92,7 @@ func runDiagHistory(c *cobra.Command, f *diagFlags, hf historyFlags) error {
 	}
 	h, err := api.NewClient(socket).History(c.Context(), q)
 	if err != nil {
-		return failed(explainDial(socket, err))
+		return failed(api.Explain(socket, err))
 	}
 	bom := !hf.noBOM
 	if hf.export == "" {

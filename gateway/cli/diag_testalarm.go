@@ -57,7 +57,7 @@ answers; 2 usage error.`,
 				}
 			}
 			if err != nil {
-				return failed(explainDial(socket, err))
+				return failed(api.Explain(socket, err))
 			}
 			return nil
 		},

@@ -47,7 +47,7 @@ buses:
 devices:
   - {id: smoke-3f, name: 三楼烟感, bus: lan, slave: 3, profile: smoke-detector, location: 三楼走廊, poll: 200ms}
 uplink:
-  mqtt: {broker: "%s"}
+  mqtt: {broker: "%s", connect_spread: 0s}
 buffer: {path: "%s"}
 local: {socket: "%s", metrics: ""}
 log: {level: debug}

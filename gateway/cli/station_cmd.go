@@ -22,6 +22,7 @@ func newStationCmd() *cobra.Command {
 		RunE:  needCommand,
 	}
 	c.AddCommand(newStationWatchCmd(), newStationAckCmd(), newStationCentreCmd())
+	c.AddCommand(newStationServeCmd(), newStationUserCmd())
 	return c
 }
 
@@ -56,7 +57,7 @@ func newStationAckCmd() *cobra.Command {
 	var broker, prefix, township, gateway, by, keyFile string
 	var wait time.Duration
 	c := &cobra.Command{
-		Use:   "ack TICKET_ID --broker URL --township CODE --gateway ID [--by NAME] [--key-file FILE]",
+		Use:   "ack TICKET_ID --broker URL [--township CODE] [--gateway ID] [--by NAME] [--key-file FILE]",
 		Short: "Acknowledge a ticket (downlink cmd ack)",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -65,14 +66,18 @@ func newStationAckCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			if broker == "" || township == "" || gateway == "" {
-				return usage(errors.New("station ack: --broker, --township and --gateway are required"))
+			if broker == "" {
+				return usage(errors.New("station ack: --broker is required"))
 			}
 			if strings.ContainsAny(township+gateway, "+#/") {
 				return usage(errors.New("station ack: --township and --gateway name one gateway (no MQTT wildcards + # or /)"))
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), wait)
 			defer cancel()
+			township, gateway, err := station.ResolveGateway(ctx, broker, prefix, args[0], township, gateway)
+			if err != nil {
+				return failed(err)
+			}
 			var key []byte
 			if keyFile != "" {
 				k, err := downlink.LoadKey(keyFile)
@@ -95,8 +100,8 @@ func newStationAckCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&broker, "broker", "", "broker URL")
 	f.StringVar(&prefix, "prefix", "fenghuo/v1", "topic prefix")
-	f.StringVar(&township, "township", "", "township code of the gateway")
-	f.StringVar(&gateway, "gateway", "", "gateway id")
+	f.StringVar(&township, "township", "", "township code of the gateway (default: from its retained status)")
+	f.StringVar(&gateway, "gateway", "", "gateway id (default: from the ticket id)")
 	f.StringVar(&by, "by", "station", "who acknowledges")
 	f.StringVar(&keyFile, "key-file", "", "sign the ack with the gateway's command key (its uplink.cmd_key_file; mode 600)")
 	f.DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the gateway's reply")

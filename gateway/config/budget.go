@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/drivers/linebudget"
@@ -57,4 +58,19 @@ func (c *Config) busReads(bus string, ps *profile.Set) ([]linebudget.Read, error
 		}
 	}
 	return reads, nil
+}
+
+// PrintBudgets writes each RS-485 line's load and, above 80 %, the warning
+// with the intervals the line can keep (`config check`).
+func (c *Config) PrintBudgets(w io.Writer) error {
+	buds, err := c.LineBudgets()
+	if err != nil {
+		return err
+	}
+	for _, b := range buds {
+		for _, l := range b.Report() {
+			fmt.Fprintln(w, l)
+		}
+	}
+	return nil
 }

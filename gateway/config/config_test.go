@@ -107,7 +107,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("explicit retries: 0 / parity E lost: %+v", rtu)
 	}
 	m := c.Uplink.MQTT
-	if m.ClientID != c.Gateway.ID || m.TopicPrefix != "fenghuo/v1" || m.Keepalive != 30*time.Second {
+	if m.ClientID != c.Gateway.ID || m.TopicPrefix != "fenghuo/v1" || m.Keepalive != 30*time.Second || m.ConnectSpread != 10*time.Second {
 		t.Errorf("mqtt defaults: %+v", m)
 	}
 	if c.Uplink.Heartbeat != 30*time.Second || !c.Uplink.Telemetry.Enabled || c.Uplink.Telemetry.Interval != time.Minute {
@@ -143,9 +143,21 @@ func TestEnvOverride(t *testing.T) {
 		t.Errorf("max_size = %v, telemetry = %+v", c.Buffer.MaxSize, c.Uplink.Telemetry)
 	}
 
-	t.Setenv("FENGHUO_UPLINK_MQTT_KEEPALIVE", "soon")
+	t.Setenv("FENGHUO_UPLINK_MQTT_CONNECT_SPREAD", "0s")
+	if c = mustParse(t, minimal); c.Uplink.MQTT.ConnectSpread != 0 {
+		t.Errorf("connect_spread 0 (off) = %v", c.Uplink.MQTT.ConnectSpread)
+	}
+	t.Setenv("FENGHUO_UPLINK_MQTT_CONNECT_SPREAD", "2m")
 	_, err := Parse([]byte(minimal))
-	want := `uplink.mqtt.keepalive: "soon" is not a duration (e.g. 300ms, 30s, 5m) (from FENGHUO_UPLINK_MQTT_KEEPALIVE)` + "\n"
+	want := "uplink.mqtt.connect_spread: 2m0s is out of range 0..1m40s (0: off; longer would raise the transmission fault at every broker restart)\n"
+	if got := problemText(err); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	t.Setenv("FENGHUO_UPLINK_MQTT_CONNECT_SPREAD", "10s")
+
+	t.Setenv("FENGHUO_UPLINK_MQTT_KEEPALIVE", "soon")
+	_, err = Parse([]byte(minimal))
+	want = `uplink.mqtt.keepalive: "soon" is not a duration (e.g. 300ms, 30s, 5m) (from FENGHUO_UPLINK_MQTT_KEEPALIVE)` + "\n"
 	if got := problemText(err); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

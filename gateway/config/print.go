@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fenghuo-iot/fenghuo/drivers/profile"
 )
 
 // Print writes the resolved config (defaults and environment overrides
@@ -74,4 +76,26 @@ func plural(n int, word string) string {
 		return "buses"
 	}
 	return word + "s"
+}
+
+// PrintPlans writes, per device, the Modbus reads its polls make and how
+// often each is read (`config check --print`).
+func (c *Config) PrintPlans(w io.Writer) error {
+	fmt.Fprintln(w, "# request plan per device (each read with its interval)")
+	for _, d := range c.Devices {
+		p, ok := c.Profiles().Get(d.Profile)
+		if !ok {
+			return fmt.Errorf("device %q: profile %q not found", d.ID, d.Profile)
+		}
+		plan, err := profile.Compile(p, d.PlanOptions())
+		if err != nil {
+			return fmt.Errorf("device %q: %w", d.ID, err)
+		}
+		n := len(plan.Requests)
+		fmt.Fprintf(w, "%s (bus %s, slave %d, profile %s): %d %s\n", d.ID, d.Bus, d.Slave, d.Profile, n, plural(n, "request"))
+		for i, r := range plan.Requests {
+			fmt.Fprintf(w, "  %-12s every %s\n", r, profile.ShortDuration(plan.Interval(i)))
+		}
+	}
+	return nil
 }

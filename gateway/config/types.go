@@ -94,6 +94,13 @@ type Uplink struct {
 	// AllowRemoteControl lets a signed downlink `control` command reset,
 	// mute or self-test a device; off by default (every attempt is logged).
 	AllowRemoteControl bool `yaml:"allow_remote_control"`
+	// AllowRemoteConfig lets a signed downlink `config` command replace
+	// the whole config file; off by default (every attempt is logged).
+	AllowRemoteConfig bool `yaml:"allow_remote_config"`
+	// ConfigConfirm is how long a pushed config has to prove itself (the
+	// uplink connected, every bus answering) before the previous one is
+	// restored by itself; default 120s.
+	ConfigConfirm time.Duration `yaml:"config_confirm"`
 	// CmdKey is CmdKeyFile's key, read by Load; never printed.
 	CmdKey Secret `yaml:"-"`
 	// GB26875 is the second uplink, to a city remote fire monitoring
@@ -127,16 +134,19 @@ func (g *GB26875) setDefaults() {
 
 // MQTT is the broker connection.
 type MQTT struct {
-	Broker        string        `yaml:"broker"`    // tcp|ssl|tls|ws|wss|mqtt|mqtts://host:port
-	ClientID      string        `yaml:"client_id"` // default: Gateway.ID
-	Username      string        `yaml:"username"`
-	Password      Secret        `yaml:"password"`      // or read from PasswordFile
-	PasswordFile  string        `yaml:"password_file"` // its trimmed content becomes Password
-	CAFile        string        `yaml:"ca_file"`
-	CertFile      string        `yaml:"cert_file"`
-	KeyFile       string        `yaml:"key_file"`
-	TopicPrefix   string        `yaml:"topic_prefix"` // default fenghuo/v1
-	Keepalive     time.Duration `yaml:"keepalive"`    // default 30s
+	Broker       string        `yaml:"broker"`    // tcp|ssl|tls|ws|wss|mqtt|mqtts://host:port
+	ClientID     string        `yaml:"client_id"` // default: Gateway.ID
+	Username     string        `yaml:"username"`
+	Password     Secret        `yaml:"password"`      // or read from PasswordFile
+	PasswordFile string        `yaml:"password_file"` // its trimmed content becomes Password
+	CAFile       string        `yaml:"ca_file"`
+	CertFile     string        `yaml:"cert_file"`
+	KeyFile      string        `yaml:"key_file"`
+	TopicPrefix  string        `yaml:"topic_prefix"` // default fenghuo/v1
+	Keepalive    time.Duration `yaml:"keepalive"`    // default 30s
+	// ConnectSpread spreads a fleet's reconnections after a broker restart
+	// (mqttlink.Options.ConnectSpread): default 10s, 0 off.
+	ConnectSpread time.Duration `yaml:"connect_spread"`
 	AllowInsecure bool          `yaml:"allow_insecure"`
 }
 
@@ -174,23 +184,30 @@ type Log struct {
 // Defaults of DESIGN.md §3, applied to keys the file (and the
 // environment) leave out.
 const (
-	DefaultBaud         = 9600
-	DefaultDataBits     = 8
-	DefaultParity       = "N"
-	DefaultStopBits     = 1
-	DefaultTimeout      = 300 * time.Millisecond
-	DefaultRetries      = 1
-	DefaultTopicPrefix  = "fenghuo/v1"
-	DefaultKeepalive    = 30 * time.Second
-	DefaultHeartbeat    = 30 * time.Second
-	DefaultTelemetry    = 60 * time.Second
-	DefaultTelemetryGap = 10 * time.Second
-	DefaultHealth       = 24 * time.Hour
-	DefaultBufferPath   = "/var/lib/fenghuo/outbox.db"
-	DefaultMaxSize      = 256 * MiB
-	DefaultSocket       = "/run/fenghuo/fenghuo.sock"
-	DefaultMetrics      = "127.0.0.1:9108"
-	DefaultTrackZh      = "平安法治"
+	DefaultBaud        = 9600
+	DefaultDataBits    = 8
+	DefaultParity      = "N"
+	DefaultStopBits    = 1
+	DefaultTimeout     = 300 * time.Millisecond
+	DefaultRetries     = 1
+	DefaultTopicPrefix = "fenghuo/v1"
+	DefaultKeepalive   = 30 * time.Second
+	// DefaultConnectSpread is mqttlink.DefaultConnectSpread: 1 000
+	// gateways come back at about 100 a second (docs/operations.md).
+	DefaultConnectSpread = 10 * time.Second
+	// maxConnectSpread keeps the spread under the 100 s after which an
+	// undelivered ticket raises the transmission fault (R25).
+	maxConnectSpread     = 100 * time.Second
+	DefaultHeartbeat     = 30 * time.Second
+	DefaultTelemetry     = 60 * time.Second
+	DefaultTelemetryGap  = 10 * time.Second
+	DefaultHealth        = 24 * time.Hour
+	DefaultConfigConfirm = 120 * time.Second // uplink.config_confirm
+	DefaultBufferPath    = "/var/lib/fenghuo/outbox.db"
+	DefaultMaxSize       = 256 * MiB
+	DefaultSocket        = "/run/fenghuo/fenghuo.sock"
+	DefaultMetrics       = "127.0.0.1:9108"
+	DefaultTrackZh       = "平安法治"
 )
 
 // setDefaults fills the top-level defaults before decoding; a key present
@@ -198,9 +215,11 @@ const (
 func (c *Config) setDefaults() {
 	c.Uplink.MQTT.TopicPrefix = DefaultTopicPrefix
 	c.Uplink.MQTT.Keepalive = DefaultKeepalive
+	c.Uplink.MQTT.ConnectSpread = DefaultConnectSpread
 	c.Uplink.Heartbeat = DefaultHeartbeat
 	c.Uplink.Telemetry = Telemetry{Enabled: true, Interval: DefaultTelemetry, MinGap: DefaultTelemetryGap}
 	c.Uplink.HealthInterval = DefaultHealth
+	c.Uplink.ConfigConfirm = DefaultConfigConfirm
 	c.Buffer = Buffer{Path: DefaultBufferPath, MaxSize: DefaultMaxSize}
 	c.Local = Local{Socket: DefaultSocket, Metrics: DefaultMetrics}
 	c.Log = Log{Level: "info", Format: "text"}

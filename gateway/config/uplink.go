@@ -37,9 +37,18 @@ func (c *Config) validateUplink(p *problems) {
 	checkFile(p, "uplink.mqtt.key_file", m.KeyFile)
 	checkTopicPrefix(p, m.TopicPrefix)
 	positive(p, "uplink.mqtt.keepalive", m.Keepalive, time.Second)
+	if m.ConnectSpread < 0 || m.ConnectSpread >= maxConnectSpread {
+		p.add("uplink.mqtt.connect_spread", "%s is out of range 0..%s (0: off; longer would raise the transmission fault at every broker restart)", m.ConnectSpread, maxConnectSpread)
+	}
 	positive(p, "uplink.heartbeat", c.Uplink.Heartbeat, time.Second)
 	if c.Uplink.AllowRemoteControl && c.Uplink.CmdKeyFile == "" {
 		p.add("uplink.allow_remote_control", "needs uplink.cmd_key_file: a control command must be signed, and without a key none can be")
+	}
+	if c.Uplink.AllowRemoteConfig && c.Uplink.CmdKeyFile == "" {
+		p.add("uplink.allow_remote_config", "needs uplink.cmd_key_file: a config command must be signed, and without a key none can be")
+	}
+	if w := c.Uplink.ConfigConfirm; w < 10*time.Second || w > 30*time.Minute {
+		p.add("uplink.config_confirm", "%s is out of range 10s..30m", w)
 	}
 	if h := c.Uplink.HealthInterval; h < time.Minute || h > 24*time.Hour {
 		p.add("uplink.health_interval", "%s is out of range 1m..24h (GB/T 45839 5.6.5: a health report at least every 24 h)", h)

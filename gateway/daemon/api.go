@@ -19,7 +19,9 @@ func (d *Daemon) startAPI() (stop func(), err error) {
 	if err := d.refuseSecond(); err != nil {
 		return nil, err
 	}
-	srv, err := api.Listen(path, d.views.Handlers())
+	h := d.views.Handlers()
+	h.UplinkTrace = d.traceUplink // uplink_trace.go
+	srv, err := api.Listen(path, h)
 	if errors.Is(err, api.ErrInUse) {
 		return nil, errSecondDaemon(path)
 	}

@@ -48,8 +48,9 @@ func (d *Daemon) busHandlers() api.BusHandlers {
 
 // bus returns the named bus's door, or a rejection naming the buses.
 func (d *Daemon) bus(name string) (*busDiag, error) {
-	names := make([]string, 0, len(d.buses))
-	for _, b := range d.buses {
+	buses, _ := d.busState()
+	names := make([]string, 0, len(buses))
+	for _, b := range buses {
 		if b.cfg.Name == name {
 			return b.diag, nil
 		}
@@ -64,10 +65,12 @@ func (d *Daemon) bus(name string) (*busDiag, error) {
 func (d *Daemon) apiRead(ctx context.Context, req api.ReadRequest) (api.ReadResult, error) {
 	var res api.ReadResult
 	if req.Device != "" {
-		ds := d.devices[req.Device]
+		_, devices := d.busState()
+		ds := devices[req.Device]
 		if ds == nil {
-			ids := make([]string, 0, len(d.cfg.Devices))
-			for _, dc := range d.cfg.Devices {
+			cfg := d.loop.Config()
+			ids := make([]string, 0, len(cfg.Devices))
+			for _, dc := range cfg.Devices {
 				ids = append(ids, dc.ID)
 			}
 			return res, api.Reject("device %q is not configured (devices: %s)", req.Device, strings.Join(ids, ", "))

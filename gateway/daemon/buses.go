@@ -78,19 +78,30 @@ func (d *Daemon) buildDevices() (*engine.Devices, error) {
 // meter, and returns the devices' planned intervals and the meters for
 // the rule loop's device views.
 func (d *Daemon) lines(byBus map[string]*busPlan) (map[string]time.Duration, map[string]*sched.Meter) {
-	planned := make(map[string]time.Duration, len(d.devices))
-	meters := make(map[string]*sched.Meter, len(byBus))
 	now := time.Now()
 	for _, b := range d.cfg.Buses {
 		bp := byBus[b.Name]
 		ids := make([]string, 0, len(bp.devices))
 		for _, ds := range bp.devices {
 			ids = append(ids, ds.cfg.ID)
-			planned[ds.cfg.ID] = ds.interval
 		}
 		bp.meter = sched.NewMeter(ids, now)
-		meters[b.Name] = bp.meter
 		d.buses = append(d.buses, *bp)
+	}
+	return linesOf(d.buses)
+}
+
+// linesOf returns the planned interval of every device of buses and each
+// bus's meter (engine.Devices.SetLines). A reload calls it again once it
+// knows which buses keep their running owner (and so their meter).
+func linesOf(buses []busPlan) (map[string]time.Duration, map[string]*sched.Meter) {
+	planned := map[string]time.Duration{}
+	meters := make(map[string]*sched.Meter, len(buses))
+	for _, b := range buses {
+		for _, ds := range b.devices {
+			planned[ds.cfg.ID] = ds.interval
+		}
+		meters[b.cfg.Name] = b.meter
 	}
 	return planned, meters
 }
@@ -162,7 +173,8 @@ func (d *Daemon) noteRead(ds *deviceState, took time.Duration, err error) {
 // confirm asks a device's bus owner for a confirmation read (the rule
 // loop's Confirm); a full queue drops it, and the regular poll confirms.
 func (d *Daemon) confirm(id string) {
-	ds := d.devices[id]
+	_, devices := d.busState()
+	ds := devices[id]
 	if ds == nil || ds.confirm == nil {
 		return
 	}

@@ -1,8 +1,9 @@
 // Package daemon wires fenghuo together and runs it: config → per-bus
 // polling (gateway/sched) → the rule loop (gateway/engine: rule engine,
 // ticket records, outbox commits) → the uplinks (gateway/uplinks: the
-// MQTT link); the local API and the status message read snapshots
-// (gateway/localapi), /metrics counts. It keeps only the wiring and the
+// MQTT link, and the GB/T 26875.3 centre link when configured, each with
+// its own cursor in the outbox; uplink.go); the local API and the status
+// message read snapshots (gateway/localapi), /metrics counts. It keeps only the wiring and the
 // lifecycle: open the outbox, start the buses, the loop, the uplinks and
 // the API, and stop them in order.
 package daemon
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/rules"
+	"github.com/fenghuo-iot/fenghuo/uplink/gb26875/link"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
@@ -35,13 +38,22 @@ type Options struct {
 	// OnCommitted, when set, is called for every record committed to the
 	// outbox (the demo counts what was raised).
 	OnCommitted func(outbox.Record)
+	// ConfigPath is the config file Config came from: Reload re-reads it
+	// ("": reload is refused). ReloadSignals, when set, reloads at every
+	// value received (fenghuo run: SIGHUP).
+	ConfigPath    string
+	ReloadSignals <-chan os.Signal
 
 	// tuneLink, when set, adjusts the link's options before it is built
 	// (tests: a short R25 threshold, a fast reconnect, a link to cut).
 	tuneLink func(*mqttlink.Options)
+	// tuneGB, when set, adjusts the centre link's options (tests).
+	tuneGB func(*link.Options)
 	// baselineEvery and checkFileEvery override the rule loop's intervals
 	// (tests; engine.Options).
 	baselineEvery, checkFileEvery time.Duration
+	// confirmWindow overrides uplink.config_confirm (tests).
+	confirmWindow time.Duration
 }
 
 // Daemon is one running gateway.
@@ -54,11 +66,14 @@ type Daemon struct {
 	store   outboxStore
 	guard   *outbox.Guard // every append and the uplinks go through it
 	link    *mqttlink.Link
-	uplinks []uplinks.Uplink // every way out; the MQTT link first
+	uplinks []uplinks.Uplink  // every way out; the MQTT link first
+	reports []localapi.Uplink // the same uplinks as the API reads them (uplink.go)
+	gb      *uplinks.GB26875  // the centre link, when configured
 	loop    *engine.Loop
 	views   *localapi.Views
 	started time.Time
 	metrics *localapi.Metrics
+	runner  busOwners // the bus owners while Run runs, and reloads (reload.go)
 
 	mu          sync.Mutex // guards metricsAddr
 	metricsAddr string     // where /metrics listens, once it does
@@ -101,7 +116,8 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.views = localapi.New(localapi.Options{
 		Config: d.cfg, Version: opts.Version, Started: d.started, Loop: d.loop, Guard: d.guard, Store: d.store,
-		Link: d.link, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
+		Link: d.link, Uplinks: d.reports, Logger: d.log, Bus: d.busRunner, BusHandlers: d.busHandlers(),
+		Reload: d.apiReload, LastReload: d.lastReload, ConfigPath: opts.ConfigPath,
 	})
 	d.metrics.Watch(d.views)
 	return d, nil
@@ -121,15 +137,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopUplinks := d.startUplinks()
 
 	polls := make(chan rules.Poll, 64)
-	var wg sync.WaitGroup
-	for _, b := range d.buses {
-		wg.Go(func() { d.runBus(ctx, b, polls) })
-	}
-	busesDone := make(chan struct{})
-	go func() { wg.Wait(); close(busesDone) }()
+	busesDone := d.startBuses(ctx, polls)
+	d.serveSignals(ctx)
 
 	d.log.Info("fenghuo started", "gateway", d.cfg.Gateway.ID, "buses", len(d.buses), "devices", len(d.devices), "version", d.opts.Version)
 	d.loop.Run(ctx, polls, busesDone)
+	close(d.runner.loopDone)
+	d.runner.confirms.Wait() // a pushed config's window ends with ctx
 
 	// Events kept in memory by a storage fault: a few seconds for the
 	// store to take them (the uplinks keep publishing meanwhile), then the

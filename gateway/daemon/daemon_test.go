@@ -45,6 +45,7 @@ devices:
 uplink:
   mqtt:
     broker: %s
+    connect_spread: 0s          # one gateway, no fleet: connect at once
   heartbeat: 30s
   telemetry: {enabled: false}   # these tests count ticket records; telemetry_test.go covers telemetry
 buffer:

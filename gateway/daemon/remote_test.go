@@ -26,7 +26,7 @@ buses:
 devices:
   - {id: smoke-1, name: 一楼厨房烟感, bus: lan, slave: 1, profile: smoke-detector, location: 一楼厨房}
 uplink:
-  mqtt: {broker: "%s"}
+  mqtt: {broker: "%s", connect_spread: 0s}
   telemetry: {enabled: false}
   cmd_key_file: %s
   allow_remote_control: %v

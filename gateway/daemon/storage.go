@@ -39,7 +39,7 @@ var _ outboxStore = (*sqlite.Store)(nil)
 // the outbox's history (st.Continuity(): database missing, moved aside or
 // replaced) is logged at ERROR by sqlite.Open and kept for the status.
 func (d *Daemon) openOutbox() error {
-	st, err := sqlite.Open(d.cfg.Buffer.Path, sqlite.Options{Logger: d.log})
+	st, err := sqlite.Open(d.cfg.Buffer.Path, sqlite.Options{Logger: d.log, Uplinks: d.outboxUplinks()})
 	if err != nil {
 		return fmt.Errorf("buffer.path %s: %w", d.cfg.Buffer.Path, err)
 	}
@@ -64,6 +64,7 @@ func (d *Daemon) newLoop(eng *rules.Engine, devs *engine.Devices) error {
 	loop, err := engine.New(engine.Options{
 		Config: d.cfg, Rules: eng, Devices: devs, Guard: d.guard, Store: d.store, Link: d.link,
 		Logger: d.log, Version: d.opts.Version, Notify: d.notifyUplinks, Uplink: d.uplinkHealth, Confirm: d.confirm,
+		MQTTOutbox: d.reports[0].Outbox(), Uplinks: d.engineUplinks(),
 		OnCommitted: d.committed, OnPoll: d.metrics.NotePoll,
 		BaselineEvery: d.opts.baselineEvery, CheckFileEvery: d.opts.checkFileEvery,
 	})

@@ -6,31 +6,68 @@ import (
 	"fmt"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/engine"
+	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
+	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
-// buildUplinks builds every configured uplink: today the township's MQTT
-// link. A second uplink (GB/T 26875.3, DESIGN §10) is appended to
-// d.uplinks here; Run starts and stops them all alike.
+// buildUplinks builds every configured uplink, each over its own view of
+// the guard (a delivery cursor per uplink): the township's MQTT link, and
+// the GB/T 26875.3 centre link when uplink.gb26875 is configured (DESIGN
+// §10). Run starts, wakes and stops them all alike.
 func (d *Daemon) buildUplinks() error {
-	link, err := mqttlink.New(d.linkOptions())
+	view, err := uplinks.NewView(d.guard, outbox.DefaultUplink)
+	if err != nil {
+		return fmt.Errorf("uplink: %w", err)
+	}
+	o := d.linkOptions()
+	o.Outbox = view
+	link, err := mqttlink.New(o)
 	if err != nil {
 		return fmt.Errorf("uplink: %w", err)
 	}
 	d.link = link
-	d.uplinks = []uplinks.Uplink{uplinks.MQTT{Link: link}}
+	m := uplinks.MQTT{Link: link, View: view, Broker: d.cfg.Uplink.MQTT.Broker}
+	d.uplinks = []uplinks.Uplink{m}
+	d.reports = []localapi.Uplink{m}
+	if d.cfg.Uplink.GB26875 == nil {
+		return nil
+	}
+	gview, err := uplinks.NewView(d.guard, uplinks.GB26875Name)
+	if err != nil {
+		return fmt.Errorf("uplink.gb26875: %w", err)
+	}
+	g, err := uplinks.NewGB26875(d.cfg, gview, uplinks.GB26875Options{Logger: d.log, FaultAfter: o.FaultAfter, Tune: d.opts.tuneGB})
+	if err != nil {
+		return fmt.Errorf("uplink.gb26875: %w", err)
+	}
+	d.gb = g
+	d.uplinks = append(d.uplinks, g)
+	d.reports = append(d.reports, g)
 	return nil
 }
 
+// outboxUplinks are the outbox's delivery cursors: "mqtt", and "gb26875"
+// when the centre link is configured.
+func (d *Daemon) outboxUplinks() []string { return uplinks.Names(d.cfg.Uplink.GB26875 != nil) }
+
+// engineUplinks are the uplinks besides MQTT, each with an R25 of its own.
+func (d *Daemon) engineUplinks() []engine.Uplink {
+	if d.gb == nil {
+		return nil
+	}
+	return []engine.Uplink{d.gb}
+}
+
 // linkOptions maps the config onto the MQTT link: the connection as
-// `diag uplink` probes it (uplinks.MQTTOptions), plus the outbox, the
-// status message and the downlink.
+// `diag uplink` probes it (uplinks.MQTTOptions), plus the status message
+// and the downlink (buildUplinks adds the outbox view).
 func (d *Daemon) linkOptions() mqttlink.Options {
 	o := uplinks.MQTTOptions(d.cfg)
-	o.Outbox = d.guard
 	// The link enforces buffer.max_size (DESIGN §6 eviction order) and
 	// prunes delivered records past retention (30 days and 999 tickets).
 	o.MaxSize = int64(d.cfg.Buffer.MaxSize)
@@ -40,6 +77,9 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 	o.CmdKey = []byte(d.cfg.Uplink.CmdKey.Reveal())
 	if d.cfg.Uplink.AllowRemoteControl {
 		o.Control = d.remoteControl
+	}
+	if d.cfg.Uplink.AllowRemoteConfig {
+		o.Config = d.remoteConfig // remoteconfig.go
 	}
 	if d.opts.tuneLink != nil {
 		d.opts.tuneLink(&o)

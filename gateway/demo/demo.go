@@ -34,6 +34,10 @@ type Options struct {
 	// OnMessage, when set, sees every raw message the station receives.
 	OnMessage func(topic string, payload []byte)
 	Version   string
+	// GB26875 also runs the reference GB/T 26875.3 monitoring centre
+	// in-process as the gateway's second uplink (centre.go), printing
+	// what it receives beside the station's tickets.
+	GB26875 bool
 }
 
 // Result is the demo's summary.
@@ -51,6 +55,15 @@ type Result struct {
 	// Latency is, per scenario step, from the register change in the
 	// simulator to the ticket's arrival at the station.
 	Latency map[string]time.Duration
+	// With GB26875: CentreFrames counts the send frames the centre
+	// received; CentreBacklog is what the centre's uplink had not
+	// delivered at the end (0: everything reached the centre; -1: unknown);
+	// CentreLatency is, per step, from the register change to the first
+	// component state (type 2) of the step's device the centre received
+	// after it.
+	CentreFrames  int
+	CentreBacklog int
+	CentreLatency map[string]time.Duration
 }
 
 // site is everything the demo runs.
@@ -67,7 +80,9 @@ type site struct {
 	raised   map[string]outbox.Record // tickets, by event id
 	telem    struct{ raised, bytes, received int }
 	latency  map[string]time.Duration
+	since    map[string]stepMark // each step's register change and device (expect)
 	stepDone []string
+	centre   *centreSide // --gb26875 (centre.go)
 }
 
 // Run plays the scenario. It returns an error when a step did not happen
@@ -79,15 +94,17 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	// The station, the gateway's log and the script all write to Out.
 	opts.Out = &lockedWriter{w: opts.Out}
-	s := &site{out: opts.Out, onMsg: opts.OnMessage, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{}, recv: newCollector()}
+	s := &site{out: opts.Out, onMsg: opts.OnMessage, raised: map[string]outbox.Record{}, latency: map[string]time.Duration{},
+		since: map[string]stepMark{}, recv: newCollector()}
 	dir, err := os.MkdirTemp("", "fenghuo-demo-")
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	if err := s.setup(dir); err != nil {
+	if err := s.setup(dir, opts.GB26875); err != nil {
 		return Result{}, err
 	}
+	defer s.stopCentre()
 	defer s.sim.Close()
 	defer s.broker.Stop()
 	defer s.link.Close()
@@ -115,18 +132,21 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	scriptErr := s.script(ctx)
 	// Let the last deliveries land, then stop the gateway and the watcher.
 	s.waitDelivered(ctx, 10*time.Second)
+	backlog := s.centreEnd(ctx)
 	stopGW()
 	gwErr := <-gwDone
 	cancel()
 	<-watchDone
 
 	res := s.result(start)
+	s.centreResult(&res, backlog)
 	s.summary(res)
 	return res, errors.Join(scriptErr, gwErr)
 }
 
-// setup starts the simulator and the broker and points the config at them.
-func (s *site) setup(dir string) error {
+// setup starts the simulator and the broker (and with gb the centre,
+// centre.go) and points the config at them.
+func (s *site) setup(dir string, gb bool) error {
 	cfg, err := config.Parse(configs.Demo)
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -156,8 +176,12 @@ func (s *site) setup(dir string) error {
 		return err
 	}
 	cfg.Uplink.MQTT.Broker = "tcp://" + s.link.Addr()
+	cfg.Uplink.MQTT.ConnectSpread = 0 // one gateway, no fleet: the first ticket goes at once
 	cfg.Buffer.Path = filepath.Join(dir, "outbox.db")
 	cfg.Local.Socket = filepath.Join(dir, "fenghuo.sock")
+	if gb {
+		return s.startCentre()
+	}
 	return nil
 }
 
@@ -233,6 +257,9 @@ func (s *site) banner() {
 	fmt.Fprintf(s.out, "fenghuo demo — %s (%s), gateway %s\n", c.Gateway.Site.Name, c.Gateway.Site.Address, c.Gateway.ID)
 	fmt.Fprintf(s.out, "simulated site on %s (%d devices), embedded broker %s, outbox %s\n",
 		c.Buses[0].Address, len(c.Devices), s.broker.URL(), c.Buffer.Path)
+	if s.centre != nil {
+		fmt.Fprintf(s.out, "second uplink: GB/T 26875.3 monitoring centre (reference, in-process) on %s; its lines start with \"119 centre ◀\"\n", s.centre.addr)
+	}
 	fmt.Fprintf(s.out, "while it runs: fenghuo diag devices --socket %s\n", c.Local.Socket)
 	fmt.Fprintln(s.out, "demo rule timings are shortened in configs/demo.yaml so the scenario fits in a minute")
 	fmt.Fprintln(s.out)
@@ -248,6 +275,12 @@ func (s *site) summary(r Result) {
 		if l, ok := r.Latency[step]; ok {
 			fmt.Fprintf(s.out, "  %-28s register change → ticket at the station: %4d ms\n", step, l.Milliseconds())
 		}
+		if l, ok := r.CentreLatency[step]; ok {
+			fmt.Fprintf(s.out, "  %-28s register change → frame at the centre:   %4d ms\n", "", l.Milliseconds())
+		}
+	}
+	if s.centre != nil {
+		fmt.Fprintf(s.out, "centre: %d frames received; undelivered to the centre at the end: %d\n", r.CentreFrames, r.CentreBacklog)
 	}
 }
 

@@ -71,6 +71,7 @@ func (s *site) expect(ctx context.Context, step string, since time.Time, max tim
 	if step != "" {
 		s.mu.Lock()
 		s.latency[step] = r.at.Sub(since)
+		s.since[step] = stepMark{at: since, device: r.t.Device.Name}
 		s.mu.Unlock()
 	}
 	return r, nil

@@ -23,6 +23,7 @@ func Status(w io.Writer, s api.Status, loc *time.Location) (down bool) {
 	}
 	t.add("uplink", fmt.Sprintf("%s %s", link, s.Uplink.Broker))
 	t.add("last publish", lastPublish(s, loc))
+	uplinkDown := uplinkRows(&t, s.Uplinks, s.Now, loc) // uplinks.go: several uplinks only
 	t.add("buffer", bufferLine(s.Buffer, loc))
 	if b := s.Buffer; b.DroppedTickets+b.DroppedTelemetry > 0 {
 		t.add("dropped", fmt.Sprintf("%d ticket events (tombstoned), %d telemetry", b.DroppedTickets, b.DroppedTelemetry))
@@ -45,8 +46,9 @@ func Status(w io.Writer, s api.Status, loc *time.Location) (down bool) {
 		devs += fmt.Sprintf(" (%d offline: fenghuo diag devices)", off)
 	}
 	t.add("devices", devs)
+	addConfig(&t, s.Config, loc) // reload.go
 	t.write(w)
-	return !s.Uplink.Connected || s.Devices.Online < s.Devices.Total
+	return !s.Uplink.Connected || uplinkDown || s.Devices.Online < s.Devices.Total
 }
 
 func lastPublish(s api.Status, loc *time.Location) string {
@@ -147,6 +149,11 @@ func Alarms(w io.Writer, as api.Alarms, loc *time.Location) {
 
 // Queue prints the unsent records in sending order.
 func Queue(w io.Writer, q api.Queue, loc *time.Location) {
+	queueUplinks(w, q.Uplinks, loc) // uplinks.go: several uplinks only
+	if q.Depth == 0 && len(q.Uplinks) > 1 {
+		fmt.Fprintln(w, "queue empty: every uplink has delivered every event")
+		return
+	}
 	if q.Depth == 0 {
 		fmt.Fprintln(w, "queue empty: the broker has acknowledged every event")
 		return

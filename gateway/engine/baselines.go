@@ -50,7 +50,7 @@ type savedPoint struct {
 }
 
 // baselinePath is the file beside the outbox.
-func (l *Loop) baselinePath() string { return l.cfg.Buffer.Path + ".baselines.json" }
+func (l *Loop) baselinePath() string { return l.Config().Buffer.Path + ".baselines.json" }
 
 // restoreBaselines hands the saved baselines back to the engine, before
 // the first poll. A missing file is a first start; an unreadable one is
@@ -79,8 +79,8 @@ func (l *Loop) restoreBaselines() {
 			bs = append(bs, rules.Baseline{Device: p.Device, Rule: p.Rule, Point: p.Point, Night: p.Nights[i], Value: p.Values[i]})
 		}
 	}
-	l.rules.RestoreBaselines(bs)
-	l.baselinesSaved = encodeBaselines(l.rules.Baselines())
+	l.Rules().RestoreBaselines(bs)
+	l.baselinesSaved = encodeBaselines(l.Rules().Baselines())
 	l.log.Info("restored creep baselines", "file", path, "saved_at", f.SavedAt, "baselines", len(bs))
 }
 
@@ -93,7 +93,7 @@ func (l *Loop) saveBaselines(now time.Time, force bool) {
 		return
 	}
 	l.baselinesCheckedAt = now
-	bs := l.rules.Baselines()
+	bs := l.Rules().Baselines()
 	enc := encodeBaselines(bs)
 	if bytes.Equal(enc, l.baselinesSaved) {
 		return

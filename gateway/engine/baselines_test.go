@@ -52,8 +52,8 @@ func TestBaselinesSavedOncePerInterval(t *testing.T) {
 		dir := t.TempDir()
 		l := newTestLoop(t, dir, memStore{outbox.NewMemory()}, Options{BaselineEvery: 10 * time.Minute})
 		path := l.baselinePath()
-		feedNight(l.rules, 0, 80)
-		feedNight(l.rules, 1, 85)
+		feedNight(l.Rules(), 0, 80)
+		feedNight(l.Rules(), 1, 85)
 		polls, busesDone, done := make(chan rules.Poll), make(chan struct{}), make(chan struct{})
 		go func() { l.Run(context.Background(), polls, busesDone); close(done) }()
 		stop := sync.OnceFunc(func() { close(busesDone); <-done })
@@ -67,7 +67,7 @@ func TestBaselinesSavedOncePerInterval(t *testing.T) {
 		if n := savedNights(t, path); n != 2 {
 			t.Fatalf("after the first tick the file holds %d nights, want 2", n)
 		}
-		feedNight(l.rules, 2, 90)
+		feedNight(l.Rules(), 2, 90)
 		advance(5 * time.Minute)
 		if n := savedNights(t, path); n != 2 {
 			t.Fatalf("5 min after a save the file holds %d nights, want still 2 (BaselineEvery 10 min)", n)
@@ -77,7 +77,7 @@ func TestBaselinesSavedOncePerInterval(t *testing.T) {
 			t.Fatalf("10 min after a save the file holds %d nights, want 3", n)
 		}
 
-		feedNight(l.rules, 3, 95)
+		feedNight(l.Rules(), 3, 95)
 		stop()
 		if n := savedNights(t, path); n != 4 {
 			t.Fatalf("after the stop the file holds %d nights, want 4", n)

@@ -27,7 +27,7 @@ func CompileRules(cfg *config.Config, profiles *profile.Set, log *slog.Logger) (
 	}
 	// config validation keeps devices off the gateway's id (and the engine
 	// refuses a duplicate device id).
-	devs = append(devs, rules.GatewayRules(cfg.Gateway.ID))
+	devs = append(devs, uplinkRules(rules.GatewayRules(cfg.Gateway.ID), cfg)) // R25 per uplink: uplinks.go
 	eng, err := rules.NewEngine(devs)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)

@@ -7,7 +7,7 @@ package engine
 // alarm reaches the township about one poll interval sooner
 // (rules.Engine.ConfirmNow, sched's confirm.go). It never blocks the loop.
 func (l *Loop) askConfirmationReads() {
-	l.confirmBuf = l.rules.ConfirmNow(l.confirmBuf[:0])
+	l.confirmBuf = l.Rules().ConfirmNow(l.confirmBuf[:0])
 	for _, id := range l.confirmBuf {
 		l.opts.Confirm(id)
 	}

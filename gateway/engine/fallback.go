@@ -21,10 +21,10 @@ import (
 
 // fallbackPath is buffer.fallback_path, or the default beside the outbox.
 func (l *Loop) fallbackPath() string {
-	if p := l.cfg.Buffer.FallbackPath; p != "" {
+	if p := l.Config().Buffer.FallbackPath; p != "" {
 		return p
 	}
-	return l.cfg.Buffer.Path + ".fallback.jsonl"
+	return l.Config().Buffer.Path + ".fallback.jsonl"
 }
 
 // importFallback imports the fallback file, if any. A file that cannot be
@@ -62,7 +62,7 @@ func (l *Loop) importFallback(ctx context.Context) {
 	for _, o := range open {
 		restored = append(restored, rules.OpenHazard{Device: o.Device, Rule: o.Rule, TicketID: o.TicketID, Level: o.Level, Since: o.Since})
 	}
-	l.rules.Restore(restored)
+	l.Rules().Restore(restored)
 	l.log.Warn("imported the events the last stop wrote to the fallback file during a storage fault",
 		"file", path, "events", len(recs), "open_hazards", len(restored), "stored", err == nil)
 }

@@ -41,7 +41,7 @@ func (l *Loop) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 		l.gatewayDraining = true
 	case l.gatewayDraining:
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := l.guard.Stats(ctx)
+		st, err := l.mqttBacklog().Stats(ctx)
 		cancel()
 		switch {
 		case err != nil:
@@ -52,7 +52,8 @@ func (l *Loop) gatewayPoll(ctx context.Context, now time.Time) rules.Poll {
 			l.gatewayDraining = false
 		}
 	}
-	p := rules.TransmissionPoll(l.cfg.Gateway.ID, now, raised, backlog)
+	p := rules.TransmissionPoll(l.Config().Gateway.ID, now, raised, backlog)
+	p.Readings = append(p.Readings, l.uplinkReadings(ctx)...) // R25 of the other uplinks (uplinks.go)
 	// R28: another client takes the gateway's MQTT client id.
 	p.Readings = append(p.Readings, rules.ClientIDConflictReading(l.opts.Link.ClientIDConflict()))
 	return rules.WithStorage(p, l.storageFaultRaised(now))

@@ -76,11 +76,11 @@ func (l *Loop) HealthRecords(now time.Time) []outbox.Record {
 func (l *Loop) healthReport(now time.Time) ticket.Health {
 	h := l.health
 	rep := ticket.Health{
-		Schema: ticket.HealthSchema, Gateway: ticket.HealthGateway{ID: l.cfg.Gateway.ID}, At: ticket.FormatTime(now),
-		PeriodS: now.Sub(h.since).Seconds(), Version: l.opts.Version, ConfigHash: l.configHash,
+		Schema: ticket.HealthSchema, Gateway: ticket.HealthGateway{ID: l.Config().Gateway.ID}, At: ticket.FormatTime(now),
+		PeriodS: now.Sub(h.since).Seconds(), Version: l.opts.Version, ConfigHash: l.ConfigHash(),
 	}
 	busOK := map[string]bool{}
-	for _, v := range l.devices.Snapshot() {
+	for _, v := range l.Devices().Snapshot() {
 		id := v.Config.ID
 		b := h.base[id]
 		hd := ticket.HealthDevice{ID: id, Online: v.Online, PollsOK: v.OK - b.ok, Polls: v.OK - b.ok + v.Failed - b.failed}
@@ -99,7 +99,7 @@ func (l *Loop) healthReport(now time.Time) ticket.Health {
 		h.base[id] = pollCounts{ok: v.OK, failed: v.Failed}
 		rep.Devices = append(rep.Devices, hd)
 	}
-	rep.Storage = checkStorage(l.cfg.Buffer.Path)
+	rep.Storage = checkStorage(l.Config().Buffer.Path)
 	if l.opts.Uplink != nil {
 		rep.Uplink = l.opts.Uplink()
 	}
@@ -169,8 +169,8 @@ func (l *Loop) selfTestRecord(st ticket.SelfTest, now time.Time) (outbox.Record,
 		v = 1
 	}
 	ev := rules.Event{
-		Kind: rules.Test, Device: l.cfg.Gateway.ID, Rule: selfTestRule, Hazard: selfTestHazard, Level: 4, At: now,
-		TicketID:        fmt.Sprintf("%s/%s/test-%s", l.cfg.Gateway.ID, selfTestRule, now.UTC().Format("20060102T150405.000")),
+		Kind: rules.Test, Device: l.Config().Gateway.ID, Rule: selfTestRule, Hazard: selfTestHazard, Level: 4, At: now,
+		TicketID:        fmt.Sprintf("%s/%s/test-%s", l.Config().Gateway.ID, selfTestRule, now.UTC().Format("20060102T150405.000")),
 		OccurrenceCount: 1,
 		Evidence:        rules.Evidence{Point: "self_test", Value: &v},
 	}

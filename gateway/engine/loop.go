@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
@@ -42,6 +43,12 @@ type Options struct {
 	Logger  *slog.Logger // nil: discard
 	Version string
 
+	// MQTTOutbox is the MQTT link's view of the outbox, whose ticket
+	// backlog R25 waits for (nil: the guard, one uplink); Uplinks are the
+	// uplinks besides MQTT, each with an R25 of its own (uplinks.go).
+	MQTTOutbox outbox.Outbox
+	Uplinks    []Uplink
+
 	// Notify wakes the uplinks after a commit.
 	Notify func()
 	// Uplink is the uplink's part of the health report.
@@ -64,19 +71,20 @@ type Options struct {
 // Loop is the rule loop. Its Run is one goroutine; the fields below mu
 // are what the API reads meanwhile.
 type Loop struct {
-	opts       Options
-	cfg        *config.Config
-	log        *slog.Logger
-	rules      *rules.Engine
-	devices    *Devices
-	guard      *outbox.Guard
-	configHash string
+	opts  Options
+	log   *slog.Logger
+	guard *outbox.Guard
+	// live is the running config, its rule engine and devices; a reload
+	// swaps it on the loop goroutine (reload.go).
+	live  atomic.Pointer[liveSet]
+	swaps chan swapReq
 
 	// the loop goroutine's own (Run; before it, New; after it, the stop)
 	telem              *telemetry
 	health             *health
 	confirmBuf         []string
-	gatewayDraining    bool // R25 may be open: the backlog is read (gateway.go)
+	gatewayDraining    bool           // R25 may be open: the backlog is read (gateway.go)
+	uplinkFaults       []*uplinkFault // R25 of the uplinks besides MQTT (uplinks.go)
 	baselinesCheckedAt time.Time
 	baselinesSaved     []byte
 
@@ -101,10 +109,11 @@ func New(opts Options) (*Loop, error) {
 		opts.Confirm = func(string) {}
 	}
 	now := time.Now()
-	l := &Loop{opts: opts, cfg: opts.Config, log: opts.Logger, rules: opts.Rules, devices: opts.Devices, guard: opts.Guard,
-		configHash: opts.Config.Hash(), gatewayDraining: true}
-	l.telem = newTelemetry(l.cfg, l.devices, now)
-	l.health = newHealth(l.cfg.Uplink.HealthInterval, now)
+	l := &Loop{opts: opts, log: opts.Logger, guard: opts.Guard, swaps: make(chan swapReq), gatewayDraining: true,
+		uplinkFaults: newUplinkFaults(opts.Uplinks)}
+	l.live.Store(newLiveSet(opts.Config, opts.Rules, opts.Devices, now))
+	l.telem = newTelemetry(l.Config(), l.Devices(), now)
+	l.health = newHealth(l.Config().Uplink.HealthInterval, now)
 	if err := l.restoreOpen(); err != nil {
 		return nil, err
 	}
@@ -125,7 +134,7 @@ func (l *Loop) restoreOpen() error {
 	for _, o := range open {
 		restored = append(restored, rules.OpenHazard{Device: o.Device, Rule: o.Rule, TicketID: o.TicketID, Level: o.Level, Since: o.Since})
 	}
-	l.rules.Restore(restored)
+	l.Rules().Restore(restored)
 	if len(restored) > 0 {
 		l.log.Info("restored open hazards from the outbox", "count", len(restored))
 	}
@@ -134,10 +143,10 @@ func (l *Loop) restoreOpen() error {
 
 // Rules is the rule engine the loop steps (safe for concurrent reads:
 // Open, Explain, Condition).
-func (l *Loop) Rules() *rules.Engine { return l.rules }
+func (l *Loop) Rules() *rules.Engine { return l.live.Load().rules }
 
 // Devices are the devices and their poll statistics.
-func (l *Loop) Devices() *Devices { return l.devices }
+func (l *Loop) Devices() *Devices { return l.live.Load().devices }
 
 // Run steps the engine with every batch of polls and commits the
 // resulting events, until busesDone is closed; then it commits the last
@@ -161,6 +170,9 @@ func (l *Loop) Run(ctx context.Context, polls <-chan rules.Poll, busesDone <-cha
 			batch = append(batch, l.gatewayPoll(ctx, now))
 			l.saveBaselines(now, false)
 			telem = append(l.telemetryRecords(now), l.HealthRecords(now)...)
+		case r := <-l.swaps:
+			l.swap(r)
+			continue
 		case <-busesDone:
 			l.commit(l.step(drain(polls, nil)))
 			l.saveBaselines(time.Now(), true)
@@ -191,7 +203,7 @@ func (l *Loop) step(batch []rules.Poll) []outbox.Record {
 		l.NotePoll(p)
 		l.telem.observe(p)
 	}
-	events := l.rules.Step(time.Now(), batch)
+	events := l.Rules().Step(time.Now(), batch)
 	sched.Recycle(batch) // every reading is copied where it is kept
 	l.askConfirmationReads()
 	var recs []outbox.Record
@@ -214,12 +226,12 @@ func (l *Loop) step(batch []rules.Poll) []outbox.Record {
 // the first good one. It is the operational view; the R21 ticket counts
 // the same failures but also waits 30 s and 3 good polls (docs/operations.md).
 func (l *Loop) NotePoll(p rules.Poll) {
-	online, changed, known := l.devices.NotePoll(p)
+	online, changed, known := l.Devices().NotePoll(p)
 	if !known {
 		return
 	}
 	if l.opts.OnPoll != nil {
-		dev, _ := l.devices.Get(p.Device)
+		dev, _ := l.Devices().Get(p.Device)
 		l.opts.OnPoll(dev.Config.Bus, p, online)
 	}
 	switch {

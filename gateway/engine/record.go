@@ -23,9 +23,9 @@ func (l *Loop) Record(ev rules.Event) (outbox.Record, error) {
 	if ev.Kind == rules.Test {
 		// a test changes nothing on the device: it is coded with the
 		// device's state (a test from diag test-alarm carries none)
-		ev.After = max(ev.After, l.rules.Condition(ev.Device))
+		ev.After = max(ev.After, l.Rules().Condition(ev.Device))
 	}
-	t := ticket.FromEvent(ev, hazardMeta(info, category), GatewayInfo(l.cfg.Gateway.ID, l.cfg.Gateway.Site), dev)
+	t := ticket.FromEvent(ev, hazardMeta(info, category), GatewayInfo(l.Config().Gateway.ID, l.Config().Gateway.Site), dev)
 	payload, err := t.Marshal()
 	if err != nil {
 		return outbox.Record{}, err
@@ -51,18 +51,18 @@ func priority(ev rules.Event, info rules.HazardInfo) int {
 // EventDevice returns the ticket device block and the profile category of
 // an event's device: a configured device, or the gateway itself.
 func (l *Loop) EventDevice(id string) (ticket.Device, string, bool) {
-	if d, ok := l.devices.Get(id); ok {
+	if d, ok := l.Devices().Get(id); ok {
 		return d.Ticket, d.Category, true
 	}
-	if id == l.cfg.Gateway.ID {
-		return ticket.GatewayDevice(GatewayInfo(l.cfg.Gateway.ID, l.cfg.Gateway.Site)), rules.CategoryGateway, true
+	if id == l.Config().Gateway.ID {
+		return ticket.GatewayDevice(GatewayInfo(l.Config().Gateway.ID, l.Config().Gateway.Site)), rules.CategoryGateway, true
 	}
 	return ticket.Device{}, "", false
 }
 
 // TicketID is an episode's ticket id as published (ticket.TicketID).
 func (l *Loop) TicketID(device, episode string) string {
-	return ticket.TicketID(l.cfg.Gateway.ID, device, episode)
+	return ticket.TicketID(l.Config().Gateway.ID, device, episode)
 }
 
 // hazardMeta is the catalog entry of a hazard as the ticket builder wants

@@ -89,9 +89,9 @@ func (l *Loop) checkFile(now time.Time) {
 	switch {
 	case err != nil && l.storage.fileErr == nil:
 		l.storage.fileErrSince = now
-		l.log.Error("STORAGE FAULT: the outbox file is not the one the gateway opened (deleted or replaced); events are still published, but a restart would lose the history", "path", l.cfg.Buffer.Path, "err", err)
+		l.log.Error("STORAGE FAULT: the outbox file is not the one the gateway opened (deleted or replaced); events are still published, but a restart would lose the history", "path", l.Config().Buffer.Path, "err", err)
 	case err == nil && l.storage.fileErr != nil:
-		l.log.Info("outbox file check passes again", "path", l.cfg.Buffer.Path)
+		l.log.Info("outbox file check passes again", "path", l.Config().Buffer.Path)
 		l.storage.fileErrSince = time.Time{}
 	}
 	l.storage.fileErr = err

@@ -197,7 +197,7 @@ func (tp *telemPoint) value(now time.Time, online bool) ticket.TelemetryValue {
 
 // telemetryRecords turns the messages due at now into outbox records.
 func (l *Loop) telemetryRecords(now time.Time) []outbox.Record {
-	msgs := l.telem.tick(now, l.devices.Online)
+	msgs := l.telem.tick(now, l.Devices().Online)
 	recs := make([]outbox.Record, 0, len(msgs))
 	for _, m := range msgs {
 		payload, err := m.Marshal()

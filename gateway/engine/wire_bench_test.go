@@ -76,7 +76,7 @@ func BenchmarkSaveBaselines(b *testing.B) {
 	if fi, err := os.Stat(l.baselinePath()); err == nil {
 		b.ReportMetric(float64(fi.Size())/1024, "file_KiB")
 	}
-	b.ReportMetric(float64(len(l.rules.Baselines())), "baselines")
+	b.ReportMetric(float64(len(l.Rules().Baselines())), "baselines")
 }
 
 // BenchmarkGatewayPoll: the R25 poll the rule loop makes every second

@@ -77,7 +77,7 @@ func (v *Views) RunControl(ctx context.Context, req api.ControlRequest, source s
 	}
 	v.log.Info("device operation", "device", req.Device, "action", req.Action, "source", source, "by", cleanBy(req.By), "result", res.Result, "err", res.Error)
 	status := v.loop.Rules().Condition(req.Device).GBT45839Status()
-	rec, err := OperationRecord(res, source, req.By, engine.GatewayInfo(v.cfg.Gateway.ID, v.cfg.Gateway.Site), dev.Ticket, status)
+	rec, err := OperationRecord(res, source, req.By, engine.GatewayInfo(v.cfg.Gateway.ID, v.loop.Config().Gateway.Site), dev.Ticket, status)
 	if err == nil {
 		var committed []outbox.Record
 		// Through the loop's Append and the guard: a storage fault keeps

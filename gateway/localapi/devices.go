@@ -98,7 +98,8 @@ func (v *Views) Queue(ctx context.Context, limit int) (api.Queue, error) {
 	if err != nil {
 		return api.Queue{}, err
 	}
-	q := api.Queue{Now: now, Depth: s.Depth, Truncated: len(recs) < s.Depth, Items: make([]api.QueueItem, 0, len(recs))}
+	q := api.Queue{Now: now, Depth: s.Depth, Truncated: len(recs) < s.Depth, Items: make([]api.QueueItem, 0, len(recs)),
+		Uplinks: v.uplinkStates(ctx, now)}
 	for _, r := range recs {
 		state := r.State
 		if !r.IsTicket() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,11 +32,24 @@ type Metrics struct {
 	devs map[string]*deviceSeries
 }
 
-// deviceSeries are one device's per-poll series.
+// deviceSeries are one device's per-poll series, on its configured bus.
+// The map that holds them is never changed once built: a device a reload
+// moves or removes (Forget) is marked gone, and its polls go through the
+// vectors again.
 type deviceSeries struct {
+	bus        string
+	gone       atomic.Bool
 	ok, failed prometheus.Counter
 	online     prometheus.Gauge
 	readTime   prometheus.Observer
+}
+
+// cached returns device's resolved series on bus, or nil.
+func (m *Metrics) cached(bus, device string) *deviceSeries {
+	if s := m.devs[device]; s != nil && s.bus == bus && !s.gone.Load() {
+		return s
+	}
+	return nil
 }
 
 // NewMetrics registers the counters of cfg's devices.
@@ -86,7 +100,7 @@ func (m *Metrics) NotePoll(bus string, p rules.Poll, online bool) {
 	if online {
 		up = 1
 	}
-	if s := m.devs[p.Device]; s != nil {
+	if s := m.cached(bus, p.Device); s != nil {
 		c := s.ok
 		if !p.OK {
 			c = s.failed
@@ -101,7 +115,7 @@ func (m *Metrics) NotePoll(bus string, p rules.Poll, online bool) {
 
 // ObserveRead records how long one read attempt of a device took.
 func (m *Metrics) ObserveRead(bus, device string, took time.Duration) {
-	if s := m.devs[device]; s != nil {
+	if s := m.cached(bus, device); s != nil {
 		s.readTime.Observe(took.Seconds())
 		return
 	}
@@ -111,7 +125,7 @@ func (m *Metrics) ObserveRead(bus, device string, took time.Duration) {
 // series creates a device's per-poll series (online 0, no polls yet).
 func (m *Metrics) series(bus, id string) *deviceSeries {
 	s := &deviceSeries{
-		ok: m.polls.WithLabelValues(bus, id, "ok"), failed: m.polls.WithLabelValues(bus, id, "failed"),
+		bus: bus, ok: m.polls.WithLabelValues(bus, id, "ok"), failed: m.polls.WithLabelValues(bus, id, "failed"),
 		online: m.online.WithLabelValues(bus, id), readTime: m.readTime.WithLabelValues(bus, id),
 	}
 	s.online.Set(0)
@@ -128,18 +142,13 @@ func (m *Metrics) NoteCommitted(recs []outbox.Record) {
 }
 
 // scrapeCollector reads, at scrape time, what lives elsewhere: the outbox,
-// the link and the rule engine.
+// the uplinks and the rule engine.
 type scrapeCollector struct{ v *Views }
 
 var (
-	descDepth     = prometheus.NewDesc("fenghuo_outbox_depth", "Unsent records in the outbox.", nil, nil)
-	descOldest    = prometheus.NewDesc("fenghuo_outbox_oldest_unsent_age_seconds", "Age of the oldest unsent record; 0 when the outbox is empty.", nil, nil)
-	descSent      = prometheus.NewDesc("fenghuo_outbox_sent_total", "Records the broker acknowledged (PUBACK), over the outbox's life.", nil, nil)
 	descDropped   = prometheus.NewDesc("fenghuo_outbox_dropped_total", "Unsent records the bounded outbox dropped, by kind (ticket, telemetry).", []string{"kind"}, nil)
 	descLastSeq   = prometheus.NewDesc("fenghuo_outbox_last_seq", "Last ticket seq assigned.", nil, nil)
 	descOutboxErr = prometheus.NewDesc("fenghuo_outbox_up", "1 if the outbox could be read at this scrape.", nil, nil)
-	descConnected = prometheus.NewDesc("fenghuo_uplink_connected", "1 while the MQTT link has a broker session.", nil, nil)
-	descLastPub   = prometheus.NewDesc("fenghuo_uplink_last_publish_timestamp_seconds", "When the broker last acknowledged a record (Unix time); 0 before.", nil, nil)
 	descOpen      = prometheus.NewDesc("fenghuo_open_hazards", "Open hazard episodes (tickets) by level (1 most urgent).", []string{"level"}, nil)
 	descPhases    = prometheus.NewDesc("fenghuo_rules", "Rules (per device) by phase: inactive, pending, firing, clearing.", []string{"phase"}, nil)
 	descFrozen    = prometheus.NewDesc("fenghuo_rules_frozen", "Rules waiting because their device is offline.", nil, nil)
@@ -152,9 +161,11 @@ var (
 )
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDepth, descOldest, descSent, descDropped, descLastSeq, descOutboxErr,
-		descConnected, descLastPub, descOpen, descPhases, descFrozen, descInfo, descStart,
+	for _, d := range []*prometheus.Desc{descDropped, descLastSeq, descOutboxErr, descOpen, descPhases, descFrozen, descInfo, descStart,
 		descStorage, descNotDur, descNotDurB, descMemShed} {
+		ch <- d
+	}
+	for _, d := range uplinkDescs {
 		ch <- d
 	}
 }
@@ -188,26 +199,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descOutboxErr, 0)
 	} else {
 		gauge(descOutboxErr, 1)
-		gauge(descDepth, float64(s.Depth))
-		age := 0.0
-		if !s.OldestUnsent.IsZero() {
-			age = now.Sub(s.OldestUnsent).Seconds()
-		}
-		gauge(descOldest, age)
-		counter(descSent, float64(s.Sent))
 		counter(descDropped, float64(s.DroppedTickets), "ticket")
 		counter(descDropped, float64(s.DroppedTelemetry), "telemetry")
 		gauge(descLastSeq, float64(s.LastSeq))
 	}
-	connected, lastPub := 0.0, 0.0
-	if v.opts.Link.Connected() {
-		connected = 1
-	}
-	if lp := v.opts.Link.LastPublish(); !lp.IsZero() {
-		lastPub = float64(lp.UnixNano()) / 1e9
-	}
-	gauge(descConnected, connected)
-	gauge(descLastPub, lastPub)
+	c.collectUplinks(ctx, now, gauge, counter) // per uplink: uplinks.go
 	c.collectRules(now, gauge)
 }
 
@@ -231,4 +227,17 @@ func (c *scrapeCollector) collectRules(now time.Time, gauge func(*prometheus.Des
 		gauge(descPhases, float64(n), ph.String())
 	}
 	gauge(descFrozen, float64(frozen))
+}
+
+// Forget drops the series of a device a reload removed or moved to
+// another bus (a removed device would otherwise show its last online
+// state for ever).
+func (m *Metrics) Forget(bus, device string) {
+	if s := m.devs[device]; s != nil && s.bus == bus {
+		s.gone.Store(true)
+	}
+	l := prometheus.Labels{"bus": bus, "device": device}
+	m.polls.DeletePartialMatch(l)
+	m.readTime.DeletePartialMatch(l)
+	m.online.DeletePartialMatch(l)
 }

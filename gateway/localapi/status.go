@@ -21,6 +21,7 @@ func (v *Views) Status(ctx context.Context) (api.Status, error) {
 			LastPublishAt: link.LastPublish(),
 		},
 		Buffer: api.BufferStatus{Path: v.cfg.Buffer.Path},
+		Config: v.configStatus(),
 	}
 	st.Devices.Online, _ = v.loop.Devices().Counts()
 	st.Devices.Total = len(v.loop.Devices().List())
@@ -31,6 +32,7 @@ func (v *Views) Status(ctx context.Context) (api.Status, error) {
 	st.Buffer.StorageError = v.loop.StorageError(gs)
 	st.Buffer.FallbackImported = v.loop.FallbackImported()
 	st.Buffer.Lost = gs.Lost
+	st.Uplinks = v.uplinkStates(ctx, now)
 	s, err := v.opts.Guard.Stats(ctx)
 	if err != nil {
 		st.Buffer.Error = err.Error()
@@ -59,7 +61,10 @@ func (v *Views) StatusMessage() ticket.Status {
 		DevicesOnline: online,
 		DevicesTotal:  len(v.loop.Devices().List()),
 		BusErrors:     busErrors,
-		ConfigHash:    v.configHash,
+		ConfigHash:    v.loop.ConfigHash(),
+	}
+	if at := v.loop.ConfigLoadedAt(); !at.IsZero() {
+		st.ConfigLoadedAt = ticket.FormatTime(at)
 	}
 	if off, ok := v.opts.Link.ClockOffset(); ok {
 		ms := off.Milliseconds()
@@ -99,4 +104,13 @@ func (v *Views) bufferStatus(st *ticket.Status) {
 	}
 	st.NotDurable = gs.NotDurable
 	st.FallbackImported = v.loop.FallbackImported()
+}
+
+// configStatus is the running config and the last reload attempt.
+func (v *Views) configStatus() api.ConfigStatus {
+	cs := api.ConfigStatus{Hash: v.loop.ConfigHash(), LoadedAt: v.loop.ConfigLoadedAt(), Path: v.opts.ConfigPath}
+	if v.opts.LastReload != nil {
+		cs.LastReload = v.opts.LastReload()
+	}
+	return cs
 }

@@ -40,27 +40,34 @@ type Options struct {
 	Guard   *outbox.Guard
 	Store   Store
 	Link    Link
+	// Uplinks are every uplink, MQTT first (uplinks.go).
+	Uplinks []Uplink
 	Logger  *slog.Logger // nil: discard
 	// Bus returns the runner of the named bus's owner (control writes go
 	// between its polls), or a rejection naming the buses.
 	Bus func(name string) (busdiag.Runner, error)
 	// BusHandlers answer read, scan and trace (the daemon's bus owners).
 	BusHandlers api.BusHandlers
+	// Reload re-reads the config file (diag reload) and LastReload is the
+	// last attempt, nil before one; ConfigPath is the file (status). All
+	// optional.
+	Reload     func(ctx context.Context) (api.Reload, error)
+	LastReload func() *api.Reload
+	ConfigPath string
 }
 
 // Views answers the local API from snapshots. Safe for concurrent use.
 type Views struct {
-	opts       Options
-	cfg        *config.Config
-	loop       *engine.Loop
-	log        *slog.Logger
-	configHash string
+	opts Options
+	cfg  *config.Config // the config at the start: only what a reload cannot change is read from it
+	loop *engine.Loop   // the running config: loop.Config, ConfigHash
+	log  *slog.Logger
 }
 
 // New returns the views over opts.
 func New(opts Options) *Views {
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
-	return &Views{opts: opts, cfg: opts.Config, loop: opts.Loop, log: opts.Logger, configHash: opts.Config.Hash()}
+	return &Views{opts: opts, cfg: opts.Config, loop: opts.Loop, log: opts.Logger}
 }
 
 // Handlers are the local API's handlers.
@@ -74,6 +81,7 @@ func (v *Views) Handlers() api.Handlers {
 		History:   v.History,   // history.go
 		TestAlarm: v.TestAlarm, // history.go
 		Control:   v.Control,   // control.go
+		Reload:    v.opts.Reload,
 		Bus:       v.opts.BusHandlers,
 	}
 }

@@ -15,8 +15,16 @@ import (
 	"unicode/utf8"
 )
 
-// MaxSize is the largest command payload accepted, in bytes.
+// MaxSize is the largest command payload accepted, in bytes, except a
+// config command's (MaxPayload).
 const MaxSize = 4096
+
+// MaxConfigSize bounds the YAML text of a config command, in bytes.
+const MaxConfigSize = 64 << 10
+
+// MaxPayload is the largest payload of any command (a config command:
+// its YAML and the other fields): what the link lets through on the wire.
+const MaxPayload = MaxConfigSize + MaxSize
 
 // MaxField is the longest value of any one field, in bytes.
 const MaxField = 256
@@ -30,9 +38,9 @@ const (
 	// reset | mute | self-test); refused unless signed (see [Policies]) and
 	// unless the gateway allows remote control (uplink.allow_remote_control).
 	CmdControl = "control"
-	// CmdConfig is reserved for remote configuration: not executed by this
-	// gateway yet, and refused unless signed, so that it can never run
-	// unsigned once it is added.
+	// CmdConfig replaces the gateway's whole config file with Config (the
+	// YAML text, at most MaxConfigSize); refused unless signed and unless
+	// the gateway allows remote configuration (uplink.allow_remote_config).
 	CmdConfig = "config"
 )
 
@@ -51,6 +59,8 @@ type Command struct {
 	// Now is the platform's clock on a ping (RFC 3339): the gateway
 	// reports its offset from it (status clock_offset_ms).
 	Now string `json:"now,omitempty"`
+	// Config is a config command's YAML: the whole config file.
+	Config string `json:"config,omitempty"`
 }
 
 // Control actions.
@@ -84,8 +94,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // correlated.
 func Parse(payload []byte) (Command, error) {
 	var c Command
-	if len(payload) > MaxSize {
-		return c, &Error{Reason: fmt.Sprintf("payload of %d bytes exceeds %d", len(payload), MaxSize), Err: ErrTooLarge}
+	if len(payload) > MaxPayload {
+		return c, &Error{Reason: fmt.Sprintf("payload of %d bytes exceeds %d", len(payload), MaxPayload), Err: ErrTooLarge}
 	}
 	if !utf8.Valid(payload) {
 		return c, &Error{Reason: "payload is not valid UTF-8"}
@@ -99,19 +109,7 @@ func Parse(payload []byte) (Command, error) {
 	}
 	var errs []error
 	str := func(name string, dst *string) {
-		raw, ok := fields[name]
-		if !ok {
-			return
-		}
-		if err := json.Unmarshal(raw, dst); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`)) {
-			*dst = ""
-			errs = append(errs, &Error{Field: name, Reason: "must be a string"})
-			return
-		}
-		if len(*dst) > MaxField {
-			*dst = ""
-			errs = append(errs, &Error{Field: name, Reason: fmt.Sprintf("longer than %d bytes", MaxField)})
-		}
+		strField(fields, name, dst, MaxField, &errs)
 	}
 	str("id", &c.ID)
 	str("cmd", &c.Cmd)
@@ -121,9 +119,36 @@ func Parse(payload []byte) (Command, error) {
 	str("device", &c.Device)
 	str("action", &c.Action)
 	str("now", &c.Now)
+	strField(fields, "config", &c.Config, MaxConfigSize, &errs)
 	if len(errs) > 0 {
 		return c, errs[0]
 	}
+	if c.Cmd != CmdConfig && len(payload) > MaxSize {
+		return c, &Error{Reason: fmt.Sprintf("payload of %d bytes exceeds %d", len(payload), MaxSize), Err: ErrTooLarge}
+	}
+	return c, c.check()
+}
+
+// strField decodes the string field name of fields into dst, at most max
+// bytes; a problem is appended to errs and leaves dst empty.
+func strField(fields map[string]json.RawMessage, name string, dst *string, max int, errs *[]error) {
+	raw, ok := fields[name]
+	if !ok {
+		return
+	}
+	if err := json.Unmarshal(raw, dst); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`)) {
+		*dst = ""
+		*errs = append(*errs, &Error{Field: name, Reason: "must be a string"})
+		return
+	}
+	if len(*dst) > max {
+		*dst = ""
+		*errs = append(*errs, &Error{Field: name, Reason: fmt.Sprintf("longer than %d bytes", max)})
+	}
+}
+
+// check validates the fields a command kind requires.
+func (c Command) check() error {
 	require := func(name, v string) error {
 		if v == "" {
 			return &Error{Field: name, Reason: "is required"}
@@ -131,39 +156,41 @@ func Parse(payload []byte) (Command, error) {
 		return nil
 	}
 	if err := require("id", c.ID); err != nil {
-		return c, err
+		return err
 	}
 	if err := require("cmd", c.Cmd); err != nil {
-		return c, err
+		return err
 	}
 	switch c.Cmd {
 	case CmdAck:
 		if err := require("ticket_id", c.TicketID); err != nil {
-			return c, err
+			return err
 		}
 		if err := require("by", c.By); err != nil {
-			return c, err
+			return err
 		}
 	case CmdPing:
 		if c.Now != "" {
 			if _, err := time.Parse(time.RFC3339Nano, c.Now); err != nil {
-				return c, &Error{Field: "now", Reason: "is not an RFC 3339 time"}
+				return &Error{Field: "now", Reason: "is not an RFC 3339 time"}
 			}
 		}
 	case CmdDiag:
 	case CmdControl:
 		if err := require("device", c.Device); err != nil {
-			return c, err
+			return err
 		}
 		if !slices.Contains(Actions, c.Action) {
-			return c, &Error{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", c.Action, strings.Join(Actions, ", "))}
+			return &Error{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", c.Action, strings.Join(Actions, ", "))}
 		}
 	case CmdConfig:
-		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("command %q is not supported by this gateway", c.Cmd)}
+		if err := require("config", c.Config); err != nil {
+			return err
+		}
 	default:
-		return c, &Error{Field: "cmd", Reason: fmt.Sprintf("unknown command %q (want ack, ping, diag or control)", c.Cmd)}
+		return &Error{Field: "cmd", Reason: fmt.Sprintf("unknown command %q (want ack, ping, diag, control or config)", c.Cmd)}
 	}
-	return c, nil
+	return nil
 }
 
 // Reply is the answer on P/T/G/reply: {"id","ok":true,...} or
@@ -184,6 +211,22 @@ type Reply struct {
 	Status json.RawMessage `json:"status,omitempty"`
 	// Control is what a control command did (the operation record's).
 	Control *ControlResult `json:"control,omitempty"`
+	// Config is what a config command did.
+	Config *ConfigResult `json:"config,omitempty"`
+}
+
+// ConfigResult is the answer to a config command. Refused: Problems has
+// every problem, each with its key path, and the running config is kept.
+// Applied: the new config runs and is kept only if the uplink is
+// connected and every bus answers within ConfirmWindowS seconds;
+// otherwise the gateway restores the previous one by itself (the
+// operation records in the outbox say which happened).
+type ConfigResult struct {
+	Applied        bool     `json:"applied"`
+	Unchanged      bool     `json:"unchanged,omitempty"`
+	Problems       []string `json:"problems,omitempty"`
+	Hash           string   `json:"hash,omitempty"` // of the config running after the command
+	ConfirmWindowS float64  `json:"confirm_window_s,omitempty"`
 }
 
 // ControlResult is the answer to a control command: how the device took

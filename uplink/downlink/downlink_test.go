@@ -60,6 +60,26 @@ func TestParseTooLarge(t *testing.T) {
 	}
 }
 
+// TestParseConfigSize: a config command may carry up to MaxConfigSize of
+// YAML; any other command stays under MaxSize, and no command exceeds
+// MaxPayload.
+func TestParseConfigSize(t *testing.T) {
+	yaml := strings.Repeat("#", MaxConfigSize-1) + "\n"
+	c, err := Parse([]byte(`{"id":"c","cmd":"config","config":"` + strings.ReplaceAll(yaml, "\n", `\n`) + `"}`))
+	if err != nil || c.Config != yaml {
+		t.Fatalf("config of %d bytes: %v", len(yaml), err)
+	}
+	for _, in := range []string{
+		`{"id":"c","cmd":"config","config":"` + strings.Repeat("x", MaxConfigSize+1) + `"}`,
+		`{"id":"c","cmd":"diag","config":"` + strings.Repeat("x", MaxSize) + `"}`,
+		`{"id":"c","cmd":"config","config":"x","pad":"` + strings.Repeat("x", MaxPayload) + `"}`,
+	} {
+		if _, err := Parse([]byte(in)); err == nil {
+			t.Errorf("Parse of %d bytes (%.40s…) accepted", len(in), in)
+		}
+	}
+}
+
 func TestReplyRoundTrip(t *testing.T) {
 	p, err := Fail("x", errors.New("boom")).Marshal()
 	if err != nil || string(p) != `{"id":"x","ok":false,"error":"boom"}` {
@@ -75,7 +95,7 @@ func TestReplyRoundTrip(t *testing.T) {
 // marshal/parse round trip unchanged.
 func FuzzDownlink(f *testing.F) {
 	for _, s := range []string{
-		`{"id":"1","cmd":"ack","ticket_id":"t","by":"b"}`, `{"id":"2","cmd":"ping"}`, `{"id":"3","cmd":"diag"}`,
+		`{"id":"1","cmd":"ack","ticket_id":"t","by":"b"}`, `{"id":"2","cmd":"ping"}`, `{"id":"3","cmd":"diag"}`, `{"id":"4","cmd":"config","config":"gateway: {id: gw-1}\n"}`,
 		`{"id":1}`, `{}`, `null`, `"x"`, ``, `{"id":"a","cmd":"ack","ticket_id":null,"by":"b"}`,
 	} {
 		f.Add([]byte(s))

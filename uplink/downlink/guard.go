@@ -78,7 +78,7 @@ func (g *Guard) Keyed() bool { return len(g.key) > 0 }
 // verified. On error the command still carries the id when one could be
 // read, for the reply.
 func (g *Guard) Check(topic string, payload []byte, retained bool, now time.Time) (cmd Command, signed bool, err error) {
-	if len(payload) > MaxSize {
+	if len(payload) > MaxPayload {
 		cmd, err = Parse(payload)
 		return cmd, false, err
 	}

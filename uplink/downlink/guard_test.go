@@ -53,7 +53,8 @@ func TestGuardSigned(t *testing.T) {
 		{"no ts", signed(t, testKey, testTopic, `{"id":"c9","cmd":"ping"}`), false, nil, `field "ts": is required in a signed command`},
 		{"retained", signed(t, testKey, testTopic, `{"id":"c10","cmd":"ping","ts":"`+ts(0)+`"}`), true, ErrRetained, "retained commands are refused"},
 		{"control, signed, no device", signed(t, testKey, testTopic, `{"id":"c11","cmd":"control","ts":"`+ts(0)+`"}`), false, nil, `field "device": is required`},
-		{"config, signed", signed(t, testKey, testTopic, `{"id":"c13","cmd":"config","ts":"`+ts(0)+`"}`), false, nil, `"config" is not supported`},
+		{"config, signed, no yaml", signed(t, testKey, testTopic, `{"id":"c13","cmd":"config","ts":"`+ts(0)+`"}`), false, nil, `field "config": is required`},
+		{"config, unsigned", []byte(`{"id":"c14","cmd":"config","config":"gateway: {}"}`), false, ErrUnsigned, `field "sig": is required`},
 	} {
 		_, _, err := g.Check(testTopic, c.payload, c.retain, testNow)
 		if err == nil || !strings.Contains(err.Error(), c.text) || (c.want != nil && !errors.Is(err, c.want)) {

@@ -17,7 +17,8 @@ import (
 // receiving goroutine, which must never block:
 //
 //  1. size: sizeConn empties a PUBLISH whose payload exceeds
-//     downlink.MaxSize on the wire; admit refuses it;
+//     downlink.MaxPayload on the wire (a config command's size); admit
+//     refuses it, and Parse refuses any other command over downlink.MaxSize;
 //  2. admission (downlink.Guard): retain flag, signature when a key is
 //     set, ts age, replayed id; then a token bucket per kind
 //     (downlink.Limiter), so a flood of one kind spends only its own budget;
@@ -58,12 +59,15 @@ func (l *Link) admit(cmds chan<- cmdMsg, topic string, id uint16, payload []byte
 	if len(payload) == 0 {
 		if size := l.cuts.take(topic, id); size > 0 {
 			l.cmdTooLarge.Add(1)
-			l.refuse(cmds, "", size, fmt.Errorf("downlink: payload too large: %d bytes > %d", size, downlink.MaxSize))
+			l.refuse(cmds, "", size, fmt.Errorf("downlink: payload too large: %d bytes > %d", size, downlink.MaxPayload))
 			return
 		}
 	}
 	cmd, signed, err := l.guard.Check(topic, payload, retained, l.opts.Now())
 	if err != nil {
+		if errors.Is(err, downlink.ErrTooLarge) {
+			l.cmdTooLarge.Add(1)
+		}
 		l.refuse(cmds, cmd.ID, int64(len(payload)), err)
 		return
 	}
@@ -180,6 +184,8 @@ func (l *Link) handleCmd(ctx context.Context, cmd downlink.Command) (rep downlin
 		return downlink.Reply{ID: cmd.ID, OK: true, Cmd: cmd.Cmd, Time: ticket.FormatTime(now)}
 	case downlink.CmdControl:
 		return l.control(ctx, cmd)
+	case downlink.CmdConfig:
+		return l.config(ctx, cmd) // cmdconfig.go
 	case downlink.CmdDiag:
 		p, err := l.statusPayload(ticket.StatusOnline)
 		if err != nil {
@@ -275,7 +281,8 @@ func (l *Link) control(ctx context.Context, cmd downlink.Command) downlink.Reply
 func (l *Link) Commands() (handled, rejected uint64) { return l.cmdN.Load(), l.cmdBad.Load() }
 
 // CommandRefusals counts two kinds of refusal: payloads over
-// downlink.MaxSize (cut on the wire) and commands over their kind's rate.
+// downlink.MaxPayload (cut on the wire) or over their kind's size, and
+// commands over their kind's rate.
 func (l *Link) CommandRefusals() (tooLarge, rateLimited uint64) {
 	return l.cmdTooLarge.Load(), l.cmdLimited.Load()
 }

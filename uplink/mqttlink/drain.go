@@ -152,8 +152,8 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 				continue // skipped: nothing to wait for
 			}
 			if n == 0 {
-				if !f.tok.WaitTimeout(l.opts.AckTimeout) {
-					return &linkError{fmt.Errorf("publish seq %d: no PUBACK within %s", f.rec.Seq, l.opts.AckTimeout)}
+				if err := awaitAck(f, lost, l.opts.AckTimeout); err != nil {
+					return err
 				}
 				l.noteRoundTrip(f)
 			} else if !isDone(f.tok) {
@@ -174,6 +174,27 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 		}
 	}
 	return nil
+}
+
+// awaitAck waits for f's PUBACK. A connection reported lost ends the wait
+// at once: paho does not complete the publish tokens of a persistent
+// session when the connection drops, so the wait would otherwise last
+// AckTimeout, and every gateway busy when its broker restarted would come
+// back 10 s later, all together.
+func awaitAck(f flight, lost <-chan struct{}, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-f.tok.Done():
+		return nil
+	case <-lost:
+		if isDone(f.tok) {
+			return nil
+		}
+		return errLost
+	case <-t.C:
+		return &linkError{fmt.Errorf("publish seq %d: no PUBACK within %s", f.rec.Seq, timeout)}
+	}
 }
 
 // fetchChunk is how many pending records drain reads from the outbox at a

@@ -225,7 +225,7 @@ func TestOversizedCommandsNotHeld(t *testing.T) {
 	msgs := reply.WaitUntil("the real ack", 30*time.Second, ackedOK("real-ack"))
 	tooLarge := 0
 	for _, m := range msgs {
-		if r, _ := downlink.ParseReply(m.Payload); !r.OK && strings.Contains(r.Error, fmt.Sprintf("payload too large: %d bytes > %d", size+len(`{"id":"big-0","cmd":"ping","pad":"`), downlink.MaxSize)) {
+		if r, _ := downlink.ParseReply(m.Payload); !r.OK && strings.Contains(r.Error, fmt.Sprintf("payload too large: %d bytes > %d", size+len(`{"id":"big-0","cmd":"ping","pad":"`), downlink.MaxPayload)) {
 			tooLarge++
 		}
 	}
@@ -384,4 +384,22 @@ func TestSignedCommands(t *testing.T) {
 	if err != nil || len(acks) != 2 || acks[0].By != "值班员" || acks[1].By != "站长" {
 		t.Errorf("acks recorded: %+v, %v; want the two signed ones", acks, err)
 	}
+	// A signed config command on a link without Options.Config (uplink.
+	// allow_remote_config: false) is refused with the reason.
+	cfg, err := downlink.Sign(key, topics.Cmd(), []byte(`{"id":"cfg","cmd":"config","config":"gateway: {}\n","ts":"`+ticket.FormatTime(time.Now())+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(topics.Cmd(), false, cfg)
+	reply.WaitUntil("the config refusal", 10*time.Second, func(msgs []mqtttest.Message) bool {
+		for _, m := range msgs {
+			if r, _ := downlink.ParseReply(m.Payload); r.ID == "cfg" {
+				if r.OK || !strings.Contains(r.Error, "uplink.allow_remote_config: false") {
+					t.Errorf("config on a link without it: %+v", r)
+				}
+				return true
+			}
+		}
+		return false
+	})
 }

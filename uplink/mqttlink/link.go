@@ -161,8 +161,9 @@ func (l *Link) setConnected(on bool) {
 	}
 }
 
-// Run connects, keeps the link up with jittered exponential backoff and
-// drains the outbox until ctx is done; then it publishes the offline status
+// Run connects, keeps the link up with jittered exponential backoff (and
+// the connect spread of Options.ConnectSpread, spread.go) and drains the
+// outbox until ctx is done; then it publishes the offline status
 // and disconnects. It returns nil after a clean stop. Connection failures
 // are logged, never returned: the events wait in the outbox.
 func (l *Link) Run(ctx context.Context) error {
@@ -175,8 +176,10 @@ func (l *Link) Run(ctx context.Context) error {
 	go func() { defer close(watched); l.watch(watchCtx) }()
 	defer func() { stopWatch(); <-watched }()
 	bo := backoff{min: l.opts.MinBackoff, max: l.opts.MaxBackoff}
-	failures := 0 // consecutive failed connection attempts
+	failures := 0      // consecutive failed connection attempts
+	sl := l.newSlots() // the first connect is spread (spread.go)
 	for ctx.Err() == nil {
+		l.spreadWait(ctx, sl)
 		c, lost, cmds, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -185,17 +188,24 @@ func (l *Link) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		failures = 0
+		failures, sl = 0, nil
 		bo.reset()
-		err = l.session(ctx, c, lost, cmds)
+		err = l.session(ctx, c, lost.done, cmds)
 		l.setConnected(false)
 		if ctx.Err() != nil {
 			l.shutdown(c)
 			return nil
 		}
-		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker, "err", err)
+		// Spread again only when the broker closed the connection (a
+		// restart): not after the link's own retry of a failed publish.
+		byBroker := lost.byBroker(c.IsConnectionOpen())
+		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
+			"err", err, "closed_by_broker", byBroker)
 		c.Disconnect(0)
 		sleep(ctx, bo.next())
+		if byBroker {
+			sl = l.newSlots()
+		}
 	}
 	return nil
 }
@@ -253,16 +263,15 @@ func brokerTLS(s string) bool {
 }
 
 // connect opens one MQTT connection with the offline status as will.
-// lost is closed when paho reports the connection lost; cmds receives the
+// lost is set when paho reports the connection lost; cmds receives the
 // downlink commands, including those the broker queued in the persistent
 // session while the gateway was offline, which arrive right after CONNACK.
-func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan cmdMsg, error) {
+func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, error) {
 	will, err := l.statusPayload(ticket.StatusOffline)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lost := make(chan struct{})
-	var once sync.Once
+	lost := newLoss()
 	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
 	connAt.Store(time.Now().UnixNano())
 	o := l.opts.pahoOptions(l.tls).
@@ -270,7 +279,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, <-chan struct{}, chan 
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
 			l.noteLoss(time.Unix(0, connAt.Load()), time.Now(), err)
-			once.Do(func() { close(lost) })
+			lost.set(err)
 		})
 	// Every connection is opened here, so incoming packets are bounded
 	// on the wire (sizeConn) before paho reads them.
@@ -302,7 +311,7 @@ func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSizeConn(conn, downlink.MaxSize, l.cuts.add), nil
+	return newSizeConn(conn, downlink.MaxPayload, l.cuts.add), nil
 }
 
 func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {

@@ -27,24 +27,33 @@ var topics = mqttlink.Topics{Prefix: "fenghuo/v1", Township: township, Gateway: 
 // record builds the outbox record of the n-th smoke alarm of a test site.
 func record(t *testing.T, n int, level int) outbox.Record {
 	t.Helper()
+	r, err := recordFor(gateway, n, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// recordFor is record for gateway gw.
+func recordFor(gw string, n int, level int) (outbox.Record, error) {
 	v := float64(1)
 	ev := rules.Event{Kind: rules.Open, TicketID: fmt.Sprintf("smoke-%d/R1/20261129T001502.000", n), Device: fmt.Sprintf("smoke-%d", n),
 		Rule: "R1", Hazard: "smoke_fire_alarm", Level: level, At: time.Now(), OccurrenceCount: 1,
 		Evidence: rules.Evidence{Point: "alarm", Value: &v}}
 	tk := ticket.FromEvent(ev,
 		ticket.HazardMeta{Code: "smoke_fire_alarm", Zh: "烟感火警", En: "Smoke fire alarm", Kind: "alarm", Category: "smoke"},
-		ticket.Gateway{ID: gateway, Site: ticket.Site{Name: "云村文化礼堂", Township: "织里镇", TownshipCode: township}},
+		ticket.Gateway{ID: gw, Site: ticket.Site{Name: "云村文化礼堂", Township: "织里镇", TownshipCode: township}},
 		ticket.Device{ID: ev.Device, Name: "烟感", Profile: "smoke-detector", Location: "一楼厨房", Bus: "rs485-1", Slave: n})
 	p, err := tk.Marshal()
 	if err != nil {
-		t.Fatal(err)
+		return outbox.Record{}, err
 	}
 	prio := outbox.PriorityTicket
 	if level == 1 {
 		prio = outbox.PriorityLevel1
 	}
 	return outbox.Record{EventID: tk.EventID, TicketID: tk.TicketID, State: tk.State, Hazard: tk.Hazard, Rule: "R1",
-		Device: ev.Device, Level: level, Priority: prio, Payload: p}
+		Device: ev.Device, Level: level, Priority: prio, Payload: p}, nil
 }
 
 func appendN(t *testing.T, o outbox.Outbox, from, to int) {
@@ -273,7 +282,7 @@ func TestLastWillOnAbruptLoss(t *testing.T) {
 	cut.cut(t)
 	msgs := status.WaitUntil("the last will", 10*time.Second, hasState("offline"))
 	mqtttest.ValidateStatus(t, msgs[len(msgs)-1].Payload)
-	waitUntil(t, "Connected() false", 5*time.Second, func() bool { return !l.Connected() })
+	waitUntil(t, "Connected() false", 15*time.Second, func() bool { return !l.Connected() })
 	late := mqtttest.Subscribe(t, b.URL(), topics.Status()).WaitFor(1, 5*time.Second)[0]
 	if s, err := ticket.ParseStatus(late.Payload); err != nil || !late.Retained || s.State != "offline" {
 		t.Fatalf("retained status after the will: retained=%v %s", late.Retained, late.Payload)

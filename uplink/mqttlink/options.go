@@ -58,6 +58,10 @@ type Options struct {
 	// guard refuses unsigned control) and returns what it did; nil refuses
 	// every control command (uplink.allow_remote_control: false).
 	Control func(ctx context.Context, device, action, by string) (downlink.ControlResult, error)
+	// Config applies a downlink config command's YAML (signed: the guard
+	// refuses unsigned config) and returns what it did; nil refuses every
+	// config command (uplink.allow_remote_config: false).
+	Config func(ctx context.Context, yaml []byte, by string) downlink.ConfigResult
 	// OnPublished is called after each record's PUBACK and MarkSent.
 	OnPublished func(rec outbox.Record, at time.Time)
 
@@ -66,9 +70,19 @@ type Options struct {
 	// one at a time.
 	Window int
 
-	AckTimeout    time.Duration // wait for a PUBACK, default 10 s
-	MinBackoff    time.Duration // reconnect backoff, default 1 s
-	MaxBackoff    time.Duration // default 60 s
+	AckTimeout time.Duration // wait for a PUBACK, default 10 s
+	MinBackoff time.Duration // reconnect backoff, default 1 s
+	MaxBackoff time.Duration // default 60 s
+	// ConnectSpread spreads a fleet's connections after a broker restart
+	// (see spread.go): the first connect of Run, and the first attempt
+	// after the broker closed the connection, wait a fixed offset in
+	// [0, ConnectSpread) derived from GatewayID, on top of the jittered
+	// backoff; later attempts of that outage fall on the same slots, one
+	// ConnectSpread apart. A pending fire-class record cuts the wait
+	// short. 0 (the zero value) is off; the daemon's default is
+	// [DefaultConnectSpread] (uplink.mqtt.connect_spread). It must be
+	// shorter than FaultAfter.
+	ConnectSpread time.Duration
 	PollInterval  time.Duration // outbox poll without Notify, default 1 s
 	BufferedAfter time.Duration // a record older than this is "buffered", default 1 s
 	// MaxSize bounds the outbox in bytes (DESIGN §6) when the outbox
@@ -155,6 +169,10 @@ func (o *Options) validate() error {
 		if _, err := url.Parse(o.Broker); err != nil {
 			errs = append(errs, fmt.Errorf("mqttlink: Broker: %w", err))
 		}
+	}
+	if o.ConnectSpread < 0 || o.ConnectSpread >= o.FaultAfter {
+		errs = append(errs, fmt.Errorf("mqttlink: ConnectSpread %s must be at least 0 and shorter than FaultAfter (%s), "+
+			"or every broker restart raises the transmission fault", o.ConnectSpread, o.FaultAfter))
 	}
 	if (o.CertFile == "") != (o.KeyFile == "") {
 		errs = append(errs, errors.New("mqttlink: CertFile and KeyFile go together"))

@@ -294,7 +294,7 @@ func (p *prober) connect() (paho.Client, bool) {
 			return nil, errors.New("mqttlink: the probe connects once")
 		}
 		opened = true
-		return newSizeConn(conn, downlink.MaxSize, cuts.add), nil
+		return newSizeConn(conn, downlink.MaxPayload, cuts.add), nil
 	})
 	c := paho.NewClient(po)
 	tok := c.Connect()

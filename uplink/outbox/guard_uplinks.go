@@ -219,13 +219,7 @@ func (v guardView) Stats(ctx context.Context) (Stats, error) {
 		if !v.unsentLocked(r) {
 			continue
 		}
-		s.Depth++
-		if s.OldestUnsent.IsZero() || r.CreatedAt.Before(s.OldestUnsent) {
-			s.OldestUnsent = r.CreatedAt
-		}
-		if r.IsTicket() && (s.OldestUnsentTicket.IsZero() || r.CreatedAt.Before(s.OldestUnsentTicket)) {
-			s.OldestUnsentTicket = r.CreatedAt
-		}
+		s.countUnsent(r)
 	}
 	s.DroppedTickets += g.st.ShedTickets + g.st.Lost
 	s.DroppedTelemetry += g.st.ShedTelemetry

@@ -179,13 +179,7 @@ func (m *Memory) stats(u string) (Stats, error) {
 		if !m.unsentLocked(r, u) {
 			continue
 		}
-		s.Depth++
-		if s.OldestUnsent.IsZero() || r.CreatedAt.Before(s.OldestUnsent) {
-			s.OldestUnsent = r.CreatedAt
-		}
-		if r.IsTicket() && (s.OldestUnsentTicket.IsZero() || r.CreatedAt.Before(s.OldestUnsentTicket)) {
-			s.OldestUnsentTicket = r.CreatedAt
-		}
+		s.countUnsent(r)
 	}
 	return s, nil
 }

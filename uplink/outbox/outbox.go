@@ -87,6 +87,17 @@ type Stats struct {
 	DroppedTickets, DroppedTelemetry uint64
 }
 
+// countUnsent adds an unsent record to the depth and the oldest times.
+func (s *Stats) countUnsent(r Record) {
+	s.Depth++
+	if s.OldestUnsent.IsZero() || r.CreatedAt.Before(s.OldestUnsent) {
+		s.OldestUnsent = r.CreatedAt
+	}
+	if r.IsTicket() && (s.OldestUnsentTicket.IsZero() || r.CreatedAt.Before(s.OldestUnsentTicket)) {
+		s.OldestUnsentTicket = r.CreatedAt
+	}
+}
+
 // Outbox is the durable queue. See the package doc for the contract.
 type Outbox interface {
 	// Append assigns Seq and commits the records durably, in one

@@ -36,7 +36,7 @@ const (
 
 // Operation is what an operation record says was done.
 type Operation struct {
-	Action string `json:"action"` // reset | mute | self-test
+	Action string `json:"action"` // reset | mute | self-test | config
 	Source string `json:"source"` // local | remote
 	By     string `json:"by"`     // who asked (a name, never a phone number)
 	Result string `json:"result"` // ok | failed
@@ -49,10 +49,16 @@ type Operation struct {
 
 // actionLabels name each action in Chinese and English.
 var actionLabels = map[string]Label{
-	"reset":     {Zh: "复位", En: "Reset"},
-	"mute":      {Zh: "消音", En: "Mute"},
-	"self-test": {Zh: "自检", En: "Self-test"},
+	"reset":      {Zh: "复位", En: "Reset"},
+	"mute":       {Zh: "消音", En: "Mute"},
+	"self-test":  {Zh: "自检", En: "Self-test"},
+	ActionConfig: {Zh: "远程配置", En: "Remote config"},
 }
+
+// ActionConfig is the action of an operation record on the gateway: a
+// config pushed by the platform (downlink config), refused, applied,
+// confirmed or rolled back (Operation.Result and Error say which).
+const ActionConfig = "config"
 
 // OperationRecord builds the ticket event of an operation on dev at `at`:
 // state operation, kind operation, level 4, its own ticket_id

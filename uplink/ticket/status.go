@@ -50,6 +50,9 @@ type Status struct {
 	BusErrors map[string]BusErrors `json:"bus_errors,omitempty"`
 	// ConfigHash identifies the running config (config.Config.Hash).
 	ConfigHash string `json:"config_hash,omitempty"`
+	// ConfigLoadedAt is when the running config was taken into use: the
+	// start, or the last reload that changed it (SIGHUP, diag reload).
+	ConfigLoadedAt string `json:"config_loaded_at,omitempty"`
 	// ClockOffsetMS is the gateway's clock minus the platform's, from the
 	// last ping that carried the platform's time; absent before one did.
 	ClockOffsetMS *int64 `json:"clock_offset_ms,omitempty"`

@@ -25,6 +25,10 @@ type Link struct {
 
 	mu sync.Mutex
 	st Stats
+
+	tmu     sync.Mutex
+	tracers map[int]func(TraceFrame) // trace.go
+	tnext   int
 }
 
 // Stats are the link's counters since New.
@@ -48,6 +52,9 @@ type Stats struct {
 	ClockOffset time.Duration
 	ClockKnown  bool
 	LastError   string
+	// LastDelivered is when the last record was confirmed and marked
+	// sent (zero before the first).
+	LastDelivered time.Time
 }
 
 // New checks the options and builds a Link; it does not connect.
@@ -182,6 +189,7 @@ func (l *Link) markSent(rec outbox.Record, skipped bool) error {
 			s.Skipped++
 		} else {
 			s.Delivered++
+			s.LastDelivered = at
 		}
 	})
 	if !skipped && l.o.OnDelivered != nil {

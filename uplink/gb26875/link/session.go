@@ -108,6 +108,8 @@ func (s *session) read() {
 		var fe *gb26875.FrameError
 		if err != nil && !errors.As(err, &fe) {
 			err = fmt.Errorf("read: %w", err)
+		} else {
+			s.l.traced(TraceRX, d.Raw(), err)
 		}
 		select {
 		case s.in <- inbound{f: f, err: err}:
@@ -274,6 +276,7 @@ func (s *session) frame(c gb26875.Command, serial uint16, data []byte) gb26875.F
 
 func (s *session) write(b []byte) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.l.o.ConfirmTimeout))
+	s.l.traced(TraceTX, b, nil) // before the write: its answer may be read before Write returns
 	if _, err := s.conn.Write(b); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}

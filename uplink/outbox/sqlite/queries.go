@@ -138,10 +138,7 @@ func (s *Store) MarkSent(ctx context.Context, at time.Time, seqs ...uint64) erro
 
 // Stats implements [outbox.Outbox].
 func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
-	var st outbox.Stats
-	var oldest sql.NullInt64
-	var oldestTicket sql.NullInt64
-	var last, sent, dt, dm int64
+	var r statsRow
 	err := s.db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM records WHERE sent_at IS NULL),
 		(SELECT min(created_at) FROM records WHERE sent_at IS NULL),
@@ -149,19 +146,35 @@ func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
 		(SELECT value FROM counters WHERE name = 'ticket'),
 		(SELECT value FROM counters WHERE name = 'sent'),
 		(SELECT value FROM counters WHERE name = 'dropped_tickets'),
-		(SELECT value FROM counters WHERE name = 'dropped_telemetry')`).Scan(&st.Depth, &oldest, &oldestTicket, &last, &sent, &dt, &dm)
+		(SELECT value FROM counters WHERE name = 'dropped_telemetry')`).Scan(r.dest()...)
 	if err != nil {
-		return st, fmt.Errorf("outbox stats: %w", err)
+		return outbox.Stats{}, fmt.Errorf("outbox stats: %w", err)
 	}
-	if oldest.Valid {
-		st.OldestUnsent = time.Unix(0, oldest.Int64)
+	return r.stats(), nil
+}
+
+// statsRow is the row both Stats queries select: depth, oldest unsent
+// (any, ticket), last ticket seq, sent, dropped tickets and telemetry.
+type statsRow struct {
+	depth                int
+	oldest, oldestTicket sql.NullInt64
+	last, sent, dt, dm   int64
+}
+
+func (r *statsRow) dest() []any {
+	return []any{&r.depth, &r.oldest, &r.oldestTicket, &r.last, &r.sent, &r.dt, &r.dm}
+}
+
+func (r *statsRow) stats() outbox.Stats {
+	st := outbox.Stats{Depth: r.depth, LastSeq: uint64(r.last), Sent: uint64(r.sent),
+		DroppedTickets: uint64(r.dt), DroppedTelemetry: uint64(r.dm)}
+	if r.oldest.Valid {
+		st.OldestUnsent = time.Unix(0, r.oldest.Int64)
 	}
-	if oldestTicket.Valid {
-		st.OldestUnsentTicket = time.Unix(0, oldestTicket.Int64)
+	if r.oldestTicket.Valid {
+		st.OldestUnsentTicket = time.Unix(0, r.oldestTicket.Int64)
 	}
-	st.DroppedTickets, st.DroppedTelemetry = uint64(dt), uint64(dm)
-	st.LastSeq, st.Sent = uint64(last), uint64(sent)
-	return st, nil
+	return st
 }
 
 // OpenTickets implements [outbox.TicketLister]: tickets whose last event

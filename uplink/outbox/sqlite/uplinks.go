@@ -226,9 +226,7 @@ func (v *uplinkView) MarkSent(ctx context.Context, at time.Time, seqs ...uint64)
 // Stats is this uplink's depth, oldest unsent records and deliveries,
 // with the outbox's seq and drop counters.
 func (v *uplinkView) Stats(ctx context.Context) (outbox.Stats, error) {
-	var st outbox.Stats
-	var oldest, oldestTicket sql.NullInt64
-	var last, sent, dt, dm int64
+	var r statsRow
 	err := v.s.db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM pending WHERE uplink = ?1),
 		(SELECT min(r.created_at) FROM pending p JOIN records r ON r.seq = p.seq WHERE p.uplink = ?1),
@@ -237,19 +235,11 @@ func (v *uplinkView) Stats(ctx context.Context) (outbox.Stats, error) {
 		coalesce((SELECT value FROM counters WHERE name = ?2), 0),
 		(SELECT value FROM counters WHERE name = 'dropped_tickets'),
 		(SELECT value FROM counters WHERE name = 'dropped_telemetry')`, v.name, sentCounter(v.name)).
-		Scan(&st.Depth, &oldest, &oldestTicket, &last, &sent, &dt, &dm)
+		Scan(r.dest()...)
 	if err != nil {
-		return st, fmt.Errorf("outbox %s: stats of uplink %s: %w", v.s.path, v.name, err)
+		return outbox.Stats{}, fmt.Errorf("outbox %s: stats of uplink %s: %w", v.s.path, v.name, err)
 	}
-	if oldest.Valid {
-		st.OldestUnsent = time.Unix(0, oldest.Int64)
-	}
-	if oldestTicket.Valid {
-		st.OldestUnsentTicket = time.Unix(0, oldestTicket.Int64)
-	}
-	st.DroppedTickets, st.DroppedTelemetry = uint64(dt), uint64(dm)
-	st.LastSeq, st.Sent = uint64(last), uint64(sent)
-	return st, nil
+	return r.stats(), nil
 }
 
 // markSent deletes the pending rows of seqs for the uplinks, counts each

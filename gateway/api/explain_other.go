@@ -1,6 +1,6 @@
 //go:build !unix
 
-package cli
+package api
 
 // socketGroup is the group a user needs to open the socket.
 func socketGroup(string) string { return "fenghuo" }
