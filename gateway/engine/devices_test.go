@@ -104,3 +104,21 @@ func TestDeviceLatestValuesAgainstTheProfile(t *testing.T) {
 		t.Errorf("s2 was never polled: %v", v2.Values)
 	}
 }
+
+// A reload's new device set keeps the latest values of the devices it
+// shares with the old one (carryStats).
+func TestCarryStatsKeepsLatestValues(t *testing.T) {
+	set, err := profile.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Get("smoke-detector")
+	old := NewDevices([]Device{{Config: config.Device{ID: "s1"}, Profile: p}})
+	old.NotePoll(rules.Poll{Device: "s1", OK: true, Readings: []rules.Reading{{Point: "status", Value: 2}, {Point: "battery", Value: 80, Unit: "%"}}})
+	next := NewDevices([]Device{{Config: config.Device{ID: "s1"}, Profile: p}, {Config: config.Device{ID: "s2"}, Profile: p}})
+	next.carryStats(old)
+	v, _ := next.View("s1")
+	if len(v.Values) != 2 || v.Values[0].Point != "status" || v.Values[0].Value != 2 || v.Values[1].Unit != "%" || v.OK != 1 {
+		t.Errorf("s1 after the reload: %+v", v)
+	}
+}
