@@ -31,7 +31,7 @@ func (e *Engine) Baselines() []Baseline {
 				p := &st.creep[i]
 				for k := p.n - 1; k >= 0; k-- {
 					b := p.at(k)
-					out = append(out, Baseline{Device: d.id, Rule: st.r.id, Point: d.slots[st.r.points[i]].name,
+					out = append(out, Baseline{Device: d.id, Rule: st.r.id, Point: d.name(st.r.points[i]),
 						Night: time.Unix((b.day*secondsPerDay)-st.r.creep.offset, 0).In(zone), Value: b.v})
 				}
 			}
@@ -54,7 +54,7 @@ func (e *Engine) RestoreBaselines(bs []Baseline) {
 		}
 		d := e.byID[b.Device]
 		for i, pt := range st.r.points {
-			if d.slots[pt].name == b.Point {
+			if d.name(pt) == b.Point {
 				local := b.Night.Unix() + st.r.creep.offset
 				st.creep[i].push(baseline{day: floorDiv(local, secondsPerDay), v: b.Value})
 			}

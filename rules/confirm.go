@@ -1,5 +1,10 @@
 package rules
 
+import (
+	"cmp"
+	"slices"
+)
+
 // ConfirmNow appends to dst the id of every device on which a rule is
 // waiting for more samples and for nothing else: its open (or clear) run
 // has started but not reached the rule's sample count, and the rule has no
@@ -12,15 +17,37 @@ package rules
 // A run with a duration (`for`, `clear_for`) is left out: more samples
 // sooner do not make its time pass faster. A device whose offline rule is firing is left
 // out too: its readings are not trusted yet.
+//
+// Only a step can start a run, so Step lists the devices that want a
+// confirmation after it (noteConfirm) and ConfirmNow looks at those alone,
+// not at every device after every batch (a site of 1 000 devices).
 func (e *Engine) ConfirmNow(dst []string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, d := range e.devices {
-		if d.wantsConfirm() {
-			dst = append(dst, d.id)
+	keep := e.confirming[:0]
+	for _, d := range e.confirming {
+		if e.byID[d.id] != d || !d.wantsConfirm() {
+			d.confirmListed = false
+			continue
 		}
+		keep = append(keep, d)
+	}
+	clear(e.confirming[len(keep):])
+	e.confirming = keep
+	slices.SortFunc(keep, func(a, b *device) int { return cmp.Compare(a.order, b.order) })
+	for _, d := range keep {
+		dst = append(dst, d.id)
 	}
 	return dst
+}
+
+// noteConfirm lists d for ConfirmNow when it wants a confirmation read
+// after a step; e.mu is held.
+func (e *Engine) noteConfirm(d *device) {
+	if !d.confirmListed && d.wantsConfirm() {
+		d.confirmListed = true
+		e.confirming = append(e.confirming, d)
+	}
 }
 
 // wantsConfirm reports whether one of d's rules waits on its count alone.

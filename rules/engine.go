@@ -32,6 +32,9 @@ type Engine struct {
 	mu      sync.Mutex
 	devices []*device
 	byID    map[string]*device
+	// confirming are the devices that wanted a confirmation read after
+	// their last step (ConfirmNow).
+	confirming []*device
 }
 
 // NewEngine validates and compiles the rules of every device. It reports
@@ -41,13 +44,15 @@ type Engine struct {
 func NewEngine(devs []DeviceRules) (*Engine, error) {
 	e := &Engine{byID: make(map[string]*device, len(devs))}
 	var errs []error
+	lays := layouts{}
 	for _, dr := range devs {
 		if _, dup := e.byID[dr.Device]; dup || dr.Device == "" {
 			errs = append(errs, fmt.Errorf("device %q: empty or duplicate device id", dr.Device))
 			continue
 		}
-		d, derrs := compileDevice(dr)
+		d, derrs := compileDevice(dr, lays.of(dr.Points))
 		errs = append(errs, derrs...)
+		d.order = len(e.devices)
 		e.devices = append(e.devices, d)
 		e.byID[d.id] = d
 	}
@@ -58,8 +63,8 @@ func NewEngine(devs []DeviceRules) (*Engine, error) {
 }
 
 // compileDevice validates and compiles the specs of one device.
-func compileDevice(dr DeviceRules) (*device, []error) {
-	d := newDevice(dr.Device, dr.Points)
+func compileDevice(dr DeviceRules, lay *layout) (*device, []error) {
+	d := newDevice(dr.Device, dr.Points, lay)
 	var points func(string) bool
 	if len(dr.Points) > 0 {
 		points = func(name string) bool { _, ok := dr.Points[name]; return ok }
@@ -125,6 +130,7 @@ func (e *Engine) Step(now time.Time, polls []Poll) []Event {
 			at = now
 		}
 		out = d.apply(at, p, out)
+		e.noteConfirm(d)
 	}
 	slices.SortStableFunc(out, func(a, b Event) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Device, b.Device))
@@ -367,8 +373,7 @@ func (d *device) evidence(st *ruleState, window string) Evidence {
 	}
 	ob := st.last
 	if ob.point >= 0 {
-		s := &d.slots[ob.point]
-		ev.Point, ev.Unit, ev.Value = s.name, s.unit+st.r.unitSuffix, ptr(ob.value)
+		ev.Point, ev.Unit, ev.Value = d.name(ob.point), d.unit(ob.point)+st.r.unitSuffix, ptr(ob.value)
 		if i := slices.Index(st.r.points, ob.point); i >= 0 {
 			if v, g := d.now(st.r.atAlarm[i]); g == good {
 				ev.ValueAtAlarm = ptr(v)

@@ -150,7 +150,7 @@ func (st *ruleState) explain(d *device, now time.Time) RuleState {
 		rs.Elapsed = now.Sub(rs.Since)
 	}
 	if ob := st.last; ob.point >= 0 {
-		rs.Point, rs.Value = d.slots[ob.point].name, ptr(ob.value)
+		rs.Point, rs.Value = d.name(ob.point), ptr(ob.value)
 	}
 	if st.last.hasLimit {
 		rs.Threshold = ptr(st.last.limit)

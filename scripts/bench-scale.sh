@@ -3,7 +3,9 @@
 # TCP devices × 100 registers at 1 s, served by `fenghuo sim` on BUSES
 # endpoints, with the uplink to a local mosquitto. After a warm-up it
 # samples the daemon's /proc for WINDOW seconds and prints RSS (peak and
-# last), CPU (% of one core) and the achieved poll rate from its metrics.
+# last; split into anon — heap, stacks, SQLite — and file, the pages of
+# the binary it has touched, clean and shared), CPU (% of one core) and
+# the achieved poll rate from its metrics.
 # Numbers only, no pass/fail; `make bench-scale` runs it at 100 000 and
 # 10 000 points and an idle daemon, side by side.
 #
@@ -101,17 +103,19 @@ done
 p1=$(polls); c1=$(cpu); t1=$(date +%s.%N)
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW/status")
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$GW/status")
+anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$GW/status")
+file=$(awk '/^RssFile:/ {print $2}' "/proc/$GW/status")
 hz=$(getconf CLK_TCK)
-/usr/bin/python3 - "$DEVICES" "$REGS" "$idle" "$p0" "$p1" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$hwm" "$rss" <<'PY'
+/usr/bin/python3 - "$DEVICES" "$REGS" "$idle" "$p0" "$p1" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$hwm" "$rss" "$anon" "$file" <<'PY'
 import sys
 dev, regs, idle = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 p0, p1, c0, c1, t0, t1, hz = map(float, sys.argv[4:11])
-peak, hwm, rss = (int(x) for x in sys.argv[11:14])
+peak, hwm, rss, anon, file = (int(x) for x in sys.argv[11:16])
 wall = t1 - t0
 rate = (p1 - p0) / wall
 points = 0 if idle else dev * regs
 print(f"points {points:>7} ({'idle' if idle else f'{dev} devices x {regs} registers'} at 1 s)"
-      f"  RSS {rss/1024:6.1f} MiB (peak sampled {peak/1024:.1f}, VmHWM {hwm/1024:.1f})"
+      f"  RSS {rss/1024:6.1f} MiB (anon {anon/1024:.1f} + file {file/1024:.1f}; peak sampled {peak/1024:.1f}, VmHWM {hwm/1024:.1f})"
       f"  CPU {100*(c1-c0)/hz/wall:5.1f}% of one core"
       f"  polls {rate:7.1f}/s of {dev} wanted ({100*rate/dev:.0f}%)"
       + (f"  {1024*rss/points:.0f} B/point" if points else ""))

@@ -39,7 +39,19 @@ func (r *Reader) Read(ctx context.Context, tr transport.Transport) ([]profile.Sa
 // reads them all): the samples are those of the points of these groups,
 // in profile order.
 func (r *Reader) ReadGroups(ctx context.Context, tr transport.Transport, due []bool) ([]profile.Sample, error) {
-	responses := make([][]byte, len(r.Plan.Requests))
+	return r.ReadGroupsInto(ctx, tr, due, nil)
+}
+
+// ReadGroupsInto is ReadGroups decoding into dst's storage when it is
+// large enough (profile.Plan.DecodeInto): a bus owner passes the samples
+// of the device's previous read once it is done with them.
+func (r *Reader) ReadGroupsInto(ctx context.Context, tr transport.Transport, due []bool, dst []profile.Sample) ([]profile.Sample, error) {
+	var buf [8][]byte // most plans have a few requests: no allocation
+	responses := buf[:0]
+	if len(r.Plan.Requests) > len(buf) {
+		responses = make([][]byte, 0, len(r.Plan.Requests))
+	}
+	responses = responses[:len(r.Plan.Requests)]
 	for g, grp := range r.Plan.Groups {
 		if due != nil && (g >= len(due) || !due[g]) {
 			continue
@@ -53,7 +65,7 @@ func (r *Reader) ReadGroups(ctx context.Context, tr transport.Transport, due []b
 			responses[i] = data
 		}
 	}
-	samples, err := r.Plan.Decode(responses)
+	samples, err := r.Plan.DecodeInto(dst, responses)
 	if err != nil {
 		return nil, fmt.Errorf("slave %d: %w", r.Slave, err)
 	}

@@ -112,19 +112,65 @@ func swapWords(dst, src []byte) {
 
 // registerDecoder returns a function from the point's wire bytes (2×words)
 // to its engineering value, chosen once from the point's type, order,
-// scale and offset.
+// scale and offset. It reads the wire bytes into a big-endian number in
+// a register (beBits) rather than reordering them into a buffer for the
+// type's codec: a buffer passed to a function value escapes, and that
+// was one allocation per point per poll.
 func registerDecoder(pt *Point) func(wire []byte) float64 {
-	vt, re := types[pt.Type], orders[pt.Order]
+	vt := types[pt.Type]
 	n, scale, offset := 2*vt.words, pt.Scale, pt.Offset
 	if scale == 0 {
 		scale = 1
 	}
-	conv := vt.decode
+	conv, swap := fromBits[pt.Type], wireSwaps[pt.Order]
 	return func(wire []byte) float64 {
-		var buf [8]byte
-		re(buf[:n], wire[:n])
-		return conv(buf[:n])*scale + offset
+		return conv(beBits(wire[:n], swap))*scale + offset
 	}
+}
+
+// fromBits decodes each type from its big-endian number (the low 16, 32
+// or 64 bits of u): the same as the types' decode, without a buffer.
+var fromBits = map[string]func(u uint64) float64{
+	"u16":   func(u uint64) float64 { return float64(uint16(u)) },
+	"i16":   func(u uint64) float64 { return float64(int16(uint16(u))) },
+	"u32":   func(u uint64) float64 { return float64(uint32(u)) },
+	"i32":   func(u uint64) float64 { return float64(int32(uint32(u))) },
+	"f32":   func(u uint64) float64 { return float64(math.Float32frombits(uint32(u))) },
+	"u64":   func(u uint64) float64 { return float64(u) },
+	"i64":   func(u uint64) float64 { return float64(int64(u)) },
+	"bcd16": func(u uint64) float64 { return decodeBCD(uint16(u)) },
+	"f64":   math.Float64frombits,
+}
+
+// wireSwaps maps an order to the index transform beBits applies: byte i of
+// the big-endian value is wire byte i^byteSwap of word (i/2)… per order.
+var wireSwaps = map[string]wireSwap{
+	"ABCD": {},
+	"BADC": {bytes: true},
+	"CDAB": {words: true},
+	"DCBA": {bytes: true, words: true},
+}
+
+// wireSwap says whether the bytes of each register and the order of the
+// registers are swapped on the wire (DCBA is both).
+type wireSwap struct{ bytes, words bool }
+
+// beBits returns the big-endian number wire carries in order swap (wire
+// is 2, 4 or 8 bytes).
+func beBits(wire []byte, swap wireSwap) uint64 {
+	n := len(wire)
+	var u uint64
+	for i := range n {
+		j := i
+		if swap.words {
+			j = n - 2 - i&^1 + i&1
+		}
+		if swap.bytes {
+			j ^= 1
+		}
+		u = u<<8 | uint64(wire[j])
+	}
+	return u
 }
 
 // EncodeValue returns the registers that carry the engineering value v of

@@ -299,6 +299,12 @@ func (r Request) ResponseSize() int {
 // this poll (its group was not due): its points are left out. A missing
 // entry or a wrongly sized response is an error.
 func (plan *Plan) Decode(responses [][]byte) ([]Sample, error) {
+	return plan.DecodeInto(nil, responses)
+}
+
+// DecodeInto is Decode into dst's storage when it is large enough (a bus
+// owner reuses one buffer per device: a sweep then allocates nothing).
+func (plan *Plan) DecodeInto(dst []Sample, responses [][]byte) ([]Sample, error) {
 	if len(responses) != len(plan.Requests) {
 		return nil, fmt.Errorf("profile %q: %d responses for %d requests", plan.Profile, len(responses), len(plan.Requests))
 	}
@@ -307,8 +313,12 @@ func (plan *Plan) Decode(responses [][]byte) ([]Sample, error) {
 			return nil, fmt.Errorf("profile %q: %s: response has %d bytes, want %d", plan.Profile, r, got, want)
 		}
 	}
-	out := make([]Sample, len(plan.points)) // by profile order (idx)
-	read := make([]bool, len(plan.points))
+	out := dst[:0]
+	if cap(out) < len(plan.points) {
+		out = make([]Sample, len(plan.points))
+	}
+	out = out[:len(plan.points)] // by profile order (idx); Point "" is a point not read
+	clear(out)
 	for i := range plan.points {
 		pp := &plan.points[i]
 		resp := responses[pp.req]
@@ -319,11 +329,11 @@ func (plan *Plan) Decode(responses [][]byte) ([]Sample, error) {
 		if !ok {
 			return nil, fmt.Errorf("profile %q: point %q: response too short", plan.Profile, pp.name)
 		}
-		out[pp.idx], read[pp.idx] = Sample{Point: pp.name, Value: v, Unit: pp.unit, Absent: isAbsent(v, pp.absent)}, true
+		out[pp.idx] = Sample{Point: pp.name, Value: v, Unit: pp.unit, Absent: isAbsent(v, pp.absent)}
 	}
 	n := 0
 	for i := range out {
-		if read[i] {
+		if out[i].Point != "" {
 			out[n] = out[i]
 			n++
 		}

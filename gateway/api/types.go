@@ -125,7 +125,18 @@ type Device struct {
 	FrameErrors   uint64  `json:"frame_errors"`
 	Exceptions    uint64  `json:"exceptions"`
 	MeanLatencyMS float64 `json:"mean_latency_ms"`
-	Values        []Value `json:"values"` // the latest value of each point read
+	// IntervalS is the device's planned turn: how often its first group
+	// (status and alarm words) is to be read; absent when unknown.
+	// AchievedIntervalS is the mean time between its polls over the last
+	// one to two minutes (or, once it has waited more than twice that,
+	// the time since its last poll); absent before its second poll.
+	IntervalS         float64  `json:"interval_s,omitempty"`
+	AchievedIntervalS *float64 `json:"achieved_interval_s,omitempty"`
+	// BusUtilisation is the share of wall time (0..1) its line was busy
+	// with requests over the last one to two minutes; absent when the
+	// line is not measured.
+	BusUtilisation *float64 `json:"bus_utilisation,omitempty"`
+	Values         []Value  `json:"values"` // the latest value of each point read
 }
 
 // Value is one decoded point.

@@ -13,7 +13,8 @@ type DeviceRuleSet struct {
 	Device  string       // Device.ID
 	Profile string       // Device.Profile
 	Specs   []rules.Spec // effective rules, without targeting fields
-	// Points maps the profile's point names to their units.
+	// Points maps the profile's point names to their units. Devices of
+	// one profile share one map: it must not be modified.
 	Points map[string]string
 	// Params are the device's parameter values: the profile's defaults
 	// overridden by devices[].params (rules.DeviceRules.Params).
@@ -40,6 +41,7 @@ func (c *Config) DeviceRules(profiles *profile.Set) ([]DeviceRuleSet, error) {
 	}
 	p := newProblems()
 	defaults := map[string][]rules.Spec{}
+	pointUnits := map[string]map[string]string{} // by profile: shared, read-only
 	out := make([]DeviceRuleSet, 0, len(c.Devices))
 	for i, d := range c.Devices {
 		pr, ok := profiles.Get(d.Profile)
@@ -51,11 +53,12 @@ func (c *Config) DeviceRules(profiles *profile.Set) ([]DeviceRuleSet, error) {
 		if !seen {
 			base = decodeProfileRules(p, pr)
 			defaults[pr.Name] = base
+			pointUnits[pr.Name] = units(pr)
 		}
 		out = append(out, DeviceRuleSet{
 			Device: d.ID, Profile: pr.Name,
 			Specs:  c.mergeRules(d, slices.Clone(base)),
-			Points: units(pr),
+			Points: pointUnits[pr.Name],
 			Params: paramValues(pr, d),
 		})
 	}
@@ -109,8 +112,16 @@ func (c *Config) validateMergedRules(p *problems) {
 		p.add("rules", "%v", err)
 		return
 	}
-	for i, s := range sets {
-		if _, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points, Params: s.Params}}); err != nil {
+	// the first of twins (twins) whose rules compiled: its twins' do too;
+	// a failing one's twins are compiled again, for messages with their ids
+	compiled := map[int]bool{}
+	for i, f := range twins(sets) {
+		if compiled[f] {
+			continue
+		}
+		_, err := compileSet(sets[i])
+		compiled[i] = err == nil
+		if s := sets[i]; err != nil {
 			for _, e := range Problems(err) {
 				p.add(fmt.Sprintf("devices[%d]", i), "effective rules (profile %s with the config's rules:): %v", s.Profile, e)
 			}

@@ -131,12 +131,19 @@ func (c *Config) ParamNotes() []rules.ParamNote {
 		return nil
 	}
 	var out []rules.ParamNote
-	for _, s := range sets {
-		eng, err := rules.NewEngine([]rules.DeviceRules{{Device: s.Device, Specs: s.Specs, Points: s.Points, Params: s.Params}})
-		if err != nil {
-			continue
+	notes := make(map[int][]rules.ParamNote) // by the index of the first of twins
+	for i, f := range twins(sets) {
+		ns, ok := notes[f]
+		if !ok {
+			if eng, err := compileSet(sets[f]); err == nil {
+				ns = eng.Notes()
+			}
+			notes[f] = ns
 		}
-		out = append(out, eng.Notes()...)
+		for _, n := range ns {
+			n.Device = sets[i].Device
+			out = append(out, n)
+		}
 	}
 	return out
 }

@@ -140,6 +140,16 @@ func TestLocalAPI(t *testing.T) {
 	if !hasValue(dv.Values, "temperature", "°C") {
 		t.Errorf("device values %+v lack temperature in °C", dv.Values)
 	}
+	waitFor(t, 10*time.Second, "the device's achieved interval", func() bool {
+		devs, err := c.Devices(ctx)
+		if err == nil {
+			dv = devs.Devices[0]
+		}
+		return err == nil && dv.AchievedIntervalS != nil
+	})
+	if dv.IntervalS <= 0 || *dv.AchievedIntervalS <= 0 || dv.BusUtilisation == nil || *dv.BusUtilisation <= 0 || *dv.BusUtilisation > 1 {
+		t.Errorf("measured: interval %v s, achieved %v s, bus utilisation %v", dv.IntervalS, *dv.AchievedIntervalS, dv.BusUtilisation)
+	}
 	rs, err := c.Rules(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +185,10 @@ func TestLocalAPI(t *testing.T) {
 		`fenghuo_uplink_transmission_fault{uplink="mqtt"} 0`,
 		`fenghuo_build_info{gateway="gw-330502103-test-01",version="test"} 1`,
 		"process_resident_memory_bytes ",
+		`fenghuo_bus_utilisation_ratio{bus="lan"} `,
+		`fenghuo_bus_busy_seconds_total{bus="lan"} `,
+		`fenghuo_device_poll_interval_seconds{bus="lan",device="smoke-1f-kitchen"} `,
+		`fenghuo_device_poll_interval_planned_seconds{bus="lan",device="smoke-1f-kitchen"} 0.2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

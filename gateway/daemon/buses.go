@@ -33,14 +33,17 @@ type deviceState struct {
 type busPlan struct {
 	cfg     config.Bus
 	devices []*deviceState
-	diag    *busDiag    // the local API's door to the owner (busapi.go)
-	confirm chan string // confirmation reads asked by the rule loop (confirm)
+	diag    *busDiag     // the local API's door to the owner (busapi.go)
+	confirm chan string  // confirmation reads asked by the rule loop (confirm)
+	meter   *sched.Meter // the line's measured load and achieved intervals
 }
 
 // buildDevices compiles every device's request plan and groups the devices
 // by bus, in config order; it returns the devices for the rule loop.
+// Devices of one profile with the same plan options share one plan.
 func (d *Daemon) buildDevices() (*engine.Devices, error) {
 	var list []engine.Device
+	var plans profile.Plans
 	d.devices = map[string]*deviceState{}
 	byBus := map[string]*busPlan{}
 	for _, b := range d.cfg.Buses {
@@ -52,7 +55,7 @@ func (d *Daemon) buildDevices() (*engine.Devices, error) {
 		if !ok {
 			return nil, fmt.Errorf("device %q: profile %q not found", dc.ID, dc.Profile)
 		}
-		plan, err := profile.Compile(p, dc.PlanOptions())
+		plan, err := plans.Compile(p, dc.PlanOptions())
 		if err != nil {
 			return nil, fmt.Errorf("device %q (profile %s): %w", dc.ID, p.Name, err)
 		}
@@ -66,10 +69,41 @@ func (d *Daemon) buildDevices() (*engine.Devices, error) {
 		bp.devices = append(bp.devices, ds)
 		list = append(list, engine.NewDevice(dc, p))
 	}
+	devs := engine.NewDevices(list)
+	devs.SetLines(d.lines(byBus))
+	return devs, nil
+}
+
+// lines appends the buses to d.buses in config order, each with its line
+// meter, and returns the devices' planned intervals and the meters for
+// the rule loop's device views.
+func (d *Daemon) lines(byBus map[string]*busPlan) (map[string]time.Duration, map[string]*sched.Meter) {
+	now := time.Now()
 	for _, b := range d.cfg.Buses {
-		d.buses = append(d.buses, *byBus[b.Name])
+		bp := byBus[b.Name]
+		ids := make([]string, 0, len(bp.devices))
+		for _, ds := range bp.devices {
+			ids = append(ids, ds.cfg.ID)
+		}
+		bp.meter = sched.NewMeter(ids, now)
+		d.buses = append(d.buses, *bp)
 	}
-	return engine.NewDevices(list), nil
+	return linesOf(d.buses)
+}
+
+// linesOf returns the planned interval of every device of buses and each
+// bus's meter (engine.Devices.SetLines). A reload calls it again once it
+// knows which buses keep their running owner (and so their meter).
+func linesOf(buses []busPlan) (map[string]time.Duration, map[string]*sched.Meter) {
+	planned := map[string]time.Duration{}
+	meters := make(map[string]*sched.Meter, len(buses))
+	for _, b := range buses {
+		for _, ds := range b.devices {
+			planned[ds.cfg.ID] = ds.interval
+		}
+		meters[b.cfg.Name] = b.meter
+	}
+	return planned, meters
 }
 
 // turns returns a plan's schedule for sched.Device: the fastest group's
@@ -100,7 +134,10 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 	if tr != nil {
 		defer tr.Close()
 	}
-	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm}
+	sb := sched.Bus{Name: b.cfg.Name, Retries: b.cfg.Retries, Jobs: b.diag.jobs, Transport: tr, Confirm: b.confirm, Meter: b.meter}
+	// the samples of the line's previous read, which Run is done with
+	// (sched.ReadFunc): one buffer per bus, not per device
+	var last []profile.Sample
 	for _, ds := range b.devices {
 		reader := ds.reader
 		sb.Devices = append(sb.Devices, sched.Device{
@@ -112,8 +149,11 @@ func (d *Daemon) runBus(ctx context.Context, b busPlan, out chan<- rules.Poll) {
 					return nil, fmt.Errorf("bus %q is not open: %v", b.cfg.Name, err)
 				}
 				start := time.Now()
-				samples, err := reader.ReadGroups(ctx, tr, due)
+				samples, err := reader.ReadGroupsInto(ctx, tr, due, last)
 				d.noteRead(ds, time.Since(start), err)
+				if err == nil {
+					last = samples
+				}
 				return samples, err
 			},
 		})

@@ -222,6 +222,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, loopDone <
 		return err
 	}
 	buses, devices, keep := d.mergeBuses(next)
+	devs.SetLines(linesOf(buses)) // a kept bus keeps its owner's meter
 	err = d.stopBuses(ctx, keep, res)
 	var sw engine.SwapResult
 	if err == nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -36,7 +37,7 @@ type PollStats struct {
 	OK, Failed                  uint64
 	LastErr                     string
 	Latency                     time.Duration   // last read attempt
-	Values                      []rules.Reading // each point's latest reading
+	Values                      []rules.Reading // each point's latest reading (in views; Devices keeps them compact)
 	Health                      sched.Health    // per read attempt and poll (online)
 	// Online is Health.Online (with hysteresis); Seen: polled at least once.
 	Online, Seen bool
@@ -48,7 +49,6 @@ func (s *PollStats) note(p rules.Poll) {
 	if p.OK {
 		s.OK++
 		s.LastOK = p.At
-		s.Values = mergeReadings(s.Values, p.Readings)
 		return
 	}
 	s.Failed++
@@ -59,6 +59,7 @@ func (s *PollStats) note(p rules.Poll) {
 type DeviceView struct {
 	Device
 	PollStats
+	Measured Measured
 }
 
 // Devices are the configured devices, in config order, and their live
@@ -69,15 +70,26 @@ type Devices struct {
 	list []Device
 	byID map[string]int
 
-	mu    sync.Mutex
-	stats []PollStats // by index in list; guarded by mu
+	mu      sync.Mutex
+	stats   []PollStats             // by index in list (Values unused); guarded by mu
+	latest  []latestValues          // by index in list; guarded by mu
+	planned []time.Duration         // by index in list (SetLines); guarded by mu
+	meters  map[string]*sched.Meter // by bus (SetLines); guarded by mu
 }
 
 // NewDevices holds devs (ids unique; config validation sees to it).
 func NewDevices(devs []Device) *Devices {
-	ds := &Devices{list: devs, byID: make(map[string]int, len(devs)), stats: make([]PollStats, len(devs))}
+	ds := &Devices{list: devs, byID: make(map[string]int, len(devs)), stats: make([]PollStats, len(devs)),
+		latest: make([]latestValues, len(devs))}
+	tables := map[*profile.Profile]*pointTable{}
 	for i, d := range devs {
 		ds.byID[d.Config.ID] = i
+		t, ok := tables[d.Profile]
+		if !ok {
+			t = newPointTable(d.Profile)
+			tables[d.Profile] = t
+		}
+		ds.latest[i].tab = t
 	}
 	return ds
 }
@@ -131,6 +143,9 @@ func (ds *Devices) NotePoll(p rules.Poll) (online, changed, known bool) {
 	changed = s.Health.NotePoll(p.OK)
 	s.Online, s.Seen = s.Health.Online, true
 	s.note(p)
+	if p.OK {
+		ds.latest[i].merge(p.Readings)
+	}
 	return s.Online, changed, true
 }
 
@@ -157,11 +172,12 @@ func (ds *Devices) Online(id string) bool {
 // Snapshot is every device with a copy of its statistics, in config order.
 func (ds *Devices) Snapshot() []DeviceView {
 	out := make([]DeviceView, len(ds.list))
+	now := time.Now()
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	for i, d := range ds.list {
-		out[i] = DeviceView{Device: d, PollStats: ds.stats[i]}
-		out[i].Values = append([]rules.Reading(nil), ds.stats[i].Values...)
+		out[i] = DeviceView{Device: d, PollStats: ds.stats[i], Measured: ds.measured(i, now)}
+		out[i].Values = ds.latest[i].readings()
 	}
 	return out
 }
@@ -174,8 +190,8 @@ func (ds *Devices) View(id string) (DeviceView, bool) {
 	}
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	v := DeviceView{Device: ds.list[i], PollStats: ds.stats[i]}
-	v.Values = append([]rules.Reading(nil), v.Values...)
+	v := DeviceView{Device: ds.list[i], PollStats: ds.stats[i], Measured: ds.measured(i, time.Now())}
+	v.Values = ds.latest[i].readings()
 	return v, true
 }
 
@@ -201,25 +217,47 @@ func (ds *Devices) Counts() (online int, busErrors map[string]ticket.BusErrors) 
 	return online, busErrors
 }
 
-// mergeReadings returns the latest reading of every point: a poll carries
-// only the points of the read groups due on that turn (a status word every
-// second, analog values every fifth…), so `diag devices` keeps each point's
-// last value rather than the last poll's. Points keep the order in which
-// they were first read (a device's first poll reads every group, in
-// profile order). prev is not modified.
-func mergeReadings(prev, poll []rules.Reading) []rules.Reading {
-	out := append(make([]rules.Reading, 0, max(len(prev), len(poll))), prev...)
+// mergeReadings updates latest, the latest reading of every point, with a
+// poll's readings and returns it: a poll carries only the points of the
+// read groups due on that turn (a status word every second, analog values
+// every fifth…), so `diag devices` keeps each point's last value rather
+// than the last poll's. Points keep the order in which they were first
+// read (a device's first poll reads every group, in profile order).
+//
+// It updates latest in place (Devices copies it out under its mutex) and
+// looks for each point from where the previous one was found: polls carry
+// their points in profile order, so a poll of n points costs O(n), not
+// O(n²) string comparisons.
+func mergeReadings(latest, poll []rules.Reading) []rules.Reading {
+	if len(latest) == 0 {
+		return slices.Clone(poll) // the first poll: every group, exactly sized
+	}
+	at := 0
 	for _, r := range poll {
-		found := false
-		for i := range out {
-			if out[i].Point == r.Point {
-				out[i], found = r, true
-				break
-			}
+		i := findPoint(latest, r.Point, at)
+		if i < 0 {
+			latest = append(latest, r)
+			at = len(latest)
+			continue
 		}
-		if !found {
-			out = append(out, r)
+		latest[i], at = r, i+1
+	}
+	return latest
+}
+
+// findPoint returns the index of point in rs, searching from `from` on
+// and then from the start, or -1.
+func findPoint(rs []rules.Reading, point string, from int) int {
+	from = min(from, len(rs))
+	for i := from; i < len(rs); i++ {
+		if rs[i].Point == point {
+			return i
 		}
 	}
-	return out
+	for i := range from {
+		if rs[i].Point == point {
+			return i
+		}
+	}
+	return -1
 }

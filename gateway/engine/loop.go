@@ -154,6 +154,8 @@ func (l *Loop) Devices() *Devices { return l.live.Load().devices }
 // pseudo-device (R25, gateway.go), retries the store (storage.go), sees
 // whether the creep baselines need saving (baselines.go) and makes the
 // telemetry and health records due.
+// The readings of a poll sent to it are handed over: once stepped they
+// go back to the bus owners' pool (sched.Recycle).
 func (l *Loop) Run(ctx context.Context, polls <-chan rules.Poll, busesDone <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -202,6 +204,7 @@ func (l *Loop) step(batch []rules.Poll) []outbox.Record {
 		l.telem.observe(p)
 	}
 	events := l.Rules().Step(time.Now(), batch)
+	sched.Recycle(batch) // every reading is copied where it is kept
 	l.askConfirmationReads()
 	var recs []outbox.Record
 	for _, ev := range events {

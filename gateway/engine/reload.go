@@ -158,6 +158,7 @@ func (ds *Devices) carryStats(old *Devices) {
 	for _, v := range snap {
 		if i, ok := ds.byID[v.Config.ID]; ok {
 			ds.stats[i] = v.PollStats
+			ds.latest[i].merge(v.Values)
 		}
 	}
 }

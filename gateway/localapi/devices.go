@@ -37,7 +37,22 @@ func apiDevice(dv engine.DeviceView) api.Device {
 	for _, r := range s.Values {
 		dev.Values = append(dev.Values, api.Value{Point: r.Point, Value: r.Value, Unit: r.Unit, Absent: r.Quality == rules.Absent})
 	}
+	measured(&dev, dv.Measured)
 	return dev
+}
+
+// measured fills the device's planned and achieved interval and its
+// line's utilisation (sched.Meter).
+func measured(dev *api.Device, m engine.Measured) {
+	dev.IntervalS = m.Planned.Seconds()
+	if m.AchievedOK {
+		s := m.Achieved.Seconds()
+		dev.AchievedIntervalS = &s
+	}
+	if m.LineOK {
+		u := m.Line.Utilisation
+		dev.BusUtilisation = &u
+	}
 }
 
 // Alarms answers /v1/alarms (diag alarms): the open hazards, each with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,29 @@ type Metrics struct {
 	readTime  *prometheus.HistogramVec
 	online    *prometheus.GaugeVec
 	committed *prometheus.CounterVec
+	// devs holds each configured device's series, resolved once: a poll
+	// costs a map lookup, not a hash of its label values.
+	devs map[string]*deviceSeries
+}
+
+// deviceSeries are one device's per-poll series, on its configured bus.
+// The map that holds them is never changed once built: a device a reload
+// moves or removes (Forget) is marked gone, and its polls go through the
+// vectors again.
+type deviceSeries struct {
+	bus        string
+	gone       atomic.Bool
+	ok, failed prometheus.Counter
+	online     prometheus.Gauge
+	readTime   prometheus.Observer
+}
+
+// cached returns device's resolved series on bus, or nil.
+func (m *Metrics) cached(bus, device string) *deviceSeries {
+	if s := m.devs[device]; s != nil && s.bus == bus && !s.gone.Load() {
+		return s
+	}
+	return nil
 }
 
 // NewMetrics registers the counters of cfg's devices.
@@ -47,11 +71,9 @@ func NewMetrics(cfg *config.Config) *Metrics {
 			Name: "fenghuo_events_committed_total", Help: "Ticket events committed to the outbox since start, by state.",
 		}, []string{"state"}),
 	}
+	m.devs = make(map[string]*deviceSeries, len(cfg.Devices))
 	for _, dc := range cfg.Devices {
-		m.online.WithLabelValues(dc.Bus, dc.ID).Set(0)
-		for _, r := range []string{"ok", "failed"} {
-			m.polls.WithLabelValues(dc.Bus, dc.ID, r)
-		}
+		m.devs[dc.ID] = m.series(dc.Bus, dc.ID)
 	}
 	for _, s := range []string{"open", "escalate", "clear"} {
 		m.committed.WithLabelValues(s)
@@ -62,7 +84,9 @@ func NewMetrics(cfg *config.Config) *Metrics {
 }
 
 // Watch registers the gauges read from v at every scrape (call it once).
-func (m *Metrics) Watch(v *Views) { m.reg.MustRegister(&scrapeCollector{v: v}) }
+func (m *Metrics) Watch(v *Views) {
+	m.reg.MustRegister(&scrapeCollector{v: v}, &lineCollector{v: v})
+}
 
 // Registry is what /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
@@ -76,13 +100,36 @@ func (m *Metrics) NotePoll(bus string, p rules.Poll, online bool) {
 	if online {
 		up = 1
 	}
+	if s := m.cached(bus, p.Device); s != nil {
+		c := s.ok
+		if !p.OK {
+			c = s.failed
+		}
+		c.Inc()
+		s.online.Set(up)
+		return
+	}
 	m.polls.WithLabelValues(bus, p.Device, result).Inc()
 	m.online.WithLabelValues(bus, p.Device).Set(up)
 }
 
 // ObserveRead records how long one read attempt of a device took.
 func (m *Metrics) ObserveRead(bus, device string, took time.Duration) {
+	if s := m.cached(bus, device); s != nil {
+		s.readTime.Observe(took.Seconds())
+		return
+	}
 	m.readTime.WithLabelValues(bus, device).Observe(took.Seconds())
+}
+
+// series creates a device's per-poll series (online 0, no polls yet).
+func (m *Metrics) series(bus, id string) *deviceSeries {
+	s := &deviceSeries{
+		bus: bus, ok: m.polls.WithLabelValues(bus, id, "ok"), failed: m.polls.WithLabelValues(bus, id, "failed"),
+		online: m.online.WithLabelValues(bus, id), readTime: m.readTime.WithLabelValues(bus, id),
+	}
+	s.online.Set(0)
+	return s
 }
 
 // NoteCommitted counts committed records by state.
@@ -186,6 +233,9 @@ func (c *scrapeCollector) collectRules(now time.Time, gauge func(*prometheus.Des
 // another bus (a removed device would otherwise show its last online
 // state for ever).
 func (m *Metrics) Forget(bus, device string) {
+	if s := m.devs[device]; s != nil && s.bus == bus {
+		s.gone.Store(true)
+	}
 	l := prometheus.Labels{"bus": bus, "device": device}
 	m.polls.DeletePartialMatch(l)
 	m.readTime.DeletePartialMatch(l)

@@ -69,8 +69,13 @@ func (b *Bus) jobsNow(next, lastJob time.Time) <-chan Job {
 }
 
 // runJob runs one job on the owner goroutine and hands back its result.
+// The line is busy meanwhile (Meter).
 func (b *Bus) runJob(ctx context.Context, j Job) {
-	j.Done <- j.Do(ctx, b.Transport)
+	start := time.Now()
+	err := j.Do(ctx, b.Transport)
+	end := time.Now()
+	b.Meter.noteBusy(end.Sub(start), end)
+	j.Done <- err
 }
 
 // serveJobs runs jobs until ctx is done: the owner of a bus with no

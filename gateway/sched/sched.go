@@ -11,7 +11,9 @@ import (
 
 // ReadFunc reads one device once over the bus's transport: the read
 // groups g with due[g] true (len(due) is len(Device.Every), or 1). Only
-// the bus's owner goroutine calls it.
+// the bus's owner goroutine calls it. Run is done with the samples (it
+// copies them into the poll's readings) before it calls any ReadFunc of
+// the bus again, so the ReadFuncs of a bus may decode into one buffer.
 type ReadFunc func(ctx context.Context, due []bool) ([]profile.Sample, error)
 
 // Device is one device to poll on a bus.
@@ -41,6 +43,9 @@ type Bus struct {
 	// Confirm, when not nil, takes the ids of devices to read again as
 	// soon as the line is free (a confirmation read, confirm.go).
 	Confirm <-chan string
+	// Meter, when not nil, measures the line's busy share and each
+	// device's achieved interval (meter.go).
+	Meter *Meter
 }
 
 // Run polls bus until ctx is done, sending one rules.Poll per device poll
@@ -66,6 +71,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 	st := make([]devState, len(bus.Devices))
 	due := make([]time.Time, len(bus.Devices))
 	start := time.Now()
+	bus.Meter.begin(start)
 	for i := range due {
 		due[i], st[i].base = start, start
 		st[i].due = make([]bool, max(1, len(bus.Devices[i].Every)))
@@ -96,11 +102,13 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 		if confirming {
 			groups = s.confirmGroups(d.Every)
 		}
+		began := time.Now()
 		samples, err := d.Read(ctx, groups)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := time.Now()
+		bus.Meter.noteBusy(now.Sub(began), now)
 		if err != nil && !isAnswer(err) && !isLineDown(err) && s.fails == 0 && s.attempt < bus.Retries {
 			s.attempt++
 			due[i] = now
@@ -135,6 +143,7 @@ func Run(ctx context.Context, bus Bus, out chan<- rules.Poll) error {
 			lineBack(st, due, i, now) // the line answers: see lineback.go
 		}
 		s.attempt = 0
+		bus.Meter.notePoll(d.ID, now)
 		s.base = next(s.base, backoff(d.Interval, s.fails), now)
 		due[i] = s.base
 		select {
@@ -189,17 +198,4 @@ func next(prev time.Time, interval time.Duration, now time.Time) time.Time {
 		return now
 	}
 	return n
-}
-
-// ToReadings converts a device's decoded samples into rule readings.
-func ToReadings(samples []profile.Sample) []rules.Reading {
-	out := make([]rules.Reading, len(samples))
-	for i, s := range samples {
-		q := rules.Good
-		if s.Absent {
-			q = rules.Absent
-		}
-		out[i] = rules.Reading{Point: s.Point, Value: s.Value, Unit: s.Unit, Quality: q}
-	}
-	return out
 }
