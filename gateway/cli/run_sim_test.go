@@ -130,13 +130,18 @@ func TestSimServesUntilCanceled(t *testing.T) {
 	if _, err := tr.Read(t.Context(), 7, 3, 0, 3); err != nil { // electrical-fire-1p: fc3 @0+3
 		t.Errorf("slave 7 (efd-1): %v", err)
 	}
+	// The banner is printed beside the serving, not before it: wait for
+	// it (seen once: the registers answered before the lines were out).
 	for _, w := range []string{
 		"bus lan: slave 1 smoke-1 (smoke-detector)\n",
 		"bus lan: slave 7 efd-1 (electrical-fire-1p)\n",
 		"bus lan: Modbus TCP on " + addr + "\n",
 	} {
-		if !strings.Contains(stdout.String(), w) {
-			t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+		for !strings.Contains(stdout.String(), w) {
+			if time.Now().After(deadline) {
+				t.Fatalf("stdout lacks %q:\n%s", w, stdout.String())
+			}
+			time.Sleep(20 * time.Millisecond) // polling the output, bounded by the deadline
 		}
 	}
 
