@@ -422,16 +422,28 @@ func (g *Guard) Unstored() []Record {
 // records, by Priority then Seq. While the store cannot be read, the
 // memory records alone (an error only when there are none).
 func (g *Guard) Pending(ctx context.Context, max int) ([]Record, error) {
-	// skip: seqs the store may still list as pending but that must not be
-	// published (again): delivered ones it refused to mark, and memory
-	// records (the unsent ones are in out). Taken before the store is read
-	// and again after, so a record moving between memory and store, or a
-	// mark landing meanwhile, is never returned twice.
+	return g.mergePending(ctx, max, func(r Record) bool { return r.SentAt.IsZero() },
+		func() []map[uint64]time.Time { return []map[uint64]time.Time{g.unmarked} }, g.store.Pending)
+}
+
+// mergePending merges the memory records unsentLocked keeps with what
+// fetch reads from the store, by Priority then Seq. skip: seqs the store
+// may still list as pending but that must not be published (again): the
+// delivered ones it refused to mark (the maps unmarkedLocked returns) and
+// the memory records (the unsent ones are in out). Taken before the store
+// is read and again after, so a record moving between memory and store,
+// or a mark landing meanwhile, is never returned twice. While the store
+// cannot be read, the memory records alone (an error only when there are
+// none).
+func (g *Guard) mergePending(ctx context.Context, max int, unsentLocked func(Record) bool,
+	unmarkedLocked func() []map[uint64]time.Time, fetch func(context.Context, int) ([]Record, error)) ([]Record, error) {
 	var out []Record
 	skip := map[uint64]bool{}
 	note := func() {
-		for seq := range g.unmarked {
-			skip[seq] = true
+		for _, m := range unmarkedLocked() {
+			for seq := range m {
+				skip[seq] = true
+			}
 		}
 		for _, r := range g.mem {
 			skip[r.Seq] = true
@@ -439,7 +451,7 @@ func (g *Guard) Pending(ctx context.Context, max int) ([]Record, error) {
 	}
 	g.mu.Lock()
 	for _, r := range g.mem {
-		if r.SentAt.IsZero() {
+		if unsentLocked(r) {
 			out = append(out, r)
 		}
 	}
@@ -449,7 +461,7 @@ func (g *Guard) Pending(ctx context.Context, max int) ([]Record, error) {
 	if n > 0 {
 		n += len(skip)
 	}
-	stored, err := g.store.Pending(ctx, n)
+	stored, err := fetch(ctx, n)
 	if err != nil && len(out) == 0 {
 		return nil, err
 	}

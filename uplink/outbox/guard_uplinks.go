@@ -115,43 +115,9 @@ func (v guardView) unsentLocked(r Record) bool {
 // has not marked yet.
 func (v guardView) Pending(ctx context.Context, max int) ([]Record, error) {
 	g := v.g
-	var out []Record
-	skip := map[uint64]bool{}
-	note := func() {
-		for _, m := range []map[uint64]time.Time{g.unmarked, g.unmarkedBy[v.name]} {
-			for seq := range m {
-				skip[seq] = true
-			}
-		}
-		for _, r := range g.mem {
-			skip[r.Seq] = true
-		}
-	}
-	g.mu.Lock()
-	for _, r := range g.mem {
-		if v.unsentLocked(r) {
-			out = append(out, r)
-		}
-	}
-	note()
-	g.mu.Unlock()
-	n := max
-	if n > 0 {
-		n += len(skip)
-	}
-	stored, err := g.views[v.name].Pending(ctx, n)
-	if err != nil && len(out) == 0 {
-		return nil, err
-	}
-	g.mu.Lock()
-	note()
-	g.mu.Unlock()
-	for _, r := range stored {
-		if !skip[r.Seq] {
-			out = append(out, r)
-		}
-	}
-	return firstPending(out, max), nil
+	return g.mergePending(ctx, max, v.unsentLocked,
+		func() []map[uint64]time.Time { return []map[uint64]time.Time{g.unmarked, g.unmarkedBy[v.name]} },
+		g.views[v.name].Pending)
 }
 
 // MarkSent marks this uplink's deliveries: in memory for memory records
