@@ -181,6 +181,9 @@ func (l *Link) Run(ctx context.Context) error {
 	sl := l.newSlots() // the first connect is spread (spread.go)
 	for ctx.Err() == nil {
 		l.spreadWait(ctx, sl)
+		if ctx.Err() != nil {
+			break // stopped during the wait: no attempt after the stop
+		}
 		c, lost, cmds, err := l.connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
