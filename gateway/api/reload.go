@@ -34,6 +34,11 @@ type Reload struct {
 	BusesStarted  []string `json:"buses_started,omitempty"`
 	TicketsKept   int      `json:"tickets_kept,omitempty"`
 	TicketsClosed int      `json:"tickets_closed,omitempty"`
+	// UplinkMoved: the MQTT connection keys changed (config.LiveMQTTKeys),
+	// and the link reconnects with them; UplinkBroker is the broker it
+	// connects to now, without credentials.
+	UplinkMoved  bool   `json:"uplink_moved,omitempty"`
+	UplinkBroker string `json:"uplink_broker,omitempty"`
 }
 
 // ConfigStatus is the running config in the status: its hash, when it was

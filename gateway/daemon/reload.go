@@ -221,6 +221,12 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, loopDone <
 	if err != nil {
 		return err
 	}
+	// The MQTT connection is checked (TLS files read) before anything
+	// changes, and moved once the rest is applied.
+	conn, err := d.link.PrepareConnection(d.connOptions(cfg))
+	if err != nil {
+		return &config.FieldError{Path: "uplink.mqtt", Msg: err.Error()}
+	}
 	buses, devices, keep := d.mergeBuses(next)
 	devs.SetLines(linesOf(buses)) // a kept bus keeps its owner's meter
 	err = d.stopBuses(ctx, keep, res)
@@ -234,6 +240,9 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, loopDone <
 		return fmt.Errorf("the new config was not applied: %w", err)
 	}
 	res.TicketsKept, res.TicketsClosed = sw.Kept, sw.Closed
+	if d.link.SetConnection(conn) {
+		res.UplinkMoved, res.UplinkBroker = true, d.link.Broker()
+	}
 	d.forgetMetrics(cfg)
 	r := &d.runner
 	r.mu.Lock()

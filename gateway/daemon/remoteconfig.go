@@ -167,11 +167,13 @@ func (d *Daemon) confirmPushed(p *pushed) {
 }
 
 // unproven says what a pushed config has not shown yet ("" when it has):
-// the uplink connected, and every bus with a device polled successfully
-// since it was applied.
+// the uplink connected with the config's connection settings (a new
+// broker, client id, credentials or TLS files: a new session, not the
+// one from before the push), and every bus with a device polled
+// successfully since it was applied.
 func (d *Daemon) unproven(since time.Time) string {
-	if !d.link.Connected() {
-		return "the uplink did not connect"
+	if !d.link.ConnectedAsConfigured() {
+		return "the uplink did not connect to " + d.link.Broker()
 	}
 	answered := map[string]bool{}
 	for _, v := range d.loop.Devices().Snapshot() {

@@ -14,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/fenghuo-iot/fenghuo/gateway/api"
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqtttest"
@@ -28,6 +29,7 @@ type township struct {
 	pub     paho.Client
 	replies *mqtttest.Recorder
 	n       int
+	tag     string // in command ids: two townships' ids must differ (the gateway refuses a replayed id)
 }
 
 func newTownship(t *testing.T, brokerURL string, key []byte) *township {
@@ -45,7 +47,7 @@ func newTownship(t *testing.T, brokerURL string, key []byte) *township {
 func (tw *township) push(yaml string) downlink.Reply {
 	tw.t.Helper()
 	tw.n++
-	cmd := downlink.Command{ID: fmt.Sprintf("cfg-%d", tw.n), Cmd: downlink.CmdConfig, By: "织里镇", TS: time.Now().Format(time.RFC3339Nano), Config: yaml}
+	cmd := downlink.Command{ID: fmt.Sprintf("cfg-%s%d", tw.tag, tw.n), Cmd: downlink.CmdConfig, By: "织里镇", TS: time.Now().Format(time.RFC3339Nano), Config: yaml}
 	body, err := cmd.Marshal()
 	if err != nil {
 		tw.t.Fatal(err)
@@ -215,4 +217,79 @@ func TestConfigWriterChild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestRemoteConfigMovesBroker: the township pushes a config with another
+// broker: the reply comes on the broker the command came on, the link
+// moves (diag status names the new broker) and the push is kept once it
+// connected there. A second push names a broker nobody answers at: it is
+// rolled back by itself within the window, file and running config, the
+// link comes back to the broker before it, and the "rolled back"
+// operation record reaches the township there.
+func TestRemoteConfigMovesBroker(t *testing.T) {
+	a, b := mqtttest.StartMosquitto(t), mqtttest.StartMosquitto(t)
+	key := []byte("a township key of at least thirty-two bytes")
+	keyFile := filepath.Join(t.TempDir(), "cmd.key")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := fmt.Sprintf("  cmd_key_file: %s\n  allow_remote_config: true\n", keyFile)
+	s := startReloadSiteWith(t, a.URL(), keys, Options{confirmWindow: 3 * time.Second})
+	waitFor(t, 10*time.Second, "the uplink connected to A", s.d.link.Connected)
+	twA, twB := newTownship(t, a.URL(), key), newTownship(t, b.URL(), key)
+	twB.tag = "b"
+	ticketsB := mqtttest.Subscribe(t, b.URL(), twB.prefix+"tickets")
+	orig := s.text("500ms", "60")
+
+	onB := strings.Replace(orig, "broker: "+a.URL(), "broker: "+b.URL(), 1)
+	rep := twA.push(onB)
+	if !rep.OK || !rep.Config.Applied {
+		t.Fatalf("config moving to B: %+v %+v", rep, rep.Config)
+	}
+	waitFor(t, 15*time.Second, "the move to B kept", func() bool { return len(configOps(t, s)) == 2 })
+	if ops := configOps(t, s); !strings.HasPrefix(ops[1], "ok: kept") {
+		t.Fatalf("operation records %q, want the move kept", ops)
+	}
+	if s.d.link.Broker() != b.URL() || !s.d.link.ConnectedAsConfigured() {
+		t.Fatalf("link on %s (connected as configured %v), want %s", s.d.link.Broker(), s.d.link.ConnectedAsConfigured(), b.URL())
+	}
+	st, err := api.NewClient(s.d.cfg.Local.Socket).Status(t.Context())
+	if err != nil || st.Uplink.Broker != b.URL() || !st.Uplink.Connected {
+		t.Fatalf("diag status uplink %+v (%v), want connected to %s", st.Uplink, err, b.URL())
+	}
+	if lr := st.Config.LastReload; lr == nil || !lr.UplinkMoved || lr.UplinkBroker != b.URL() {
+		t.Errorf("last reload %+v, want the uplink moved to %s", lr, b.URL())
+	}
+
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "tcp://" + dead.Addr().String()
+	dead.Close() // nothing answers there
+	rep = twB.push(strings.Replace(onB, "broker: "+b.URL(), "broker: "+deadURL, 1))
+	if !rep.OK || !rep.Config.Applied {
+		t.Fatalf("config with a dead broker: %+v %+v, want applied (for now)", rep, rep.Config)
+	}
+	waitFor(t, 20*time.Second, "the rollback", func() bool { return len(configOps(t, s)) == 4 })
+	if got, _ := os.ReadFile(s.path); string(got) != onB {
+		t.Fatalf("after the rollback the file is not the config before the push:\n%s", got)
+	}
+	ops := configOps(t, s)
+	if want := "failed: rolled back: the uplink did not connect to " + deadURL + " within 3s"; !strings.HasPrefix(ops[3], want) {
+		t.Fatalf("operation record %q, want %q", ops[3], want)
+	}
+	waitFor(t, 15*time.Second, "the link back on B", s.d.link.ConnectedAsConfigured)
+	if s.d.link.Broker() != b.URL() {
+		t.Fatalf("after the rollback the link is on %s, want %s", s.d.link.Broker(), b.URL())
+	}
+	ticketsB.WaitUntil("the rolled-back operation record on B", 15*time.Second, func(msgs []mqtttest.Message) bool {
+		for _, m := range msgs {
+			if tk := decodeNoSchema(t, m.Payload); tk.Operation != nil && strings.HasPrefix(tk.Operation.Error, "rolled back: the uplink did not connect") {
+				return true
+			}
+		}
+		return false
+	})
+	s.waitPolls(t, 3)
 }

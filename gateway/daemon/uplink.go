@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
+	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/engine"
 	"github.com/fenghuo-iot/fenghuo/gateway/localapi"
 	"github.com/fenghuo-iot/fenghuo/gateway/uplinks"
@@ -31,7 +32,7 @@ func (d *Daemon) buildUplinks() error {
 		return fmt.Errorf("uplink: %w", err)
 	}
 	d.link = link
-	m := uplinks.MQTT{Link: link, View: view, Broker: d.cfg.Uplink.MQTT.Broker}
+	m := uplinks.MQTT{Link: link, View: view}
 	d.uplinks = []uplinks.Uplink{m}
 	d.reports = []localapi.Uplink{m}
 	if d.cfg.Uplink.GB26875 == nil {
@@ -81,6 +82,16 @@ func (d *Daemon) linkOptions() mqttlink.Options {
 	if d.cfg.Uplink.AllowRemoteConfig {
 		o.Config = d.remoteConfig // remoteconfig.go
 	}
+	if d.opts.tuneLink != nil {
+		d.opts.tuneLink(&o)
+	}
+	return o
+}
+
+// connOptions is cfg's MQTT connection as the link would be built with
+// it (a reload moves the link with it: mqttlink.Link.PrepareConnection).
+func (d *Daemon) connOptions(cfg *config.Config) mqttlink.Options {
+	o := uplinks.MQTTOptions(cfg)
 	if d.opts.tuneLink != nil {
 		d.opts.tuneLink(&o)
 	}

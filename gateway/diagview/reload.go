@@ -58,6 +58,9 @@ func Reload(w io.Writer, r api.Reload) (refused bool) {
 	t.add("buses stopped", list(r.BusesStopped))
 	t.add("buses started", list(r.BusesStarted))
 	t.add("open tickets kept", fmt.Sprint(r.TicketsKept))
+	if r.UplinkMoved {
+		t.add("uplink", "reconnecting to "+sanitize.Line(r.UplinkBroker)+" (new connection settings)")
+	}
 	if r.TicketsClosed > 0 {
 		t.add("tickets closed", fmt.Sprintf("%d (their device or rule was removed)", r.TicketsClosed))
 	}

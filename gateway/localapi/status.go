@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/api"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
@@ -17,7 +16,7 @@ func (v *Views) Status(ctx context.Context) (api.Status, error) {
 		Now: now, Version: v.opts.Version, GatewayID: v.cfg.Gateway.ID,
 		StartedAt: v.opts.Started, UptimeS: now.Sub(v.opts.Started).Seconds(),
 		Uplink: api.UplinkStatus{
-			Broker: sanitize.URL(v.cfg.Uplink.MQTT.Broker), Connected: link.Connected(),
+			Broker: link.Broker(), Connected: link.Connected(),
 			LastPublishAt: link.LastPublish(),
 		},
 		Buffer: api.BufferStatus{Path: v.cfg.Buffer.Path},

@@ -24,6 +24,7 @@ type Store interface {
 
 // Link is what the API and the status message read of the MQTT uplink.
 type Link interface {
+	Broker() string // the current broker URL, without credentials
 	Connected() bool
 	LastPublish() time.Time
 	TransmissionFault() bool

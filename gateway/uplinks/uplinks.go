@@ -21,7 +21,6 @@ import (
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/uplink/mqttlink"
 	"github.com/fenghuo-iot/fenghuo/uplink/outbox"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 )
 
 // Uplink is one way out of the gateway. Run drains the outbox until ctx
@@ -57,19 +56,18 @@ func MQTTOptions(cfg *config.Config) mqttlink.Options {
 }
 
 // MQTT is the township's MQTT link as an Uplink named "mqtt". View is the
-// outbox view it drains (the guard itself with one uplink); Broker its
-// broker URL, never with credentials.
+// outbox view it drains (the guard itself with one uplink).
 type MQTT struct {
 	*mqttlink.Link
-	View   outbox.Outbox
-	Broker string
+	View outbox.Outbox
 }
 
 // Name is "mqtt".
 func (MQTT) Name() string { return outbox.DefaultUplink }
 
-// Peer is the broker URL without credentials.
-func (m MQTT) Peer() string { return sanitize.URL(m.Broker) }
+// Peer is the broker URL without credentials (the current one: a reload
+// can move the link).
+func (m MQTT) Peer() string { return m.Broker() }
 
 // LastDelivery is the broker's last PUBACK of a record.
 func (m MQTT) LastDelivery() time.Time { return m.LastPublish() }

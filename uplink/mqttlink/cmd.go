@@ -137,7 +137,9 @@ func (l *Link) subscribeCmds(c paho.Client, cmds chan<- cmdMsg) error {
 }
 
 // serveCmds answers queued commands on P/T/G/reply until ctx is done;
-// acks first.
+// acks first. A command taken is finished even when ctx ends meanwhile
+// (its handler's own timeouts bound it): an ack is recorded and a config
+// that moved the link is answered.
 func (l *Link) serveCmds(ctx context.Context, c paho.Client, cmds <-chan cmdMsg) {
 	for ctx.Err() == nil { // an ack taken after the session ended would lose its reply
 		var m cmdMsg
@@ -153,7 +155,7 @@ func (l *Link) serveCmds(ctx context.Context, c paho.Client, cmds <-chan cmdMsg)
 		}
 		rep := m.reply
 		if rep == nil {
-			r := l.handleCmd(ctx, m.cmd)
+			r := l.handleCmd(context.WithoutCancel(ctx), m.cmd)
 			rep = &r
 		}
 		p, err := rep.Marshal()

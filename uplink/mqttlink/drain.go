@@ -21,10 +21,11 @@ type linkError struct{ err error }
 func (e *linkError) Error() string { return e.err.Error() }
 func (e *linkError) Unwrap() error { return e.err }
 
-// session runs one connected session until ctx is done (nil) or the
-// connection fails (an error).
-func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{}, cmds chan cmdMsg) error {
-	l.setConnected(true)
+// session runs one connected session until ctx is done (nil), the
+// connection fails (an error) or the endpoint changes (errRedial: the
+// command being handled finishes and its reply is published first).
+func (l *Link) session(ctx context.Context, c paho.Client, ep *endpoint, lost <-chan struct{}, cmds chan cmdMsg) error {
+	l.setConnected(true, ep)
 	// The cmd subscription comes first, so a station that sees the
 	// online status can send commands.
 	if err := l.subscribeCmds(c, cmds); err != nil {
@@ -32,17 +33,31 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{},
 	}
 	cmdCtx, stopCmds := context.WithCancel(ctx)
 	defer stopCmds()
-	go l.serveCmds(cmdCtx, c, cmds)
+	served := make(chan struct{})
+	go func() { defer close(served); l.serveCmds(cmdCtx, c, cmds) }()
+	err := l.serve(ctx, c, ep, lost)
+	if errors.Is(err, errRedial) {
+		// The config command that moved the link is answered on this
+		// connection, before Run disconnects it.
+		stopCmds()
+		<-served
+	}
+	return err
+}
+
+// serve publishes the online status, then drains the outbox whenever
+// records are appended, and at every poll and heartbeat.
+func (l *Link) serve(ctx context.Context, c paho.Client, ep *endpoint, lost <-chan struct{}) error {
 	if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
 		return err
 	}
-	l.log.Info("uplink: connected", "broker", l.broker, "client_id", l.opts.ClientID, "status_topic", l.topics.Status(), "cmd_topic", l.topics.Cmd())
+	l.log.Info("uplink: connected", "broker", ep.broker, "client_id", ep.o.ClientID, "status_topic", l.topics.Status(), "cmd_topic", l.topics.Cmd())
 	hb := time.NewTicker(l.opts.Heartbeat)
 	defer hb.Stop()
 	poll := time.NewTicker(l.opts.PollInterval)
 	defer poll.Stop()
 	for {
-		if err := l.drain(ctx, c, lost, hb); err != nil {
+		if err := l.drain(ctx, c, ep, lost, hb); err != nil {
 			return err
 		}
 		select {
@@ -50,6 +65,10 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{},
 			return nil
 		case <-lost:
 			return errLost
+		case <-l.redial:
+			if l.moved(ep) {
+				return errRedial
+			}
 		case <-l.notify:
 		case <-poll.C:
 		case <-hb.C:
@@ -76,7 +95,7 @@ func (l *Link) session(ctx context.Context, c paho.Client, lost <-chan struct{},
 // whatever was in flight is published again after reconnect. Notify (an
 // Append) drops the chunk read so far, so a level-1 ticket appended during
 // a replay overtakes the backlog after at most one window.
-func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, hb *time.Ticker) error {
+func (l *Link) drain(ctx context.Context, c paho.Client, ep *endpoint, lost <-chan struct{}, hb *time.Ticker) error {
 	var (
 		queue    []outbox.Record // read from the outbox, not yet published
 		inflight []flight        // published, awaiting PUBACK, in publish order
@@ -106,6 +125,10 @@ func (l *Link) drain(ctx context.Context, c paho.Client, lost <-chan struct{}, h
 			return nil
 		case <-lost:
 			return errLost
+		case <-l.redial:
+			if l.moved(ep) {
+				return errRedial // in flight: published again after the move
+			}
 		case <-hb.C:
 			if err := l.publishStatus(c, ticket.StatusOnline); err != nil {
 				return err

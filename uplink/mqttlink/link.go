@@ -24,6 +24,10 @@
 // Bounds: with Options.MaxSize the link enforces the outbox's size and
 // prunes delivered records past retention (outbox.Maintainer).
 //
+// Moving: SetConnection (endpoint.go) changes the broker, identity,
+// credentials or TLS files of a running link; it says offline on the old
+// broker and connects with the new settings at once (a config reload).
+//
 // Presence: the last will is the retained offline status on P/T/G/status;
 // a retained online status is published on connect and every Heartbeat,
 // and a retained offline status on a clean shutdown.
@@ -51,19 +55,19 @@ import (
 
 	"github.com/fenghuo-iot/fenghuo/uplink/backoff"
 	"github.com/fenghuo-iot/fenghuo/uplink/downlink"
-	"github.com/fenghuo-iot/fenghuo/uplink/sanitize"
 	"github.com/fenghuo-iot/fenghuo/uplink/ticket"
 )
 
 // Link publishes one gateway's outbox. Create it with [New], run it with
 // [Link.Run]; the other methods are safe to call from any goroutine.
 type Link struct {
-	opts    Options
-	log     *slog.Logger
-	topics  Topics
-	tls     *tls.Config
-	broker  string // Options.Broker without a password, for logs
-	tlsURL  bool   // the broker URL has a TLS scheme
+	opts   Options
+	log    *slog.Logger
+	topics Topics
+	// ep is where and as whom the link connects (endpoint.go): set by
+	// New, replaced by SetConnection, which then kicks redial.
+	ep      atomic.Pointer[endpoint]
+	redial  chan struct{}
 	notify  chan struct{}
 	started time.Time
 	running atomic.Bool
@@ -71,6 +75,7 @@ type Link struct {
 	mu             sync.Mutex
 	connected      bool
 	connectedSince time.Time
+	sessionEp      *endpoint // the endpoint of the session, while connected
 	lastPublish    time.Time
 	lastTicketAck  time.Time         // last ticket PUBACK (Options.Now)
 	lastAck        *ticket.StatusAck // last township ack
@@ -107,17 +112,15 @@ func New(opts Options) (*Link, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	tc, err := opts.tlsConfig()
+	ep, err := newEndpoint(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Link{
+	l := &Link{
 		opts:        opts,
 		log:         opts.Logger.With("component", "uplink"),
 		topics:      Topics{Prefix: opts.TopicPrefix, Township: opts.TownshipCode, Gateway: opts.GatewayID},
-		tls:         tc,
-		broker:      sanitize.URL(opts.Broker),
-		tlsURL:      brokerTLS(opts.Broker),
+		redial:      make(chan struct{}, 1),
 		notify:      make(chan struct{}, 1),
 		started:     opts.Now(),
 		guard:       downlink.NewGuard(opts.CmdKey),
@@ -125,7 +128,9 @@ func New(opts Options) (*Link, error) {
 		acks:        make(chan cmdMsg, ackQueue),
 		logBudget:   downlink.Bucket{Rate: logRate, Burst: logBurst},
 		replyBudget: downlink.Bucket{Rate: replyRate, Burst: replyBurst},
-	}, nil
+	}
+	l.ep.Store(ep)
+	return l, nil
 }
 
 // Topics returns the link's topics.
@@ -153,12 +158,13 @@ func (l *Link) LastPublish() time.Time {
 	return l.lastPublish
 }
 
-func (l *Link) setConnected(on bool) {
+// setConnected records a session with ep starting (on) or ending.
+func (l *Link) setConnected(on bool, ep *endpoint) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.connected = on
+	l.connected, l.sessionEp = on, nil
 	if on {
-		l.connectedSince = time.Now()
+		l.connectedSince, l.sessionEp = time.Now(), ep
 	}
 }
 
@@ -180,33 +186,46 @@ func (l *Link) Run(ctx context.Context) error {
 	failures := 0      // consecutive failed connection attempts
 	sl := l.newSlots() // the first connect is spread (spread.go)
 	for ctx.Err() == nil {
-		l.spreadWait(ctx, sl)
+		if l.spreadWait(ctx, sl) {
+			sl = nil // moved (SetConnection): connect at once
+		}
 		if ctx.Err() != nil {
 			break // stopped during the wait: no attempt after the stop
 		}
-		c, lost, cmds, err := l.connect(ctx)
+		ep := l.endpoint()
+		c, lost, cmds, err := l.connect(ctx, ep)
 		if err != nil {
 			if ctx.Err() == nil {
 				failures++
-				l.connectFailed(ctx, err, failures, bo.Next())
+				if l.connectFailed(ctx, ep, err, failures, bo.Next()) {
+					failures, sl = 0, nil // moved: a new endpoint's first attempt
+					bo.Reset()
+				}
 			}
 			continue
 		}
 		failures, sl = 0, nil
 		bo.Reset()
-		err = l.session(ctx, c, lost.done, cmds)
-		l.setConnected(false)
+		err = l.session(ctx, c, ep, lost.done, cmds)
+		l.setConnected(false, nil)
 		if ctx.Err() != nil {
-			l.shutdown(c)
+			l.shutdown(c, ep)
 			return nil
+		}
+		if errors.Is(err, errRedial) {
+			l.shutdown(c, ep) // offline on the old broker; the next attempt uses the new endpoint
+			continue
 		}
 		// Spread again only when the broker closed the connection (a
 		// restart): not after the link's own retry of a failed publish.
 		byBroker := lost.byBroker(c.IsConnectionOpen())
-		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", l.broker,
+		l.log.Warn("uplink: connection lost; events stay in the outbox and are replayed after reconnect", "broker", ep.broker,
 			"err", err, "closed_by_broker", byBroker)
 		c.Disconnect(0)
-		sleep(ctx, bo.Next())
+		if l.wait(ctx, bo.Next()) {
+			bo.Reset()
+			continue // moved: connect at once
+		}
 		if byBroker {
 			sl = l.newSlots()
 		}
@@ -215,11 +234,12 @@ func (l *Link) Run(ctx context.Context) error {
 }
 
 // connectFailed logs one failed attempt, saying why in words an installer
-// can act on, and waits before the next. The password is never logged.
-func (l *Link) connectFailed(ctx context.Context, err error, attempt int, wait time.Duration) {
-	l.log.Warn(failureMessage(err, l.tlsURL), "broker", l.broker, "client_id", l.opts.ClientID, "username", l.opts.Username,
+// can act on, and waits before the next; redial reports that the wait
+// ended because the endpoint changed. The password is never logged.
+func (l *Link) connectFailed(ctx context.Context, ep *endpoint, err error, attempt int, wait time.Duration) (redial bool) {
+	l.log.Warn(failureMessage(err, ep.tlsURL), "broker", ep.broker, "client_id", ep.o.ClientID, "username", ep.o.Username,
 		"attempt", attempt, "err", err, "retry_in", wait.Round(time.Millisecond))
-	sleep(ctx, wait)
+	return l.wait(ctx, wait)
 }
 
 // failureMessage classifies a failed connection attempt; overTLS says the
@@ -270,7 +290,7 @@ func brokerTLS(s string) bool {
 // lost is set when paho reports the connection lost; cmds receives the
 // downlink commands, including those the broker queued in the persistent
 // session while the gateway was offline, which arrive right after CONNACK.
-func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, error) {
+func (l *Link) connect(ctx context.Context, ep *endpoint) (paho.Client, *loss, chan cmdMsg, error) {
 	will, err := l.statusPayload(ticket.StatusOffline)
 	if err != nil {
 		return nil, nil, nil, err
@@ -278,7 +298,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, er
 	lost := newLoss()
 	var connAt atomic.Int64 // when CONNACK arrived (takeover.go)
 	connAt.Store(time.Now().UnixNano())
-	o := l.opts.pahoOptions(l.tls).
+	o := ep.o.pahoOptions(ep.tls).
 		SetBinaryWill(l.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			l.log.Debug("uplink: paho reports the connection lost", "err", err)
@@ -287,7 +307,7 @@ func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, er
 		})
 	// Every connection is opened here, so incoming packets are bounded
 	// on the wire (sizeConn) before paho reads them.
-	o.SetCustomOpenConnectionFn(l.openConn)
+	o.SetCustomOpenConnectionFn(func(u *url.URL, po paho.ClientOptions) (net.Conn, error) { return l.openConn(ep, u, po) })
 	c := paho.NewClient(o)
 	// The route exists before CONNACK, so queued commands are not lost to
 	// paho's default handler.
@@ -310,16 +330,16 @@ func (l *Link) connect(ctx context.Context) (paho.Client, *loss, chan cmdMsg, er
 // openConn opens the broker connection (through Options.Dial when set;
 // TLS for TLS schemes; a WebSocket for ws and wss) and bounds the packets
 // read from it (sizeConn).
-func (l *Link) openConn(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
-	conn, err := l.dialBroker(u, o)
+func (l *Link) openConn(ep *endpoint, u *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	conn, err := l.dialBroker(ep, u, o)
 	if err != nil {
 		return nil, err
 	}
 	return newSizeConn(conn, downlink.MaxPayload, l.cuts.add), nil
 }
 
-func (l *Link) dialBroker(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
-	cfg := serverTLS(l.tls, u.Hostname())
+func (l *Link) dialBroker(ep *endpoint, u *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	cfg := serverTLS(ep.tls, u.Hostname())
 	switch u.Scheme {
 	case "ws", "wss":
 		if l.opts.Dial != nil {
@@ -364,22 +384,12 @@ func proxyDialer(timeout time.Duration) func(ctx context.Context, network, addr 
 }
 
 // shutdown publishes the retained offline status and disconnects cleanly.
-func (l *Link) shutdown(c paho.Client) {
+func (l *Link) shutdown(c paho.Client, ep *endpoint) {
 	if c.IsConnectionOpen() {
 		if err := l.publishStatus(c, ticket.StatusOffline); err != nil {
 			l.log.Warn("uplink: offline status not acknowledged at shutdown", "err", err)
 		}
 	}
 	c.Disconnect(250)
-	l.log.Info("uplink: disconnected", "broker", l.broker)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	l.log.Info("uplink: disconnected", "broker", ep.broker)
 }

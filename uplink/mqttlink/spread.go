@@ -146,27 +146,30 @@ func (s *slots) wait(now time.Time) time.Duration {
 }
 
 // spreadWait waits for the link's next slot (none when sl is nil), or
-// less: until ctx is done or a fire-class record is pending.
-func (l *Link) spreadWait(ctx context.Context, sl *slots) {
+// less: until ctx is done, a fire-class record is pending or the endpoint
+// changes (redial true).
+func (l *Link) spreadWait(ctx context.Context, sl *slots) (redial bool) {
 	if sl == nil {
-		return
+		return false
 	}
 	d := sl.wait(time.Now())
 	if d <= 0 {
-		return
+		return false
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
 		if l.firePending(ctx) {
 			l.log.Info("uplink: a fire-class event is pending: connecting without the connect spread", "spread_wait", d)
-			return
+			return false
 		}
 		select {
 		case <-t.C:
-			return
+			return false
 		case <-ctx.Done():
-			return
+			return false
+		case <-l.redial:
+			return true
 		case <-l.notify: // an Append: look again (the session drains anyway)
 		}
 	}

@@ -44,7 +44,7 @@ func (l *Link) noteLoss(connAt, now time.Time, err error) {
 	l.conflicts++
 	l.log.Error("uplink: CLIENT ID CONFLICT: the broker closed the connection right after connecting several times in a minute; "+
 		"another client is using this gateway's client id (a cloned gateway or a copied config?): give each gateway its own client_id",
-		"client_id", l.opts.ClientID, "broker", l.broker, "closes", len(l.kicks), "within", kickWindow)
+		"client_id", l.endpoint().o.ClientID, "broker", l.Broker(), "closes", len(l.kicks), "within", kickWindow)
 }
 
 // closedByBroker: the broker ended the connection (as on a takeover).
@@ -60,7 +60,7 @@ func (l *Link) ClientIDConflict() bool {
 	if l.conflict && l.connected && time.Since(l.connectedSince) >= kickWindow {
 		l.conflict = false
 		l.kicks = l.kicks[:0]
-		l.log.Info("uplink: client id conflict cleared: the connection has stayed up for a minute", "client_id", l.opts.ClientID)
+		l.log.Info("uplink: client id conflict cleared: the connection has stayed up for a minute", "client_id", l.endpoint().o.ClientID)
 	}
 	return l.conflict
 }

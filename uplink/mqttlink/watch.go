@@ -61,7 +61,7 @@ func (l *Link) CheckFault(ctx context.Context) bool {
 	case raise && !was:
 		l.faults.Add(1)
 		l.log.Error("uplink: TRANSMISSION FAULT (R25): a ticket has waited without PUBACK", "waited", waited.Round(time.Second),
-			"threshold", l.opts.FaultAfter, "buffer_depth", st.Depth, "broker", l.broker, "connected", l.Connected())
+			"threshold", l.opts.FaultAfter, "buffer_depth", st.Depth, "broker", l.Broker(), "connected", l.Connected())
 	case !raise && was:
 		l.log.Info("uplink: transmission fault cleared: delivery resumed", "buffer_depth", st.Depth)
 	}
