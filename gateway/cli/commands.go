@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fenghuo-iot/fenghuo/gateway/config"
 	"github.com/fenghuo-iot/fenghuo/gateway/daemon"
+	"github.com/fenghuo-iot/fenghuo/gateway/memtrim"
 )
 
 func newRunCmd() *cobra.Command {
@@ -41,7 +45,10 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return failed(err)
 			}
-			if err := d.Run(c.Context()); err != nil {
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			go trimAfterStart(ctx, log)
+			if err := d.Run(ctx); err != nil {
 				return failed(err)
 			}
 			return nil
@@ -49,6 +56,32 @@ func newRunCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
 	return c
+}
+
+// trimAfter is how long after the start the daemon releases the pages of
+// its binary that only the start used (memtrim): by then every bus has
+// polled and the uplink has connected or retried.
+const trimAfter = 30 * time.Second
+
+// trimAfterStart releases the start-up pages of the binary once, unless
+// FENGHUO_MEMTRIM=0 (docs/operations.md, "Memory").
+func trimAfterStart(ctx context.Context, log *slog.Logger) {
+	if os.Getenv("FENGHUO_MEMTRIM") == "0" {
+		return
+	}
+	t := time.NewTimer(trimAfter)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	res, err := memtrim.Trim()
+	if err != nil {
+		log.Info("the binary's start-up pages were not released (the daemon runs on; it only keeps more of its binary resident)", "err", err)
+		return
+	}
+	log.Info("released the binary's start-up pages: what runs faults back in", "mappings", res.Mappings, "mib", res.Bytes>>20)
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
