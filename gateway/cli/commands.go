@@ -64,7 +64,7 @@ func newRunCmd() *cobra.Command {
 const trimAfter = 30 * time.Second
 
 // trimAfterStart releases the start-up pages of the binary once, unless
-// FENGHUO_MEMTRIM=0 (docs/operations.md, "Memory").
+// FENGHUO_MEMTRIM=0 (docs/operations.md, Footprint).
 func trimAfterStart(ctx context.Context, log *slog.Logger) {
 	if os.Getenv("FENGHUO_MEMTRIM") == "0" {
 		return
