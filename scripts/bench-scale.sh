@@ -36,7 +36,7 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	[ -n "${CG:-}" ] && rmdir "$CG" 2>/dev/null
+	[ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null || true
 	[ -n "${KEEP:-}" ] && { echo "kept $WORK" >&2; return; }
 	rm -rf "$WORK"
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The first fire alarm after the daemon released its binary's start-up
-# pages (gateway/memtrim, docs/operations.md "Memory"): the path from a
+# pages (gateway/memtrim, docs/operations.md, Footprint): the path from a
 # detector's alarm bit to the ticket at a subscriber is code an idle site
 # has not run since the start, so it faults back in from storage. This
 # prints, for RUNS daemons with the trim and RUNS without, the time from
 # the register write to the ticket at a subscriber (it includes R1's two
-# confirming reads at the 1 s poll) and the daemon's major page faults
+# wait for the next 1 s poll and R1's confirming read, made at once) and the daemon's major page faults
 # over that alarm — each one a read from storage, so on a board's eMMC
 # (≈ 0.3 ms a random 4 KiB read) faults × 0.3 ms is what the trim adds.
 # Numbers only, no pass/fail.
